@@ -1,0 +1,224 @@
+//! The token cache: one small JSON file per identity, and a lock file beside
+//! it that serialises refreshes.
+//!
+//! A hit is one `open`, `fstat` and `read`, and takes no lock: writers
+//! replace the file atomically, so a reader sees the old token or the new
+//! one. Only a refresh locks, on a separate `.lock` file (locking the data
+//! file itself breaks atomic replacement), and re-reads under the lock so
+//! that N processes racing on a stale cache make one exchange between them.
+//! A file that cannot be parsed, is too open, or names another identity is a
+//! miss, and gets replaced.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::files;
+use crate::secret::Secret;
+
+/// A cached token. `iat` is when its lifetime began (the JWT's `iat`, or the
+/// time of the exchange), from which the refresh threshold is derived.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Entry {
+    pub identity: String,
+    pub token: Secret<String>,
+    pub exp: u64,
+    pub iat: u64,
+}
+
+pub enum Lookup {
+    Missing,
+    Found(Entry),
+    /// Present but not usable; the reason is for `-v` and `status`.
+    Unusable(String),
+}
+
+pub struct Cache {
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    identity: String,
+}
+
+/// How a refresh got on with the lock.
+pub enum Lock {
+    /// We hold it until the file is dropped.
+    Held(File),
+    /// Another process held it for the whole wait: go on without it.
+    TimedOut,
+    /// It could not be taken (unwritable directory, say): go on without it.
+    Failed(io::Error),
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf, identity: String) -> Cache {
+        let path = dir.join(file_name(&identity));
+        Cache {
+            dir,
+            path,
+            identity,
+        }
+    }
+
+    pub fn read(&self) -> Lookup {
+        let mut file = match files::open_private(&self.path) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Lookup::Missing,
+            Err(e) => return Lookup::Unusable(format!("cannot use it: {e}")),
+        };
+        let mut text = Vec::with_capacity(2048);
+        if let Err(e) = file.read_to_end(&mut text) {
+            return Lookup::Unusable(format!("cannot read it: {e}"));
+        }
+        match serde_json::from_slice::<Entry>(&text) {
+            Ok(entry) if entry.identity == self.identity => Lookup::Found(entry),
+            Ok(_) => Lookup::Unusable("it belongs to another identity".into()),
+            Err(_) => Lookup::Unusable("it is not a valid cache file".into()),
+        }
+    }
+
+    /// Makes the directory private if needed; an error means the cache
+    /// cannot be used at all.
+    pub fn prepare(&self) -> io::Result<()> {
+        files::ensure_private_dir(&self.dir)
+    }
+
+    pub fn write(&self, token: &Secret<String>, exp: u64, iat: u64) -> io::Result<()> {
+        let entry = Entry {
+            identity: self.identity.clone(),
+            token: token.clone(),
+            exp,
+            iat,
+        };
+        let json = serde_json::to_vec(&entry).map_err(io::Error::other)?;
+        files::write_atomic(&self.path, &json)
+    }
+
+    /// Drops this identity's token. `Ok(false)` if there was none.
+    pub fn remove(&self) -> io::Result<bool> {
+        match fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Takes the refresh lock, waiting at most `wait`. The OS releases it
+    /// when the holder exits, however it exits.
+    pub fn lock(&self, wait: Duration) -> Lock {
+        let path = self.path.with_extension("lock");
+        let file = match files::open_lock_file(&path) {
+            Ok(file) => file,
+            Err(e) => return Lock::Failed(e),
+        };
+        match file.try_lock() {
+            Ok(()) => return Lock::Held(file),
+            Err(fs::TryLockError::Error(e)) => return Lock::Failed(e),
+            Err(fs::TryLockError::WouldBlock) => {}
+        }
+        // Block in a thread so the wait can be bounded; the kernel wakes it
+        // the moment the holder lets go, with no polling.
+        let (tx, rx) = mpsc::channel();
+        let waiter = match file.try_clone() {
+            Ok(waiter) => waiter,
+            Err(e) => return Lock::Failed(e),
+        };
+        std::thread::spawn(move || {
+            let _ = tx.send(waiter.lock().map(|()| waiter));
+        });
+        match rx.recv_timeout(wait) {
+            Ok(Ok(held)) => Lock::Held(held),
+            Ok(Err(e)) => Lock::Failed(e),
+            Err(_) => Lock::TimedOut,
+        }
+    }
+}
+
+/// Every cache file in `dir` (tokens and leftover temporary files, not
+/// locks), for `clear --all`.
+pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".json") || name.starts_with(".tmp-") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `token-<16 hex digits>.json`, from a hash of the identity: no secret and
+/// nothing user-controlled reaches the file system, and the identity is
+/// checked again on read, so even a hash collision only costs a refresh.
+fn file_name(identity: &str) -> String {
+    // FNV-1a, 64 bits: stable across Rust releases, unlike std's hasher.
+    let hash = identity.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("token-{hash:016x}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_stable_and_distinct() {
+        assert_eq!(file_name("v3 https://x o k"), file_name("v3 https://x o k"));
+        assert_ne!(
+            file_name("v3 https://x o k"),
+            file_name("v3 https://x o k2")
+        );
+        assert!(file_name("a").starts_with("token-") && file_name("a").len() == 27);
+    }
+
+    #[test]
+    fn round_trips_and_rejects_other_identities() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"), "me".into());
+        assert!(matches!(cache.read(), Lookup::Missing));
+        cache.prepare().unwrap();
+        cache.write(&Secret::new("t.o.k".into()), 20, 10).unwrap();
+        let Lookup::Found(entry) = cache.read() else {
+            panic!("expected a hit")
+        };
+        assert_eq!(
+            (entry.token.expose().as_str(), entry.exp, entry.iat),
+            ("t.o.k", 20, 10)
+        );
+        let other = Cache {
+            identity: "someone else".into(),
+            ..Cache::new(dir.path().join("c"), "me".into())
+        };
+        assert!(matches!(other.read(), Lookup::Unusable(_)));
+        fs::write(&cache.path, b"{\"identity\":").unwrap();
+        assert!(matches!(cache.read(), Lookup::Unusable(_)));
+        assert!(cache.remove().unwrap());
+        assert!(!cache.remove().unwrap());
+    }
+
+    #[test]
+    fn a_second_locker_waits_then_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf(), "me".into());
+        let Lock::Held(first) = cache.lock(Duration::from_secs(1)) else {
+            panic!("the first lock should be free")
+        };
+        assert!(matches!(
+            cache.lock(Duration::from_millis(50)),
+            Lock::TimedOut
+        ));
+        drop(first);
+        assert!(matches!(cache.lock(Duration::from_secs(5)), Lock::Held(_)));
+    }
+}

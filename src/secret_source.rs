@@ -1,0 +1,103 @@
+//! Reading a secret where the configuration says it lives: an environment
+//! variable, a command such as `pass show snowplow` or `op read …`, or the
+//! private config file.
+//!
+//! This runs only on a cache miss. A command runs without a shell (its argv
+//! as written), with no stdin, and for a bounded time; only its program name
+//! ever appears in a message, in case later arguments name something private.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::config::SecretSource;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+impl SecretSource {
+    /// The secret's value, trimmed. `what` names it in messages ("API key"),
+    /// `place` says where it is configured.
+    pub fn read(&self, what: &str, place: &str, timeout_secs: u64) -> Result<Secret<String>> {
+        let value = match self {
+            SecretSource::Inline(secret) => secret.expose().trim().to_string(),
+            SecretSource::Env(var) => std::env::var(var)
+                .map_err(|_| {
+                    Error::Config(format!("no {what}: ${var} is not set (named by {place})"))
+                })?
+                .trim()
+                .to_string(),
+            SecretSource::Command(argv) => run(argv, what, place, timeout_secs)?,
+        };
+        if value.is_empty() {
+            return Err(Error::Config(format!("the {what} from {place} is empty")));
+        }
+        if value.contains(['\r', '\n', '\0']) {
+            return Err(Error::Config(format!(
+                "the {what} from {place} has more than one line: it must be the bare value"
+            )));
+        }
+        Ok(Secret::new(value))
+    }
+}
+
+fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<String> {
+    let program = &argv[0];
+    let mut child = Command::new(program)
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "was not found".to_string()
+            } else {
+                format!("could not start: {e}")
+            };
+            Error::Config(format!(
+                "the command `{program}` that gives the {what} ({place}) {why}"
+            ))
+        })?;
+    let mut stdout = child.stdout.take().expect("stdout was piped");
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        // A password manager prints a few bytes; cap it so a runaway command
+        // cannot fill memory.
+        let mut out = Vec::new();
+        let read = (&mut stdout).take(64 * 1024).read_to_end(&mut out);
+        let _ = done.send(read.map(|_| out));
+    });
+    let output = match finished.recv_timeout(Duration::from_secs(timeout_secs)) {
+        Ok(read) => read,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Config(format!(
+                "the command `{program}` that gives the {what} ({place}) did not finish \
+                 within {timeout_secs} s: check it runs on its own, or raise command_timeout"
+            )));
+        }
+    };
+    let status = child
+        .wait()
+        .map_err(|e| Error::io(format!("waiting for `{program}`"), e))?;
+    if !status.success() {
+        return Err(Error::Config(format!(
+            "the command `{program}` that gives the {what} ({place}) failed ({status})"
+        )));
+    }
+    let output = output.map_err(|e| Error::io(format!("reading from `{program}`"), e))?;
+    let text = String::from_utf8(output).map_err(|_| {
+        Error::Config(format!(
+            "the command `{program}` that gives the {what} ({place}) printed something \
+             that is not UTF-8"
+        ))
+    })?;
+    if text.trim().is_empty() {
+        return Err(Error::Config(format!(
+            "the command `{program}` that gives the {what} ({place}) printed nothing"
+        )));
+    }
+    Ok(text.trim().to_string())
+}
