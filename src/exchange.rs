@@ -252,6 +252,11 @@ fn send_once(call: &Call, timeout: u64) -> Result<Reply, Failure> {
     if let Some(p) = proxy::for_origin(&call.url.origin).map_err(Failure::Http)? {
         request = request.with_proxy(p);
     }
+    if call.url.origin.scheme == "https" {
+        // rustls comes with two crypto providers here (minreq asks for the
+        // default, aws-lc-rs); picking ring lets the linker drop the other.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     let response = request.send_lazy().map_err(Failure::Http)?;
     let header = |name: &str| {
         response

@@ -1,0 +1,273 @@
+//! Running the real binary the way tools do: a private HOME and XDG
+//! directories per test, a clean environment, and helpers that make exit
+//! code, stdout and stderr easy to assert and to snapshot.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::console::{self, Console};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
+
+/// A temporary home for one test, and the environment the binary runs with.
+pub struct Sandbox {
+    pub home: tempfile::TempDir,
+    vars: BTreeMap<String, String>,
+}
+
+impl Sandbox {
+    /// A clean environment: only PATH, LANG and the temporary HOME/XDG dirs.
+    pub fn new() -> Sandbox {
+        let home = tempfile::tempdir().expect("a temporary home");
+        let mut sandbox = Sandbox {
+            home,
+            vars: BTreeMap::new(),
+        };
+        let root = sandbox.home.path().to_path_buf();
+        sandbox
+            .set("HOME", root.to_str().unwrap())
+            .set("XDG_CONFIG_HOME", root.join(".config").to_str().unwrap())
+            .set("XDG_CACHE_HOME", root.join(".cache").to_str().unwrap())
+            .set("PATH", &std::env::var("PATH").unwrap_or_default())
+            .set("LANG", "C.UTF-8");
+        sandbox
+    }
+
+    /// A sandbox set up, through snowplow-cli's variables, for `console`.
+    pub fn for_console(console: &Console) -> Sandbox {
+        let mut sandbox = Sandbox::new();
+        sandbox
+            .set("SNOWPLOW_CONSOLE_ORG_ID", console::ORG)
+            .set("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID)
+            .set("SNOWPLOW_CONSOLE_API_KEY", console::KEY)
+            .set("SNOWPLOW_CONSOLE_HOST", &console.url());
+        sandbox
+    }
+
+    pub fn set(&mut self, name: &str, value: &str) -> &mut Sandbox {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn unset(&mut self, name: &str) -> &mut Sandbox {
+        self.vars.remove(name);
+        self
+    }
+
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.home.path().join(relative)
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.path(".cache/snowplow/credentials")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.path(".config/snowplow/credentials.toml")
+    }
+
+    /// Writes the default config file, 0600 in a 0700 directory.
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let path = self.config_file();
+        write_private(&path, text);
+        path
+    }
+
+    /// The token files in the cache directory.
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(self.cache_dir())
+            .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+        files.sort();
+        files
+    }
+
+    /// The binary with these arguments and exactly this environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env_clear().envs(&self.vars);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, None)
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        self.run_stdin(args, Some(stdin.as_bytes()))
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut cmd = self.command(args);
+        output_of(&mut cmd, stdin)
+    }
+}
+
+/// Runs `cmd` to the end, feeding it `stdin` (or none at all).
+pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().expect("the command starts");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        // The child may exit without reading it all: that is its business.
+        let _ = pipe.write_all(input);
+    }
+    let out = child.wait_with_output().expect("the command runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Writes `text` as a private file (0600, parents 0700).
+pub fn write_private(path: &Path, text: &str) {
+    let dir = path.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn success(&self) -> &Output {
+        assert_eq!(self.code, 0, "expected success; stderr:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(&self) -> &Output {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert_one_clear_line(&self.stderr);
+        self
+    }
+
+    /// Exit code, stdout and stderr, with each token `console` issued
+    /// written `<JWT n>` and its URL `<CONSOLE>`, for snapshots.
+    pub fn redacted(&self, console: &Console) -> String {
+        redact(
+            &format!(
+                "exit: {}\n--- stdout\n{}--- stderr\n{}",
+                self.code, self.stdout, self.stderr
+            ),
+            console,
+        )
+    }
+}
+
+pub fn redact(text: &str, console: &Console) -> String {
+    let mut text = text.to_string();
+    for (i, token) in console.issued().iter().enumerate() {
+        text = text.replace(token.as_str(), &format!("<JWT {}>", i + 1));
+    }
+    let text = text
+        .replace(&console.url(), "<CONSOLE>")
+        .replace(&console.addr().to_string(), "<CONSOLE-ADDR>");
+    redact_cache_names(&text)
+}
+
+/// Cache file names hash the identity, which includes the Console's port:
+/// `token-<HASH>.json` keeps snapshots stable.
+pub fn redact_cache_names(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("token-") {
+        let (before, after) = rest.split_at(at + "token-".len());
+        out.push_str(before);
+        let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if hex == 16 && after[16..].starts_with(".json") {
+            out.push_str("<HASH>");
+            rest = &after[16..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An error is one line, prefixed with the program's name, and never a
+/// panic or a backtrace.
+#[track_caller]
+pub fn assert_one_clear_line(stderr: &str) {
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.contains("warning:")).collect();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("snowplow-credentials: "),
+        "expected one error line, got:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
+}
+
+/// The path of a client program, or `None` (after saying so) when it is
+/// missing on a developer's machine. Missing in CI (`CI=true`) is a failure.
+#[track_caller]
+pub fn require(program: &str) -> Option<PathBuf> {
+    let found = if program.contains('/') {
+        Some(PathBuf::from(program)).filter(|p| p.exists())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|p| p.is_file())
+        })
+    };
+    if found.is_none() {
+        missing(&format!("`{program}` is not installed"));
+    }
+    found
+}
+
+/// The real Python interpreter (not a pyenv shim, which needs the real
+/// HOME), if it can import every module in `modules`.
+#[track_caller]
+pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
+    let imports = modules.join(", ");
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            &format!("import sys, {imports}; print(sys.executable)"),
+        ])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Some(PathBuf::from(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )),
+        _ => {
+            missing(&format!("python3 with {imports} is not installed"));
+            None
+        }
+    }
+}
+
+#[track_caller]
+fn missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what}, and CI=true: CI must install every client the tests drive");
+    }
+    eprintln!("SKIPPED: {what}; this test runs in CI");
+}

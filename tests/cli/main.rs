@@ -1,0 +1,17 @@
+//! The one integration-test binary. Each module drives the built
+//! `snowplow-credentials` as a separate process, the way tools run it,
+//! against the stand-in Console in `tests/support`.
+
+#[allow(dead_code)]
+#[path = "../support/connect_proxy.rs"]
+mod connect_proxy;
+#[allow(dead_code)]
+#[path = "../support/console.rs"]
+mod console;
+#[allow(dead_code)]
+mod harness;
+#[allow(dead_code)]
+#[path = "../support/tls.rs"]
+mod tls;
+
+mod core;
