@@ -15,4 +15,5 @@ mod harness;
 mod tls;
 
 mod core;
+mod curl_make;
 mod git;
