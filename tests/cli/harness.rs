@@ -97,6 +97,27 @@ impl Sandbox {
         cmd
     }
 
+    /// Another program (a tool that runs us) with exactly this environment.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args).env_clear().envs(&self.vars);
+        cmd
+    }
+
+    /// Makes `snowplow-credentials` and its helper names (via
+    /// `install-links`) runnable by name, as an installed binary is: links in
+    /// `~/bin`, put first on PATH. Returns that directory.
+    pub fn install_on_path(&mut self) -> PathBuf {
+        let bin = self.path("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(BIN, bin.join("snowplow-credentials")).unwrap();
+        self.run(&["install-links", bin.to_str().unwrap()])
+            .success();
+        let path = format!("{}:{}", bin.display(), self.var("PATH").unwrap_or_default());
+        self.set("PATH", &path);
+        bin
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_stdin(args, None)
     }

@@ -15,3 +15,5 @@ mod harness;
 mod tls;
 
 mod core;
+mod curl_make;
+mod git;

@@ -1,0 +1,363 @@
+//! curl and make, as users write them: the `header` output read by
+//! `curl -H @file`, and the files in `integrations/shell` and
+//! `integrations/make` run verbatim by bash and GNU make against the stand-in
+//! Console, pointed at it only through the variables a user sets.
+
+use std::path::{Path, PathBuf};
+
+use insta::assert_snapshot;
+
+use crate::console::{self, Console};
+use crate::harness::{self, Output, Sandbox, output_of};
+
+fn integration(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("integrations")
+        .join(file)
+}
+
+/// A sandbox with `snowplow-credentials` on PATH, and bash and curl to run.
+fn shell_sandbox(console: &Console) -> Option<Sandbox> {
+    harness::require("bash")?;
+    harness::require("curl")?;
+    let mut sandbox = Sandbox::for_console(console);
+    sandbox.install_on_path();
+    Some(sandbox)
+}
+
+fn bash(sandbox: &Sandbox, args: &[&str]) -> Output {
+    let mut cmd = sandbox.program("bash", args);
+    cmd.current_dir(sandbox.home.path());
+    output_of(&mut cmd, None)
+}
+
+/// The Authorization header of each request the stand-in got outside its
+/// token endpoints.
+fn resource_authorizations(console: &Console) -> Vec<(String, Option<String>)> {
+    console
+        .requests()
+        .into_iter()
+        .filter(|r| !r.path.contains("/credentials/") && r.path != "/oauth/token")
+        .map(|r| (r.path.clone(), r.header("authorization").map(String::from)))
+        .collect()
+}
+
+/// Every request to the API carried the first token as a Bearer token.
+#[track_caller]
+fn assert_all_bearer(console: &Console, expected_requests: usize) {
+    let bearer = format!("Bearer {}", console.issued()[0]);
+    let sent = resource_authorizations(console);
+    assert_eq!(sent.len(), expected_requests, "{sent:?}");
+    for (path, auth) in sent {
+        assert_eq!(auth.as_deref(), Some(bearer.as_str()), "{path}");
+    }
+}
+
+#[test]
+fn curl_reads_the_header_from_a_file() {
+    let console = Console::start();
+    let Some(sandbox) = shell_sandbox(&console) else {
+        return;
+    };
+    let script = r#"(umask 077 && snowplow-credentials header > "$1") &&
+        curl --silent --show-error --fail-with-body -H @"$1" \
+            "$SNOWPLOW_CONSOLE_HOST/api/msc/v1/organizations""#;
+    let file = sandbox.path("auth-header");
+    let out = bash(&sandbox, &["-c", script, "_", file.to_str().unwrap()]);
+    assert_snapshot!(out.redacted(&console), @r#"
+    exit: 0
+    --- stdout
+    [{"id":"00000000-0000-4000-8000-000000000001","name":"Stand-in Org"}]--- stderr
+    "#);
+    assert_all_bearer(&console, 1);
+}
+
+#[test]
+fn curl_reads_the_header_from_process_substitution() {
+    let console = Console::start();
+    let Some(sandbox) = shell_sandbox(&console) else {
+        return;
+    };
+    let script = r#"curl --silent --show-error --fail-with-body \
+        -H @<(snowplow-credentials header) \
+        "$SNOWPLOW_CONSOLE_HOST/api/msc/v1/organizations/$SNOWPLOW_CONSOLE_ORG_ID/data-structures/v1""#;
+    let out = bash(&sandbox, &["-c", script]);
+    assert_snapshot!(out.redacted(&console), @"
+    exit: 0
+    --- stdout
+    []--- stderr
+    ");
+    assert_all_bearer(&console, 1);
+}
+
+#[test]
+fn the_curl_script_calls_the_console() {
+    let console = Console::start();
+    let Some(mut sandbox) = shell_sandbox(&console) else {
+        return;
+    };
+    let script = integration("shell/curl.sh");
+    let script = script.to_str().unwrap();
+    let orgs = bash(&sandbox, &[script]);
+    assert_snapshot!(orgs.redacted(&console), @r#"
+    exit: 0
+    --- stdout
+    [{"id":"00000000-0000-4000-8000-000000000001","name":"Stand-in Org"}]
+    --- stderr
+    "#);
+    let path = format!(
+        "/api/msc/v1/organizations/{}/data-structures/v1",
+        console::ORG
+    );
+    let structures = bash(&sandbox, &[script, &path]);
+    assert_snapshot!(structures.redacted(&console), @"
+    exit: 0
+    --- stdout
+    []
+    --- stderr
+    ");
+    assert_all_bearer(&console, 2);
+    assert_eq!(console.token_requests(), 1, "the second run is a cache hit");
+
+    // Without a token: the helper's error, then curl's 401.
+    sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "wrong");
+    sandbox.set(
+        "SNOWPLOW_CREDENTIALS_CACHE_DIR",
+        sandbox.path("other-cache").to_str().unwrap(),
+    );
+    let refused = bash(&sandbox, &[script]);
+    assert_snapshot!(refused.redacted(&console), @r#"
+    exit: 22
+    --- stdout
+    {"message":"Unauthorized"}
+    --- stderr
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    curl: (22) The requested URL returned error: 401
+    "#);
+}
+
+/// A script that sources `export-token.sh` and hands the token to curl
+/// through a child process, which sees it only if it was exported.
+fn export_user_script(sandbox: &Sandbox) -> PathBuf {
+    let script = sandbox.path("user-script.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#". "{}"
+echo "exported a token of ${{#SNOWPLOW_TOKEN}} characters"
+sh -c 'printf "Authorization: Bearer %s\n" "$SNOWPLOW_TOKEN"' |
+    curl --silent --show-error --fail-with-body -H @- "$SNOWPLOW_CONSOLE_HOST/api/msc/v1/organizations"
+"#,
+            integration("shell/export-token.sh").display()
+        ),
+    )
+    .unwrap();
+    script
+}
+
+#[test]
+fn the_export_script_exports_the_token_without_eval() {
+    let console = Console::start();
+    let Some(mut sandbox) = shell_sandbox(&console) else {
+        return;
+    };
+    let script = export_user_script(&sandbox);
+    let out = bash(&sandbox, &[script.to_str().unwrap()]);
+    let length = console.issued()[0].len().to_string();
+    assert_snapshot!(out.redacted(&console).replace(&length, "<N>"), @r#"
+    exit: 0
+    --- stdout
+    exported a token of <N> characters
+    [{"id":"00000000-0000-4000-8000-000000000001","name":"Stand-in Org"}]--- stderr
+    "#);
+    assert_all_bearer(&console, 1);
+
+    // No token: the sourcing script stops with the helper's status.
+    sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "wrong");
+    sandbox.set(
+        "SNOWPLOW_CREDENTIALS_CACHE_DIR",
+        sandbox.path("other-cache").to_str().unwrap(),
+    );
+    let refused = bash(&sandbox, &[script.to_str().unwrap()]);
+    assert_snapshot!(refused.redacted(&console), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    ");
+    assert_eq!(resource_authorizations(&console).len(), 1, "curl never ran");
+}
+
+/// GNU make on the integration Makefile, verbatim, in a scratch directory.
+fn make(sandbox: &Sandbox, args: &[&str]) -> Output {
+    let makefile = integration("make/Makefile");
+    let mut all = vec!["--no-print-directory", "-f", makefile.to_str().unwrap()];
+    all.extend(args);
+    let mut cmd = sandbox.program("make", &all);
+    cmd.current_dir(sandbox.home.path());
+    output_of(&mut cmd, None)
+}
+
+fn make_sandbox(console: &Console) -> Option<Sandbox> {
+    harness::require("make")?;
+    shell_sandbox(console)
+}
+
+/// Neither the token nor its parts appear in what make printed.
+#[track_caller]
+fn assert_no_token(out: &Output, console: &Console) {
+    for token in console.issued() {
+        let body = token.split('.').nth(1).unwrap();
+        assert!(
+            !out.stdout.contains(body) && !out.stderr.contains(body),
+            "make printed a token: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn the_makefile_calls_the_console_without_echoing_the_token() {
+    let console = Console::start();
+    let Some(sandbox) = make_sandbox(&console) else {
+        return;
+    };
+    let out = make(&sandbox, &["data-structures", "organizations"]);
+    assert_snapshot!(out.redacted(&console), @r#"
+    exit: 0
+    --- stdout
+    []
+    [{"id":"00000000-0000-4000-8000-000000000001","name":"Stand-in Org"}]
+    --- stderr
+    "#);
+    assert_no_token(&out, &console);
+    assert_all_bearer(&console, 2);
+    assert_eq!(console.token_requests(), 1);
+
+    // A warm cache: no exchange at all.
+    let warm = make(&sandbox, &["data-products", "event-specs"]);
+    warm.success();
+    assert_no_token(&warm, &console);
+    assert_eq!(console.token_requests(), 1);
+    assert_all_bearer(&console, 4);
+
+    // A dry run shows the commands, which name the variable, not its value.
+    let dry = make(&sandbox, &["-n", "organizations"]);
+    assert_snapshot!(dry.redacted(&console), @r#"
+    exit: 0
+    --- stdout
+    test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "<CONSOLE>/api/msc/v1/organizations"
+    --- stderr
+    "#);
+    assert_no_token(&dry, &console);
+}
+
+#[test]
+fn the_makefile_runs_the_helper_once_per_run() {
+    let console = Console::start();
+    let Some(mut sandbox) = make_sandbox(&console) else {
+        return;
+    };
+    // With an unusable cache every run of the helper is an exchange, so the
+    // exchanges count the runs.
+    let not_a_dir = sandbox.path("not-a-dir");
+    std::fs::write(&not_a_dir, "").unwrap();
+    sandbox.set(
+        "SNOWPLOW_CREDENTIALS_CACHE_DIR",
+        not_a_dir.to_str().unwrap(),
+    );
+    let out = make(
+        &sandbox,
+        &[
+            "organizations",
+            "data-structures",
+            "data-products",
+            "event-specs",
+        ],
+    );
+    out.success();
+    assert_no_token(&out, &console);
+    assert_eq!(console.token_requests(), 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("cannot use the cache directory").count(),
+        1
+    );
+    assert_all_bearer(&console, 4);
+}
+
+#[test]
+fn the_makefile_runs_no_helper_for_targets_that_do_not_need_it() {
+    let console = Console::start();
+    let Some(sandbox) = make_sandbox(&console) else {
+        return;
+    };
+    // A project Makefile that includes it, as the file suggests.
+    let project = sandbox.path("project.mk");
+    std::fs::write(
+        &project,
+        format!(
+            "include {}\n\nhello:\n\t@echo hello\n",
+            integration("make/Makefile").display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = sandbox.program("make", &["-f", project.to_str().unwrap(), "hello"]);
+    cmd.current_dir(sandbox.home.path());
+    let out = output_of(&mut cmd, None);
+    assert_snapshot!(out.redacted(&console), @"
+    exit: 0
+    --- stdout
+    hello
+    --- stderr
+    ");
+    assert_eq!(console.token_requests(), 0);
+}
+
+#[test]
+fn the_makefile_says_what_is_missing() {
+    let console = Console::start();
+    let Some(mut sandbox) = make_sandbox(&console) else {
+        return;
+    };
+    let makefile = integration("make/Makefile");
+    let redact = |out: Output| {
+        out.redacted(&console)
+            .replace(makefile.to_str().unwrap(), "<MAKEFILE>")
+    };
+    // No organization for the URL.
+    let no_org = make(&sandbox, &["data-structures", "ORG="]);
+    assert_snapshot!(redact(no_org), @"
+    exit: 2
+    --- stdout
+    --- stderr
+    <MAKEFILE>:32: *** set ORG or SNOWPLOW_CONSOLE_ORG_ID.  Stop.
+    ");
+    // No token: the helper's error, and curl is never run.
+    sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "wrong");
+    let no_token = make(&sandbox, &["organizations"]);
+    assert_snapshot!(redact(no_token), @"
+    exit: 2
+    --- stdout
+    --- stderr
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    make: *** [<MAKEFILE>:41: organizations] Error 1
+    ");
+    assert_eq!(resource_authorizations(&console).len(), 0);
+}
+
+#[test]
+fn the_makefile_defaults_to_the_real_console() {
+    let console = Console::start();
+    let Some(mut sandbox) = make_sandbox(&console) else {
+        return;
+    };
+    sandbox.unset("SNOWPLOW_CONSOLE_HOST");
+    // A dry run: nothing is fetched, the URL is shown.
+    let dry = make(&sandbox, &["-n", "data-structures"]);
+    assert_snapshot!(dry.redacted(&console), @r#"
+    exit: 0
+    --- stdout
+    test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "https://console.snowplowanalytics.com/api/msc/v1/organizations/00000000-0000-4000-8000-000000000001/data-structures/v1"
+    --- stderr
+    "#);
+    assert_eq!(console.token_requests(), 0);
+}
