@@ -14,4 +14,8 @@ mod harness;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod aws;
+mod bazel;
+mod ci;
 mod core;
+mod docker;
