@@ -80,6 +80,17 @@ impl Sandbox {
         path
     }
 
+    /// A config file whose default profile also hands the token to `hosts`
+    /// (the profile's `hosts` setting): how a test sends a client that asks
+    /// for `console.snowplowanalytics.com` to the stand-in's token.
+    pub fn serve_also(&self, hosts: &[&str]) -> PathBuf {
+        let list: Vec<String> = hosts.iter().map(|h| format!("{h:?}")).collect();
+        self.write_config(&format!(
+            "[profiles.default]\nhosts = [{}]\n",
+            list.join(", ")
+        ))
+    }
+
     /// The token files in the cache directory.
     pub fn cache_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<_> = std::fs::read_dir(self.cache_dir())
@@ -92,30 +103,33 @@ impl Sandbox {
 
     /// The binary with these arguments and exactly this environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.args(args).env_clear().envs(&self.vars);
-        cmd
+        self.program(Path::new(BIN), args)
     }
 
-    /// Another program (a tool that runs us) with exactly this environment.
+    /// Another program (a client) with these arguments and exactly this
+    /// environment.
     pub fn program(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(args).env_clear().envs(&self.vars);
         cmd
     }
 
+    /// PATH with `dir` first, so clients find links and wrappers there.
+    pub fn prepend_path(&mut self, dir: &Path) -> &mut Sandbox {
+        let path = format!("{}:{}", dir.display(), self.var("PATH").unwrap_or_default());
+        self.set("PATH", &path)
+    }
+
     /// Makes `snowplow-credentials` and its helper names (via
     /// `install-links`) runnable by name, as an installed binary is: links in
-    /// `~/bin`, put first on PATH. Returns that directory.
-    pub fn install_on_path(&mut self) -> PathBuf {
+    /// `~/bin`, put first on PATH.
+    pub fn install_on_path(&mut self) -> &mut Sandbox {
         let bin = self.path("bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::os::unix::fs::symlink(BIN, bin.join("snowplow-credentials")).unwrap();
         self.run(&["install-links", bin.to_str().unwrap()])
             .success();
-        let path = format!("{}:{}", bin.display(), self.var("PATH").unwrap_or_default());
-        self.set("PATH", &path);
-        bin
+        self.prepend_path(&bin)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -152,6 +166,23 @@ pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Writes a script at `path` that appends a line to `log` each time it runs,
+/// then runs the binary with its arguments: how a test counts how often a
+/// client ran the helper.
+pub fn counting_wrapper(path: &Path, log: &Path) {
+    let script = format!(
+        "#!/bin/sh\necho run >> '{}'\nexec '{BIN}' \"$@\"\n",
+        log.display()
+    );
+    std::fs::write(path, script).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// How many lines `path` has (0 if it does not exist).
+pub fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
 }
 
 /// Writes `text` as a private file (0600, parents 0700).

@@ -14,6 +14,10 @@ mod harness;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod aws;
+mod bazel;
+mod ci;
 mod core;
 mod curl_make;
+mod docker;
 mod git;
