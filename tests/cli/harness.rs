@@ -97,6 +97,14 @@ impl Sandbox {
         cmd
     }
 
+    /// Another program (a tool under test) with the same environment, so
+    /// that the helper it runs sees the sandbox too.
+    pub fn tool(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.args(args).env_clear().envs(&self.vars);
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_stdin(args, None)
     }
