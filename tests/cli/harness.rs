@@ -80,6 +80,17 @@ impl Sandbox {
         path
     }
 
+    /// A directory holding only `snowplow-credentials` (a link to the binary
+    /// under test), to put on PATH as an installed copy would be.
+    pub fn bin_dir(&self) -> PathBuf {
+        let dir = self.path("bin");
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(BIN, dir.join("snowplow-credentials")).unwrap();
+        }
+        dir
+    }
+
     /// The token files in the cache directory.
     pub fn cache_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<_> = std::fs::read_dir(self.cache_dir())

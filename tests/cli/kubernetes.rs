@@ -5,7 +5,7 @@
 //! and ask it for a Bearer-protected resource: kubectl printing the answer
 //! proves it sent the token we issued.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -258,15 +258,6 @@ fn kubectl_shows_our_one_line_error_without_the_key() {
     );
 }
 
-/// A directory holding only `snowplow-credentials` (a link to the binary
-/// under test), for PATH.
-fn bin_dir(sandbox: &Sandbox) -> PathBuf {
-    let dir = sandbox.path("bin");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::os::unix::fs::symlink(BIN, dir.join("snowplow-credentials")).unwrap();
-    dir
-}
-
 /// PATH without any directory that holds a `snowplow-credentials`.
 fn path_without_us() -> String {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -283,7 +274,7 @@ fn the_integration_user_file_works_verbatim_beside_a_cluster_file() {
     let mut sandbox = Sandbox::for_console(&cluster.console);
     let cluster_file = sandbox.path("cluster.yaml");
     std::fs::write(&cluster_file, cluster.kubeconfig("snowplow", "")).unwrap();
-    let path = format!("{}:{}", bin_dir(&sandbox).display(), path_without_us());
+    let path = format!("{}:{}", sandbox.bin_dir().display(), path_without_us());
     sandbox
         .set(
             "KUBECONFIG",

@@ -16,3 +16,4 @@ mod tls;
 
 mod core;
 mod kubernetes;
+mod terraform;
