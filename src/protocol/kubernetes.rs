@@ -5,7 +5,7 @@
 //! `expirationTimestamp`, so we report our own refresh time there. stdin is
 //! never read: the plugin is not interactive.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::{Settings, env};
 use crate::error::{Error, Result};
@@ -17,12 +17,6 @@ const VERSIONS: [&str; 2] = [
     "client.authentication.k8s.io/v1",
     "client.authentication.k8s.io/v1beta1",
 ];
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExecInfo {
-    api_version: Option<String>,
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,13 +39,19 @@ pub fn api_version(exec_info: Option<&str>) -> Result<String> {
     let Some(text) = exec_info else {
         return Ok(VERSIONS[0].to_string());
     };
-    let info: ExecInfo = serde_json::from_str(text).map_err(|e| {
-        Error::Input(format!(
-            "KUBERNETES_EXEC_INFO is not an ExecCredential JSON object ({e}): \
-             run this from a kubeconfig exec entry, or unset it"
-        ))
-    })?;
-    let version = info.api_version.unwrap_or_else(|| VERSIONS[0].to_string());
+    // A plain map, so that the messages name JSON types, not our own.
+    let info: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| {
+            Error::Input(format!(
+                "KUBERNETES_EXEC_INFO is not an ExecCredential JSON object ({e}): \
+                 run this from a kubeconfig exec entry, or unset it"
+            ))
+        })?;
+    let version = match info.get("apiVersion") {
+        None => VERSIONS[0].to_string(),
+        Some(serde_json::Value::String(v)) => v.clone(),
+        Some(other) => other.to_string(),
+    };
     if !VERSIONS.contains(&version.as_str()) {
         return Err(Error::Input(format!(
             "KUBERNETES_EXEC_INFO asks for apiVersion {version}; set apiVersion to {} in \

@@ -91,6 +91,17 @@ impl Sandbox {
         ))
     }
 
+    /// `~/bin` with `snowplow-credentials` (a link to the binary under test)
+    /// in it, to put on PATH as an installed copy would be.
+    pub fn bin_dir(&self) -> PathBuf {
+        let dir = self.path("bin");
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::os::unix::fs::symlink(BIN, dir.join("snowplow-credentials")).unwrap();
+        }
+        dir
+    }
+
     /// The token files in the cache directory.
     pub fn cache_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<_> = std::fs::read_dir(self.cache_dir())
@@ -122,11 +133,9 @@ impl Sandbox {
 
     /// Makes `snowplow-credentials` and its helper names (via
     /// `install-links`) runnable by name, as an installed binary is: links in
-    /// `~/bin`, put first on PATH.
+    /// [`Self::bin_dir`], put first on PATH.
     pub fn install_on_path(&mut self) -> &mut Sandbox {
-        let bin = self.path("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(BIN, bin.join("snowplow-credentials")).unwrap();
+        let bin = self.bin_dir();
         self.run(&["install-links", bin.to_str().unwrap()])
             .success();
         self.prepend_path(&bin)

@@ -21,3 +21,5 @@ mod core;
 mod curl_make;
 mod docker;
 mod git;
+mod kubernetes;
+mod terraform;
