@@ -16,7 +16,13 @@ pub fn build() -> (PathBuf, PathBuf) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     let out = Command::new(cargo)
-        .args(["build", "--release", "--bin", "snowplow-credentials"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--bin",
+            "snowplow-credentials",
+        ])
         .args([
             "--example",
             "floor",
@@ -140,7 +146,12 @@ impl Lab {
     }
 
     pub fn floor(&self) -> Program {
-        Program::new(&self.floor, &[], &self.env)
+        self.program(&self.floor)
+    }
+
+    /// Any program, without arguments, in the lab's environment.
+    pub fn program(&self, path: &Path) -> Program {
+        Program::new(path, &[], &self.env)
     }
 
     /// Removes every cached token: the next call is a miss.

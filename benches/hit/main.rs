@@ -13,7 +13,7 @@
 //! test` does not run this (a bench is not a test target); run without
 //! `--bench`, it only says how to run it.
 //!
-//! `HIT_BENCH_ROUNDS` (default 300) and `HIT_BENCH_STAMPEDES` (default 20)
+//! `HIT_BENCH_ROUNDS` (default 500) and `HIT_BENCH_STAMPEDES` (default 20)
 //! set the number of rounds.
 
 #[allow(dead_code)]
@@ -39,7 +39,7 @@ fn main() {
         println!("hit is a benchmark, not a test: run it with `cargo bench --bench hit`");
         return;
     }
-    let rounds = setting("HIT_BENCH_ROUNDS", 300);
+    let rounds = setting("HIT_BENCH_ROUNDS", 500);
     let stampedes = setting("HIT_BENCH_STAMPEDES", 20);
     eprintln!("hit: building the release binary and the floor program");
     let (binary, floor) = lab::build();
@@ -81,7 +81,11 @@ fn main() {
     }
 
     eprintln!("hit: timing hits, {rounds} rounds");
+    let true_program = which("true").map(|path| lab.program(&path));
     let mut cases: Vec<Case> = vec![("floor".into(), Box::new(|| floor.time()))];
+    if let Some(program) = &true_program {
+        cases.push(("true".into(), Box::new(|| program.time())));
+    }
     for (name, program) in &hits {
         cases.push((name.to_string(), Box::new(|| program.time())));
     }
@@ -98,6 +102,7 @@ fn main() {
     let median = |name: &str| named.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
     report.hits(
         median("floor").expect("the floor"),
+        median("true"),
         median("store"),
         median("gke"),
         &hits

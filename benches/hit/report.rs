@@ -22,6 +22,8 @@ pub struct Report {
     out: String,
     rows: Vec<[String; 4]>,
     size: u64,
+    /// A hit's system calls, named in order.
+    syscalls: Option<String>,
     met: usize,
     missed: usize,
 }
@@ -39,6 +41,26 @@ fn load() -> String {
         .ok()
         .and_then(|l| l.split_whitespace().next().map(String::from))
         .unwrap_or_else(|| "?".into())
+}
+
+/// strace lines (`PID name(args) = result`) as `name, name ×3, …`.
+fn in_order(lines: &[String]) -> String {
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    for line in lines {
+        let call = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        let name = call.split('(').next().unwrap_or(call);
+        match runs.last_mut() {
+            Some((last, n)) if *last == name => *n += 1,
+            _ => runs.push((name, 1)),
+        }
+    }
+    runs.iter()
+        .map(|(name, n)| match n {
+            1 => name.to_string(),
+            n => format!("{name} ×{n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn mib(kib: u64) -> String {
@@ -61,6 +83,7 @@ impl Report {
             out,
             rows: Vec::new(),
             size,
+            syscalls: None,
             met: 0,
             missed: 0,
         }
@@ -89,6 +112,7 @@ impl Report {
     pub fn hits(
         &mut self,
         floor: Duration,
+        true_time: Option<Duration>,
         store: Option<Duration>,
         gke: Option<Duration>,
         hits: &[(&str, Duration)],
@@ -104,6 +128,14 @@ impl Report {
             "| floor: Rust program printing one line | {} | 1.00× | | |",
             ms(floor)
         );
+        if let Some(t) = true_time {
+            let _ = writeln!(
+                o,
+                "| `true`: a C program that does nothing | {} | {:.2}× | | |",
+                ms(t),
+                ratio(t, floor)
+            );
+        }
         let skipped = "not installed";
         match store {
             Some(s) => {
@@ -162,8 +194,8 @@ impl Report {
             ),
         };
         self.rows.push([
-            "miss: `token` on a cold cache (one exchange, cache written) vs `curl` making \
-             the same GET"
+            "miss: `token` on a cold cache (one exchange each, checked; the cache written \
+             and fsynced) vs `curl` making the same GET"
                 .into(),
             measured,
             format!("≤ {MISS_VS_CURL}×"),
@@ -175,7 +207,10 @@ impl Report {
         let r = ratio(stampede, miss);
         let result = self.verdict(r <= STAMPEDE_VS_MISS).to_string();
         self.rows.push([
-            format!("stampede: {n} concurrent `token` on a cold cache, until the last exits"),
+            format!(
+                "stampede: {n} concurrent `token` on a cold cache (one exchange between \
+                 them, checked), until the last exits"
+            ),
             format!("{} = {r:.2}× one miss", ms(stampede)),
             format!("≤ {STAMPEDE_VS_MISS}×"),
             result,
@@ -216,13 +251,14 @@ impl Report {
         syscalls: Option<(Vec<String>, Vec<String>)>,
         instructions: Option<(u64, u64)>,
     ) {
-        if let Some((hit, floor)) = syscalls {
+        if let Some((hit, floor)) = &syscalls {
             self.rows.push([
                 "system calls of a hit, `token` (strace -f)".into(),
                 format!("{} (floor {})", hit.len(), floor.len()),
                 String::new(),
                 String::new(),
             ]);
+            self.syscalls = Some(in_order(hit));
         }
         if let Some((hit, floor)) = instructions {
             self.rows.push([
@@ -235,6 +271,7 @@ impl Report {
     }
 
     pub fn finish(mut self) -> String {
+        let syscalls = self.syscalls.take();
         let _ = writeln!(
             self.out,
             "| target | measured | bound | result |\n|---|---|---|---|"
@@ -249,6 +286,12 @@ impl Report {
             self.met + self.missed,
             load()
         );
+        if let Some(names) = syscalls {
+            let _ = writeln!(
+                self.out,
+                "\nSystem calls of a hit (`token`), in order: {names}."
+            );
+        }
         self.out
     }
 }
