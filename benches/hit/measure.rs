@@ -2,6 +2,7 @@
 //! runs a credential helper waits for it; and the side counts (memory, system
 //! calls, instructions) taken with public tools when they are installed.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -193,29 +194,62 @@ pub fn median(times: &mut [Duration]) -> Duration {
     }
 }
 
+/// What `n` concurrent runs took.
+pub struct Together {
+    /// From the first spawn until the last exit.
+    pub until_last: Duration,
+    /// The longest any one took, from its own spawn to its exit.
+    pub slowest: Duration,
+    pub outputs: Vec<String>,
+}
+
 /// `n` copies of `program` started back to back, each writing stdout to its
-/// own file in `dir`: the time until the last one exits, and their outputs.
-pub fn concurrently(program: &Program, n: usize, dir: &Path) -> (Duration, Vec<String>) {
+/// own file in `dir`. Each must succeed.
+pub fn concurrently(program: &Program, n: usize, dir: &Path) -> Together {
     let paths: Vec<PathBuf> = (0..n).map(|i| dir.join(format!("out-{i}"))).collect();
     let files: Vec<File> = paths
         .iter()
         .map(|p| File::create(p).expect("an output file"))
         .collect();
     let start = Instant::now();
+    let mut started = HashMap::new();
     let children: Vec<Child> = files
         .into_iter()
-        .map(|f| program.spawn(Stdio::from(f)))
+        .map(|f| {
+            let at = Instant::now();
+            let child = program.spawn(Stdio::from(f));
+            started.insert(child.id(), at);
+            child
+        })
         .collect();
-    for mut child in children {
-        let status = child.wait().expect("wait for a child");
-        assert!(status.success(), "{} failed: {status}", program.display());
+    // Reap them in the order they exit, to time each one (so std's Child is
+    // never asked to wait: dropping it does not).
+    let mut slowest = Duration::ZERO;
+    for _ in 0..n {
+        let mut status = 0;
+        // SAFETY: waitpid writes the status into a valid c_int.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        let exited = Instant::now();
+        assert!(pid > 0, "waitpid: {}", std::io::Error::last_os_error());
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "{} failed: wait status {status}",
+            program.display()
+        );
+        let began = started[&pid.unsigned_abs()];
+        slowest = slowest.max(exited - began);
     }
-    let took = start.elapsed();
+    let until_last = start.elapsed();
+    drop(children);
     let outputs = paths
         .iter()
         .map(|p| std::fs::read_to_string(p).expect("an output"))
         .collect();
-    (took, outputs)
+    Together {
+        until_last,
+        slowest,
+        outputs,
+    }
 }
 
 /// A program on PATH, or at this absolute path, if it is there.
