@@ -70,7 +70,9 @@ impl Cache {
             Err(e) => return Lookup::Unusable(format!("cannot use it: {e}")),
         };
         let mut text = Vec::with_capacity(2048);
-        if let Err(e) = file.read_to_end(&mut text) {
+        // Through `take`: File's own read_to_end would fstat and lseek again
+        // for the size open_private has just checked.
+        if let Err(e) = (&mut file).take(u64::MAX).read_to_end(&mut text) {
             return Lookup::Unusable(format!("cannot read it: {e}"));
         }
         match serde_json::from_slice::<Entry>(&text) {

@@ -194,8 +194,8 @@ impl Settings {
         };
         Resolver {
             flags,
+            place: profile_place(&profile_name, &path),
             profile_name,
-            path,
             loaded,
             origins: vec![("profile", profile_origin)],
         }
@@ -302,9 +302,21 @@ fn config_path(flags: &Flags) -> Result<(PathBuf, Option<&'static str>)> {
 }
 
 fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>> {
+    use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+    // One open gives the text and the permissions of the very file read.
+    let read = || {
+        let mut file = std::fs::File::open(path)?;
+        let meta = file.metadata();
+        let mut text = String::with_capacity(meta.as_ref().map_or(0, |m| m.len() as usize));
+        // Through `take`: File's own read_to_string would fstat and lseek
+        // again for the size we already have.
+        (&mut file).take(u64::MAX).read_to_string(&mut text)?;
+        let shared = meta.map_or(true, |m| m.permissions().mode() & 0o077 != 0);
+        Ok::<_, std::io::Error>((text, shared))
+    };
+    let (text, shared) = match read() {
+        Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
             return Ok(None);
         }
@@ -316,9 +328,6 @@ fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>
             )));
         }
     };
-    let shared = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o077 != 0)
-        .unwrap_or(true);
     let parsed: File = toml::from_str(&text).map_err(|e| {
         let place = match e.span() {
             Some(span) => {
@@ -357,9 +366,11 @@ type SourceFields = (Option<Vec<String>>, Option<String>, Option<Secret<String>>
 struct Resolver<'a> {
     flags: &'a Flags,
     profile_name: String,
-    path: PathBuf,
     loaded: Option<Loaded>,
     origins: Vec<(&'static str, String)>,
+    /// `profile "x" of FILE`, which most origins and messages name: made
+    /// once, as the hit path records an origin for every setting.
+    place: String,
 }
 
 impl Resolver<'_> {
@@ -368,7 +379,7 @@ impl Resolver<'_> {
     }
 
     fn place(&self) -> String {
-        profile_place(&self.profile_name, &self.path)
+        self.place.clone()
     }
 
     /// The first of flag, environment variable, profile key; records where it
@@ -385,7 +396,7 @@ impl Resolver<'_> {
         } else if let Some(v) = env(env_name) {
             (v, env_name.to_string())
         } else if let Some(v) = from_profile.filter(|v| !v.is_empty()) {
-            (v, format!("{name} in {}", self.place()))
+            (v, format!("{name} in {}", self.place))
         } else {
             return None;
         };

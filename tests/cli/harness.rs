@@ -141,6 +141,15 @@ impl Sandbox {
         self.prepend_path(&bin)
     }
 
+    /// `sh -c script` with exactly this environment; the script names the
+    /// binary as `$0`. For starting it as no `Command` can, e.g. with a
+    /// standard stream closed.
+    pub fn shell(&self, script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script, BIN]).env_clear().envs(&self.vars);
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_stdin(args, None)
     }

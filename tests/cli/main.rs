@@ -22,4 +22,5 @@ mod curl_make;
 mod docker;
 mod git;
 mod kubernetes;
+mod startup;
 mod terraform;

@@ -1,0 +1,219 @@
+//! `cargo bench --bench hit`: what a cache hit, a miss and a refresh
+//! stampede cost on this machine, measured side by side with what they are
+//! judged against, and a markdown table of medians, ratios and PASS/FAIL.
+//!
+//! Everything is timed from spawn to exit, as a tool that runs a credential
+//! helper waits for it: the release binary (built here with `cargo build
+//! --release`), the floor (`examples/floor.rs`, a Rust program that prints
+//! one line, same profile), git's own `credential-store` on a one-line store,
+//! `gke-gcloud-auth-plugin` answering from its cache, and `curl` making the
+//! exchange's GET against the stand-in Console on 127.0.0.1. Cases run
+//! interleaved, round after round, so background load falls on all alike.
+//! Speed is never asserted in the test suite: numbers live here. `cargo
+//! test` does not run this (a bench is not a test target); run without
+//! `--bench`, it only says how to run it.
+//!
+//! `HIT_BENCH_ROUNDS` (default 500) and `HIT_BENCH_STAMPEDES` (default 20)
+//! set the number of rounds.
+
+#[allow(dead_code)]
+#[path = "../../tests/support/console.rs"]
+mod console;
+mod lab;
+mod measure;
+mod report;
+
+use std::time::Duration;
+
+use lab::Lab;
+use measure::{Case, Program, concurrently, interleaved, median, which};
+use report::Report;
+
+/// What client-go sets for an exec plugin.
+const EXEC_INFO: &str = r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
+/// The stampede: this many calls at once on a cold cache.
+const CONCURRENT: usize = 64;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("hit is a benchmark, not a test: run it with `cargo bench --bench hit`");
+        return;
+    }
+    let rounds = setting("HIT_BENCH_ROUNDS", 500);
+    let stampedes = setting("HIT_BENCH_STAMPEDES", 20);
+    eprintln!("hit: building the release binary and the floor program");
+    let (binary, floor) = lab::build();
+    let lab = Lab::new(&binary, &floor);
+    let mut report = Report::new(&binary, rounds, stampedes);
+
+    // One exchange fills the cache; every hit must then answer with it.
+    let token = lab.ours(&["token"]).output().trim().to_string();
+    assert_eq!(
+        lab.console.issued(),
+        std::slice::from_ref(&token),
+        "one exchange"
+    );
+    let hits = [
+        ("token", lab.ours(&["token"])),
+        ("aws", lab.ours(&["aws"])),
+        ("git get", lab.ours(&["git", "get"]).stdin(&lab.git_input)),
+        (
+            "kubernetes",
+            lab.ours(&["kubernetes"])
+                .env("KUBERNETES_EXEC_INFO", EXEC_INFO),
+        ),
+    ];
+    let floor = lab.floor();
+    let store = lab.git_credential_store(&token);
+    let gke = lab.gke(&token);
+    let mut answering: Vec<(&str, &Program)> = hits.iter().map(|(n, p)| (*n, p)).collect();
+    if let Some(store) = &store {
+        answering.push(("git credential-store", store));
+    }
+    if let Some(gke) = &gke {
+        answering.push(("gke-gcloud-auth-plugin", gke));
+    }
+    for (name, program) in answering {
+        assert!(
+            program.output().contains(&token),
+            "{name} did not answer with the cached token"
+        );
+    }
+
+    eprintln!("hit: timing hits, {rounds} rounds");
+    let true_program = which("true").map(|path| lab.program(&path));
+    let mut cases: Vec<Case> = vec![("floor".into(), Box::new(|| floor.time()))];
+    if let Some(program) = &true_program {
+        cases.push(("true".into(), Box::new(|| program.time())));
+    }
+    for (name, program) in &hits {
+        cases.push((name.to_string(), Box::new(|| program.time())));
+    }
+    if let Some(store) = &store {
+        cases.push(("store".into(), Box::new(|| store.time())));
+    }
+    if let Some(gke) = &gke {
+        cases.push(("gke".into(), Box::new(|| gke.time())));
+    }
+    let medians = interleaved(&mut cases, rounds, 10);
+    let named: Vec<(String, Duration)> = cases.iter().map(|c| c.0.clone()).zip(medians).collect();
+    drop(cases);
+    assert_eq!(lab.console.token_requests(), 1, "a hit made an exchange");
+    let median_of = |name: &str| named.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
+    report.hits(
+        median_of("floor").expect("the floor"),
+        median_of("true"),
+        median_of("store"),
+        median_of("gke"),
+        &hits
+            .iter()
+            .map(|(n, _)| (*n, median_of(n).unwrap()))
+            .collect::<Vec<_>>(),
+    );
+
+    eprintln!("hit: timing misses against curl, {rounds} rounds");
+    let miss_program = lab.ours(&["token"]);
+    let curl = lab.curl();
+    let before = lab.console.token_requests();
+    let (miss, curl_time) = {
+        let mut misses = 0;
+        let mut cases: Vec<Case> = vec![(
+            "miss".into(),
+            Box::new(|| {
+                lab.clear_cache();
+                misses += 1;
+                miss_program.time()
+            }),
+        )];
+        if let Some(curl) = &curl {
+            cases.push(("curl".into(), Box::new(|| curl.time())));
+        }
+        let medians = interleaved(&mut cases, rounds, 5);
+        drop(cases);
+        let curls = if curl.is_some() { misses } else { 0 };
+        assert_eq!(
+            lab.console.token_requests() - before,
+            misses + curls,
+            "each miss made exactly one exchange"
+        );
+        (medians[0], medians.get(1).copied())
+    };
+    report.miss(miss, curl_time);
+
+    eprintln!("hit: timing {stampedes} stampedes of {CONCURRENT} against {CONCURRENT} floors");
+    let outputs = lab.path("outputs");
+    std::fs::create_dir_all(&outputs).expect("an output directory");
+    let mut slowest = (Vec::new(), Vec::new());
+    let mut cases: Vec<Case> = vec![
+        (
+            "stampede".into(),
+            Box::new(|| {
+                lab.clear_cache();
+                let before = lab.console.token_requests();
+                let run = concurrently(&miss_program, CONCURRENT, &outputs);
+                assert_eq!(
+                    lab.console.token_requests() - before,
+                    1,
+                    "{CONCURRENT} concurrent calls on a cold cache made one exchange"
+                );
+                let newest = format!("{}\n", lab.console.issued().last().unwrap());
+                assert!(
+                    run.outputs.iter().all(|o| *o == newest),
+                    "every call got the token"
+                );
+                slowest.0.push(run.slowest);
+                run.until_last
+            }),
+        ),
+        (
+            "floors".into(),
+            Box::new(|| {
+                let run = concurrently(&floor, CONCURRENT, &outputs);
+                slowest.1.push(run.slowest);
+                run.until_last
+            }),
+        ),
+    ];
+    let medians = interleaved(&mut cases, stampedes, 2);
+    drop(cases);
+    report.stampede(
+        CONCURRENT,
+        miss,
+        (medians[0], median(&mut slowest.0)),
+        (medians[1], median(&mut slowest.1)),
+    );
+
+    eprintln!("hit: size, memory, system calls and instructions");
+    let token_hit = &hits[0].1;
+    let rss = which("/usr/bin/time").map(|time| {
+        let scratch = lab.dir.path();
+        (
+            token_hit.max_rss_kib(&time, scratch, 20),
+            floor.max_rss_kib(&time, scratch, 20),
+        )
+    });
+    report.footprint(rss);
+    let syscalls = which("strace").map(|strace| {
+        let scratch = lab.dir.path();
+        (
+            token_hit.syscalls(&strace, scratch),
+            floor.syscalls(&strace, scratch),
+        )
+    });
+    let instructions = which("valgrind").and_then(|valgrind| {
+        Some((
+            token_hit.instructions(&valgrind)?,
+            floor.instructions(&valgrind)?,
+        ))
+    });
+    report.counts(syscalls, instructions);
+    print!("{}", report.finish());
+}
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}

@@ -1,0 +1,315 @@
+//! The markdown the bench prints: medians, ratios, and PASS/FAIL for each of
+//! issue 6's targets.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+/// A hit at most this many times the floor.
+const HIT_VS_FLOOR: f64 = 1.3;
+/// A hit faster than git's credential-store.
+const HIT_VS_STORE: f64 = 1.0;
+/// A hit under a third of gke-gcloud-auth-plugin's cache hit.
+const HIT_VS_GKE: f64 = 1.0 / 3.0;
+/// A miss at most this many times curl's GET.
+const MISS_VS_CURL: f64 = 1.3;
+/// A stampede at most this many times one miss.
+const STAMPEDE_VS_MISS: f64 = 1.5;
+const MAX_SIZE: u64 = 3 * 1024 * 1024;
+const MAX_RSS_KIB: u64 = 4 * 1024;
+
+pub struct Report {
+    out: String,
+    rows: Vec<[String; 4]>,
+    size: u64,
+    /// A hit's system calls, named in order.
+    syscalls: Option<String>,
+    met: usize,
+    missed: usize,
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// strace lines (`PID name(args) = result`) as `name, name ×3, …`.
+fn in_order(lines: &[String]) -> String {
+    let mut runs: Vec<(&str, usize)> = Vec::new();
+    for line in lines {
+        let call = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        let name = call.split('(').next().unwrap_or(call);
+        match runs.last_mut() {
+            Some((last, n)) if *last == name => *n += 1,
+            _ => runs.push((name, 1)),
+        }
+    }
+    runs.iter()
+        .map(|(name, n)| match n {
+            1 => name.to_string(),
+            n => format!("{name} ×{n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.2} MiB", kib as f64 / 1024.0)
+}
+
+impl Report {
+    pub fn new(binary: &Path, rounds: usize, stampedes: usize) -> Report {
+        let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "### Cache hit, miss and stampede (`cargo bench --bench hit`)\n\n\
+             {cpus} CPUs, load average {} at the start. Wall-clock time from spawn to exit, \
+             median of {rounds} interleaved rounds ({stampedes} for stampedes).\n",
+            load()
+        );
+        Report {
+            out,
+            rows: Vec::new(),
+            size,
+            syscalls: None,
+            met: 0,
+            missed: 0,
+        }
+    }
+
+    fn verdict(&mut self, ok: bool) -> &'static str {
+        if ok {
+            self.met += 1;
+            "PASS"
+        } else {
+            self.missed += 1;
+            "FAIL"
+        }
+    }
+
+    fn judged(&mut self, value: f64, bound: f64, strict: bool) -> String {
+        let ok = if strict {
+            value < bound
+        } else {
+            value <= bound
+        };
+        format!("{value:.2}× {}", self.verdict(ok))
+    }
+
+    /// The hits against the floor, git credential-store and the GKE plugin.
+    pub fn hits(
+        &mut self,
+        floor: Duration,
+        true_time: Option<Duration>,
+        store: Option<Duration>,
+        gke: Option<Duration>,
+        hits: &[(&str, Duration)],
+    ) {
+        let o = &mut self.out;
+        let _ = writeln!(
+            o,
+            "| warm cache | median | × floor (≤ {HIT_VS_FLOOR}) | × credential-store (< 1) | \
+             × GKE plugin (< ⅓) |\n|---|---:|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            o,
+            "| floor: Rust program printing one line | {} | 1.00× | | |",
+            ms(floor)
+        );
+        if let Some(t) = true_time {
+            let _ = writeln!(
+                o,
+                "| `true`: a C program that does nothing | {} | {:.2}× | | |",
+                ms(t),
+                ratio(t, floor)
+            );
+        }
+        let skipped = "not installed";
+        match store {
+            Some(s) => {
+                let _ = writeln!(
+                    o,
+                    "| `git credential-store get`, one-line store | {} | {:.2}× | | |",
+                    ms(s),
+                    ratio(s, floor)
+                );
+            }
+            None => {
+                let _ = writeln!(o, "| `git credential-store get` | {skipped} | | | |");
+            }
+        }
+        match gke {
+            Some(g) => {
+                let _ = writeln!(
+                    o,
+                    "| `gke-gcloud-auth-plugin` from its cache | {} | {:.2}× | | |",
+                    ms(g),
+                    ratio(g, floor)
+                );
+            }
+            None => {
+                let _ = writeln!(o, "| `gke-gcloud-auth-plugin` | {skipped} | | | |");
+            }
+        }
+        for (name, hit) in hits {
+            let vs_floor = self.judged(ratio(*hit, floor), HIT_VS_FLOOR, false);
+            let vs_store = match store {
+                Some(s) => self.judged(ratio(*hit, s), HIT_VS_STORE, true),
+                None => skipped.into(),
+            };
+            let vs_gke = match gke {
+                Some(g) => self.judged(ratio(*hit, g), HIT_VS_GKE, true),
+                None => skipped.into(),
+            };
+            let _ = writeln!(
+                self.out,
+                "| hit: `snowplow-credentials {name}` | {} | {vs_floor} | {vs_store} | {vs_gke} |",
+                ms(*hit)
+            );
+        }
+        self.out.push('\n');
+    }
+
+    pub fn miss(&mut self, miss: Duration, curl: Option<Duration>) {
+        let (measured, result) = match curl {
+            Some(c) => (
+                format!("{} vs curl {} = {:.2}×", ms(miss), ms(c), ratio(miss, c)),
+                self.verdict(ratio(miss, c) <= MISS_VS_CURL).to_string(),
+            ),
+            None => (
+                format!("{} (curl not installed)", ms(miss)),
+                "SKIP".to_string(),
+            ),
+        };
+        self.rows.push([
+            "miss: `token` on a cold cache (one exchange each, checked; the cache written \
+             and fsynced) vs `curl` making the same GET"
+                .into(),
+            measured,
+            format!("≤ {MISS_VS_CURL}×"),
+            result,
+        ]);
+    }
+
+    /// `stampede` and `floors`: (until the last exits, slowest single call).
+    pub fn stampede(
+        &mut self,
+        n: usize,
+        miss: Duration,
+        stampede: (Duration, Duration),
+        floors: (Duration, Duration),
+    ) {
+        let r = ratio(stampede.0, miss);
+        let result = self.verdict(r <= STAMPEDE_VS_MISS).to_string();
+        self.rows.push([
+            format!(
+                "stampede: {n} concurrent `token` on a cold cache (one exchange between \
+                 them, checked), from the first start until the last exits"
+            ),
+            format!("{} = {r:.2}× one miss", ms(stampede.0)),
+            format!("≤ {STAMPEDE_VS_MISS}×"),
+            result,
+        ]);
+        self.rows.push([
+            format!("for scale: {n} concurrent floor programs, likewise"),
+            format!("{} = {:.2}× one miss", ms(floors.0), ratio(floors.0, miss)),
+            String::new(),
+            String::new(),
+        ]);
+        self.rows.push([
+            "the slowest single call of the stampede, from its own start; of the floors".into(),
+            format!(
+                "{} = {:.2}× one miss; floors {}",
+                ms(stampede.1),
+                ratio(stampede.1, miss),
+                ms(floors.1)
+            ),
+            String::new(),
+            String::new(),
+        ]);
+    }
+
+    pub fn footprint(&mut self, rss: Option<(u64, u64)>) {
+        let result = self.verdict(self.size <= MAX_SIZE).to_string();
+        self.rows.push([
+            "stripped release binary".into(),
+            format!("{} bytes ({})", self.size, mib(self.size.div_ceil(1024))),
+            "≤ 3 MiB".into(),
+            result,
+        ]);
+        let (measured, result) = match rss {
+            Some((hit, floor)) => (
+                format!("{} (floor {})", mib(hit), mib(floor)),
+                self.verdict(hit <= MAX_RSS_KIB).to_string(),
+            ),
+            None => ("/usr/bin/time not installed".into(), "SKIP".into()),
+        };
+        self.rows.push([
+            "peak memory (max RSS) of a hit, `token`, max of 20 under GNU time".into(),
+            measured,
+            "≤ 4 MiB".into(),
+            result,
+        ]);
+    }
+
+    pub fn counts(
+        &mut self,
+        syscalls: Option<(Vec<String>, Vec<String>)>,
+        instructions: Option<(u64, u64)>,
+    ) {
+        if let Some((hit, floor)) = &syscalls {
+            self.rows.push([
+                "system calls of a hit, `token` (strace -f)".into(),
+                format!("{} (floor {})", hit.len(), floor.len()),
+                String::new(),
+                String::new(),
+            ]);
+            self.syscalls = Some(in_order(hit));
+        }
+        if let Some((hit, floor)) = instructions {
+            self.rows.push([
+                "instructions of a hit, `token` (valgrind callgrind)".into(),
+                format!("{hit} (floor {floor})"),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    }
+
+    pub fn finish(mut self) -> String {
+        let syscalls = self.syscalls.take();
+        let _ = writeln!(
+            self.out,
+            "| target | measured | bound | result |\n|---|---|---|---|"
+        );
+        for [what, measured, bound, result] in &self.rows {
+            let _ = writeln!(self.out, "| {what} | {measured} | {bound} | {result} |");
+        }
+        let _ = writeln!(
+            self.out,
+            "\n{} of {} targets met; load average {} at the end.",
+            self.met,
+            self.met + self.missed,
+            load()
+        );
+        if let Some(names) = syscalls {
+            let _ = writeln!(
+                self.out,
+                "\nSystem calls of a hit (`token`), in order: {names}."
+            );
+        }
+        self.out
+    }
+}
