@@ -32,8 +32,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         eprintln!(
-            "snowplow-credentials: internal error{place}; please report it \
-             (nothing was written to the cache)"
+            "snowplow-credentials: internal error{place}; please report it"
         );
     }));
     let args = (0..usize::try_from(argc).unwrap_or(0))
