@@ -173,6 +173,9 @@ struct Answer {
 enum Failure {
     Http(minreq::Error),
     TooLarge,
+    /// The connection ended before a status line (minreq reports that as a
+    /// 503 of its own making, which the server never sent).
+    NoAnswer,
 }
 
 fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
@@ -192,6 +195,10 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
             }
             Err(Failure::Http(e)) if retryable(e) => {
                 debug!("attempt {attempt}: {}", network_message(call, e, timeout));
+                Some(backoff)
+            }
+            Err(Failure::NoAnswer) => {
+                debug!("attempt {attempt}: the connection closed without an answer");
                 Some(backoff)
             }
             _ => None,
@@ -217,22 +224,30 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
                 call.url.origin,
                 MAX_BODY / 1024
             ))),
-            Err(Failure::Http(e)) => {
+            Err(failure) => {
                 let tries = if attempt > 1 {
                     format!(" (after {attempt} attempts)")
                 } else {
                     String::new()
                 };
-                Err(Error::Unavailable(format!(
-                    "{}{tries}",
-                    network_message(call, &e, timeout)
-                )))
+                let message = match failure {
+                    Failure::Http(e) => network_message(call, &e, timeout),
+                    _ => format!(
+                        "{} closed the connection without an HTTP answer: try again later, \
+                         or check {ENV_HOST}",
+                        call.url.origin
+                    ),
+                };
+                Err(Error::Unavailable(format!("{message}{tries}")))
             }
         };
     }
 }
 
 type Reply = (u16, Option<u64>, Vec<u8>);
+
+/// The reason minreq gives the 503 it makes up when no status line came.
+const NO_STATUS_LINE: &str = "Server did not provide a status line";
 
 fn send_once(call: &Call, timeout: u64) -> Result<Reply, Failure> {
     let mut request = minreq::Request::new(call.method.clone(), call.url.to_string())
@@ -258,6 +273,9 @@ fn send_once(call: &Call, timeout: u64) -> Result<Reply, Failure> {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
     let response = request.send_lazy().map_err(Failure::Http)?;
+    if response.status_code == 503 && response.reason_phrase == NO_STATUS_LINE {
+        return Err(Failure::NoAnswer);
+    }
     let header = |name: &str| {
         response
             .headers
