@@ -271,3 +271,34 @@ fn missing(what: &str) {
     }
     eprintln!("SKIPPED: {what}; this test runs in CI");
 }
+
+/// Seconds since the Unix epoch, for setting up token expiry.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Sandbox {
+    /// Starts the binary without waiting: stdin closed, stdout and stderr
+    /// piped, for tests that run many at once or stop one midway.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the command starts")
+    }
+}
+
+/// Waits for a child started by [`Sandbox::spawn`] and collects its output.
+pub fn finish(child: std::process::Child) -> Output {
+    let out = child.wait_with_output().expect("the command runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -15,3 +15,4 @@ mod harness;
 mod tls;
 
 mod core;
+mod faults;
