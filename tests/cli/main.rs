@@ -14,5 +14,6 @@ mod harness;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod cache_faults;
 mod core;
 mod faults;
