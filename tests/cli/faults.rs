@@ -156,7 +156,7 @@ fn a_console_that_always_hangs_up_is_reported() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: the Console is unavailable (HTTP 503 after 3 attempts in 1.5 s): try again later
+    snowplow-credentials: <CONSOLE> closed the connection without an HTTP answer: try again later, or check SNOWPLOW_CONSOLE_HOST (after 3 attempts)
     ");
     assert!(sandbox.cache_files().is_empty());
 }
