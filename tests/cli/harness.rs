@@ -192,7 +192,7 @@ pub fn redact(text: &str, console: &Console) -> String {
 }
 
 /// Cache file names hash the identity, which includes the Console's port:
-/// `token-<HASH>.json` keeps snapshots stable.
+/// `token-<HASH>.json` (and `.lock`) keeps snapshots stable.
 pub fn redact_cache_names(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
@@ -200,7 +200,7 @@ pub fn redact_cache_names(text: &str) -> String {
         let (before, after) = rest.split_at(at + "token-".len());
         out.push_str(before);
         let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
-        if hex == 16 && after[16..].starts_with(".json") {
+        if hex == 16 && (after[16..].starts_with(".json") || after[16..].starts_with(".lock")) {
             out.push_str("<HASH>");
             rest = &after[16..];
         } else {

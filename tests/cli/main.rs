@@ -16,4 +16,5 @@ mod tls;
 
 mod cache_faults;
 mod core;
+mod crashes;
 mod faults;
