@@ -18,3 +18,4 @@ mod cache_faults;
 mod core;
 mod crashes;
 mod faults;
+mod load;
