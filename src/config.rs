@@ -141,9 +141,17 @@ struct Profile {
 }
 
 /// An environment variable, with empty values counting as unset (as in
-/// snowplow-cli).
+/// snowplow-cli). A value that is not UTF-8 counts as unset too, with a
+/// warning, so that a message saying "set X" is not left unexplained.
 pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    match std::env::var(name) {
+        Ok(value) => Some(value).filter(|v| !v.is_empty()),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            crate::warn!("{name} is not UTF-8 text, so it is ignored");
+            None
+        }
+    }
 }
 
 /// `path` with the home directory written as `~`, for messages.
