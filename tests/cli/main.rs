@@ -14,6 +14,7 @@ mod harness;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod bad_input;
 mod cache_faults;
 mod core;
 mod crashes;
