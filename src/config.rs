@@ -176,6 +176,20 @@ impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
         let (path, explicit) = config_path(flags)?;
         let file = read_file(&path, explicit)?;
+        Settings::resolve(flags, path, file)
+    }
+
+    /// The settings [`Settings::load`] would give had it read `text` from
+    /// the private file `path`, with the same flags and environment: the
+    /// config loader without the file system, for the fuzzer.
+    pub fn from_toml(flags: &Flags, path: &Path, text: &str) -> Result<Settings> {
+        let parsed = parse_file(path, text)?;
+        Settings::resolve(flags, path.to_path_buf(), Some((parsed, false)))
+    }
+
+    /// Selects the profile of the parsed file (with whether others may read
+    /// it) and resolves every setting.
+    fn resolve(flags: &Flags, path: PathBuf, file: Option<(File, bool)>) -> Result<Settings> {
         let (profile_name, profile_origin) = select_profile(flags, file.as_ref().map(|f| &f.0));
         let loaded = match file {
             Some((mut parsed, shared)) => match parsed.profiles.remove(&profile_name) {
@@ -327,7 +341,13 @@ fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>
     let shared = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o077 != 0)
         .unwrap_or(true);
-    let parsed: File = toml::from_str(&text).map_err(|e| {
+    Ok(Some((parse_file(path, &text)?, shared)))
+}
+
+/// Parses config text read from `path`; errors say where, by line and
+/// column.
+fn parse_file(path: &Path, text: &str) -> Result<File> {
+    toml::from_str(text).map_err(|e| {
         let place = match e.span() {
             Some(span) => {
                 let before = &text[..span.start.min(text.len())];
@@ -342,8 +362,7 @@ fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>
             display_path(path),
             e.message().trim().replace('\n', " ")
         ))
-    })?;
-    Ok(Some((parsed, shared)))
+    })
 }
 
 fn select_profile(flags: &Flags, file: Option<&File>) -> (String, String) {
