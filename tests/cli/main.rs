@@ -20,3 +20,4 @@ mod core;
 mod crashes;
 mod faults;
 mod load;
+mod transport;
