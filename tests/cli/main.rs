@@ -20,4 +20,5 @@ mod core;
 mod crashes;
 mod faults;
 mod load;
+mod secrets;
 mod transport;
