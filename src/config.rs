@@ -350,9 +350,11 @@ fn parse_file(path: &Path, text: &str) -> Result<File> {
     toml::from_str(text).map_err(|e| {
         let place = match e.span() {
             Some(span) => {
-                let before = &text[..span.start.min(text.len())];
+                // Columns count characters, as editors do, not bytes.
+                let before = text.get(..span.start).unwrap_or(text);
                 let line = before.matches('\n').count() + 1;
-                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                let column = before[line_start..].chars().count() + 1;
                 format!(", line {line}, column {column}")
             }
             None => String::new(),
