@@ -245,7 +245,7 @@ fn config_files_that_cannot_be_used() {
     snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `ftp://x` is not an http or https URL
     snowplow-credentials: api_key_command in profile "default" of ~/.config/snowplow/credentials.toml is empty: give the program and its arguments, e.g. ["pass", "show", "snowplow"]
     snowplow-credentials: profile "default" of ~/.config/snowplow/credentials.toml sets more than one of api_key_command, api_key_env, api_key: keep one
-    snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 20: unexpected key or value, expected newline, `#`
+    snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 17: unexpected key or value, expected newline, `#`
     snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: stream did not contain valid UTF-8
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 1, column 2: key with no value, expected `=`
     snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: Is a directory (os error 21)
