@@ -20,5 +20,6 @@ mod core;
 mod crashes;
 mod faults;
 mod load;
+mod parsers;
 mod secrets;
 mod transport;
