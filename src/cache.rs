@@ -11,6 +11,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -69,6 +70,19 @@ impl Cache {
             Ok(None) => return Lookup::Missing,
             Err(e) => return Lookup::Unusable(format!("cannot use it: {e}")),
         };
+        // A directory others may write lets them swap the file: a miss, so
+        // the refresh path tightens it (or refuses it) before it is used.
+        match fs::metadata(&self.dir) {
+            Ok(meta) if files::is_private(&meta) => {}
+            Ok(meta) => {
+                return Lookup::Unusable(format!(
+                    "its directory is open to others (mode {:o}, owner {})",
+                    meta.mode() & 0o7777,
+                    meta.uid()
+                ));
+            }
+            Err(e) => return Lookup::Unusable(format!("cannot check its directory: {e}")),
+        }
         let mut text = Vec::with_capacity(2048);
         // Through `take`: File's own read_to_end would fstat and lseek again
         // for the size open_private has just checked.

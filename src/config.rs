@@ -141,9 +141,17 @@ struct Profile {
 }
 
 /// An environment variable, with empty values counting as unset (as in
-/// snowplow-cli).
+/// snowplow-cli). A value that is not UTF-8 counts as unset too, with a
+/// warning, so that a message saying "set X" is not left unexplained.
 pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    match std::env::var(name) {
+        Ok(value) => Some(value).filter(|v| !v.is_empty()),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            crate::warn!("{name} is not UTF-8 text, so it is ignored");
+            None
+        }
+    }
 }
 
 /// `path` with the home directory written as `~`, for messages.
@@ -168,6 +176,20 @@ impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
         let (path, explicit) = config_path(flags)?;
         let file = read_file(&path, explicit)?;
+        Settings::resolve(flags, path, file)
+    }
+
+    /// The settings [`Settings::load`] would give had it read `text` from
+    /// the private file `path`, with the same flags and environment: the
+    /// config loader without the file system, for the fuzzer.
+    pub fn from_toml(flags: &Flags, path: &Path, text: &str) -> Result<Settings> {
+        let parsed = parse_file(path, text)?;
+        Settings::resolve(flags, path.to_path_buf(), Some((parsed, false)))
+    }
+
+    /// Selects the profile of the parsed file (with whether others may read
+    /// it) and resolves every setting.
+    fn resolve(flags: &Flags, path: PathBuf, file: Option<(File, bool)>) -> Result<Settings> {
         let (profile_name, profile_origin) = select_profile(flags, file.as_ref().map(|f| &f.0));
         let loaded = match file {
             Some((mut parsed, shared)) => match parsed.profiles.remove(&profile_name) {
@@ -328,12 +350,20 @@ fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>
             )));
         }
     };
-    let parsed: File = toml::from_str(&text).map_err(|e| {
+    Ok(Some((parse_file(path, &text)?, shared)))
+}
+
+/// Parses config text read from `path`; errors say where, by line and
+/// column.
+fn parse_file(path: &Path, text: &str) -> Result<File> {
+    toml::from_str(text).map_err(|e| {
         let place = match e.span() {
             Some(span) => {
-                let before = &text[..span.start.min(text.len())];
+                // Columns count characters, as editors do, not bytes.
+                let before = text.get(..span.start).unwrap_or(text);
                 let line = before.matches('\n').count() + 1;
-                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                let column = before[line_start..].chars().count() + 1;
                 format!(", line {line}, column {column}")
             }
             None => String::new(),
@@ -343,8 +373,7 @@ fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>
             display_path(path),
             e.message().trim().replace('\n', " ")
         ))
-    })?;
-    Ok(Some((parsed, shared)))
+    })
 }
 
 fn select_profile(flags: &Flags, file: Option<&File>) -> (String, String) {

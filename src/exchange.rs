@@ -173,17 +173,27 @@ struct Answer {
 enum Failure {
     Http(minreq::Error),
     TooLarge,
+    /// The connection ended before a status line (minreq reports that as a
+    /// 503 of its own making, which the server never sent).
+    NoAnswer,
 }
 
 fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
     let budget = Duration::from_secs(timeout.saturating_mul(3));
     let started = Instant::now();
+    let proxy = proxy::for_origin(&call.url.origin)
+        .map_err(|e| Error::Unavailable(network_message(call, &e, timeout, None)))?;
+    if proxy.is_none() {
+        proxy::go_direct();
+    }
+    let via = proxy.as_ref().map(|(_, var)| *var);
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let left = budget.saturating_sub(started.elapsed());
-        let result = send_once(call, timeout.min(left.as_secs().max(1)));
+        let proxy = proxy.as_ref().map(|(p, _)| p.clone());
+        let result = send_once(call, timeout.min(left.as_secs().max(1)), proxy);
         let elapsed = started.elapsed();
         let wait = match &result {
             Ok((status, retry_after, _)) if *status == 429 || *status >= 500 => {
@@ -191,7 +201,14 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
                 Some(retry_after.map(Duration::from_secs).unwrap_or(backoff))
             }
             Err(Failure::Http(e)) if retryable(e) => {
-                debug!("attempt {attempt}: {}", network_message(call, e, timeout));
+                debug!(
+                    "attempt {attempt}: {}",
+                    network_message(call, e, timeout, via)
+                );
+                Some(backoff)
+            }
+            Err(Failure::NoAnswer) => {
+                debug!("attempt {attempt}: the connection closed without an answer");
                 Some(backoff)
             }
             _ => None,
@@ -217,16 +234,21 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
                 call.url.origin,
                 MAX_BODY / 1024
             ))),
-            Err(Failure::Http(e)) => {
+            Err(failure) => {
                 let tries = if attempt > 1 {
                     format!(" (after {attempt} attempts)")
                 } else {
                     String::new()
                 };
-                Err(Error::Unavailable(format!(
-                    "{}{tries}",
-                    network_message(call, &e, timeout)
-                )))
+                let message = match failure {
+                    Failure::Http(e) => network_message(call, &e, timeout, via),
+                    _ => format!(
+                        "{} closed the connection without an HTTP answer: try again later, \
+                         or check {ENV_HOST}",
+                        call.url.origin
+                    ),
+                };
+                Err(Error::Unavailable(format!("{message}{tries}")))
             }
         };
     }
@@ -234,7 +256,10 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
 
 type Reply = (u16, Option<u64>, Vec<u8>);
 
-fn send_once(call: &Call, timeout: u64) -> Result<Reply, Failure> {
+/// The reason minreq gives the 503 it makes up when no status line came.
+const NO_STATUS_LINE: &str = "Server did not provide a status line";
+
+fn send_once(call: &Call, timeout: u64, proxy: Option<minreq::Proxy>) -> Result<Reply, Failure> {
     let mut request = minreq::Request::new(call.method.clone(), call.url.to_string())
         .with_timeout(timeout)
         .with_follow_redirects(false)
@@ -249,7 +274,7 @@ fn send_once(call: &Call, timeout: u64) -> Result<Reply, Failure> {
     if let Some(body) = &call.body {
         request = request.with_body(body.expose().as_bytes());
     }
-    if let Some(p) = proxy::for_origin(&call.url.origin).map_err(Failure::Http)? {
+    if let Some(p) = proxy {
         request = request.with_proxy(p);
     }
     if call.url.origin.scheme == "https" {
@@ -258,6 +283,9 @@ fn send_once(call: &Call, timeout: u64) -> Result<Reply, Failure> {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
     let response = request.send_lazy().map_err(Failure::Http)?;
+    if response.status_code == 503 && response.reason_phrase == NO_STATUS_LINE {
+        return Err(Failure::NoAnswer);
+    }
     let header = |name: &str| {
         response
             .headers
@@ -305,10 +333,20 @@ fn retryable(e: &minreq::Error) -> bool {
     matches!(e, minreq::Error::IoError(_)) && !is_timeout(e) && !is_tls(e)
 }
 
-fn network_message(call: &Call, e: &minreq::Error, timeout: u64) -> String {
+/// `via` names the variable the proxy came from, if one was used: then the
+/// only connection made is to the proxy, so connection errors are its.
+fn network_message(call: &Call, e: &minreq::Error, timeout: u64, via: Option<&str>) -> String {
     let origin = &call.url.origin;
     use minreq::Error as E;
     match e {
+        E::IoError(io) if via.is_some() && io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            let var = via.unwrap_or_default();
+            format!(
+                "cannot connect to the proxy from {var} for {origin}: connection refused; \
+                 check {var}, or add {} to NO_PROXY",
+                origin.host
+            )
+        }
         _ if is_timeout(e) => format!(
             "{origin} did not answer within {timeout} s: check your network, or raise \
              --timeout"

@@ -31,9 +31,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
-            "snowplow-credentials: internal error{place}; please report it"
-        );
+        eprintln!("snowplow-credentials: internal error{place}; please report it");
     }));
     let args = (0..usize::try_from(argc).unwrap_or(0))
         .map(|i| {

@@ -11,8 +11,8 @@ use crate::config::env;
 use crate::debug;
 use crate::url::Origin;
 
-/// The proxy to use for `origin`, if any.
-pub fn for_origin(origin: &Origin) -> Result<Option<minreq::Proxy>, minreq::Error> {
+/// The proxy to use for `origin`, if any, and the variable it came from.
+pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str)>, minreq::Error> {
     if let Some(list) = env("no_proxy").or_else(|| env("NO_PROXY"))
         && bypasses(&list, &origin.host)
     {
@@ -28,10 +28,32 @@ pub fn for_origin(origin: &Origin) -> Result<Option<minreq::Proxy>, minreq::Erro
         if let Some(value) = env(name) {
             // Only the variable's name is logged: the value may hold a password.
             debug!("using the proxy from {name}");
-            return minreq::Proxy::new(value).map(Some);
+            return minreq::Proxy::new(value).map(|p| Some((p, *name)));
         }
     }
     Ok(None)
+}
+
+/// Makes minreq connect directly. Given no proxy, minreq looks for one in
+/// `https_proxy`, `http_proxy` and `all_proxy` itself, which would undo a
+/// `NO_PROXY` bypass; so once we have decided on none, those variables go.
+pub fn go_direct() {
+    for name in [
+        "https_proxy",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "HTTP_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        if std::env::var_os(name).is_some() {
+            // SAFETY: called on the main thread before the request, when no
+            // other thread of ours reads the environment: the lock waiter
+            // only blocks in flock, the key command was read to the end,
+            // and minreq starts its thread only once the request is sent.
+            unsafe { std::env::remove_var(name) };
+        }
+    }
 }
 
 /// Whether `host` matches an entry of a NO_PROXY list: `*`, the host itself,

@@ -22,8 +22,12 @@ impl SecretSource {
         let value = match self {
             SecretSource::Inline(secret) => secret.expose().trim().to_string(),
             SecretSource::Env(var) => std::env::var(var)
-                .map_err(|_| {
-                    Error::Config(format!("no {what}: ${var} is not set (named by {place})"))
+                .map_err(|e| {
+                    let why = match e {
+                        std::env::VarError::NotPresent => "is not set",
+                        std::env::VarError::NotUnicode(_) => "is not UTF-8 text",
+                    };
+                    Error::Config(format!("no {what}: ${var} {why} (named by {place})"))
                 })?
                 .trim()
                 .to_string(),

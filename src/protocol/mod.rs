@@ -25,9 +25,13 @@ const MAX_STDIN: u64 = 64 * 1024;
 /// Reads all of stdin as UTF-8, refusing more than [`MAX_STDIN`] bytes or a
 /// NUL byte. `tool` names the sender in messages.
 pub fn read_stdin(tool: &str) -> Result<String> {
+    read_input(std::io::stdin().lock(), tool)
+}
+
+/// [`read_stdin`] from any reader (the fuzzer feeds it bytes).
+pub fn read_input(input: impl Read, tool: &str) -> Result<String> {
     let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
+    input
         .take(MAX_STDIN + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io("cannot read standard input", e))?;

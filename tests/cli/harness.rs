@@ -262,7 +262,7 @@ pub fn redact(text: &str, console: &Console) -> String {
 }
 
 /// Cache file names hash the identity, which includes the Console's port:
-/// `token-<HASH>.json` keeps snapshots stable.
+/// `token-<HASH>.json` (and `.lock`) keeps snapshots stable.
 pub fn redact_cache_names(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
@@ -270,7 +270,7 @@ pub fn redact_cache_names(text: &str) -> String {
         let (before, after) = rest.split_at(at + "token-".len());
         out.push_str(before);
         let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
-        if hex == 16 && after[16..].starts_with(".json") {
+        if hex == 16 && (after[16..].starts_with(".json") || after[16..].starts_with(".lock")) {
             out.push_str("<HASH>");
             rest = &after[16..];
         } else {
@@ -340,4 +340,35 @@ fn missing(what: &str) {
         panic!("{what}, and CI=true: CI must install every client the tests drive");
     }
     eprintln!("SKIPPED: {what}; this test runs in CI");
+}
+
+/// Seconds since the Unix epoch, for setting up token expiry.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Sandbox {
+    /// Starts the binary without waiting: stdin closed, stdout and stderr
+    /// piped, for tests that run many at once or stop one midway.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the command starts")
+    }
+}
+
+/// Waits for a child started by [`Sandbox::spawn`] and collects its output.
+pub fn finish(child: std::process::Child) -> Output {
+    let out = child.wait_with_output().expect("the command runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }

@@ -1,0 +1,18 @@
+//! `KUBERNETES_EXEC_INFO`, as client-go (or anything else) might set it.
+//! Whatever version it accepts is one it can answer in.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use snowplow_credentials::protocol::kubernetes;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(info) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(version) = kubernetes::api_version(Some(info)) {
+        assert!(
+            version.starts_with("client.authentication.k8s.io/"),
+            "{version}"
+        );
+    }
+});

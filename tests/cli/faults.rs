@@ -1,0 +1,183 @@
+//! Server faults: what the binary does when the Console (or identity
+//! server) errs, throttles, hangs, hangs up or is not there, beyond the
+//! basic retry cases in `core.rs`. Each case checks the outcome, the number
+//! of requests made and the one-line message, never how long it took.
+
+use std::net::TcpListener;
+
+use insta::assert_snapshot;
+
+use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
+use crate::harness::{Sandbox, now};
+
+/// A sandbox whose profile uses the password grant against `console`.
+fn password_sandbox(console: &Console) -> Sandbox {
+    let mut sandbox = Sandbox::new();
+    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
+    sandbox.set("MY_PASSWORD", console::PASSWORD);
+    sandbox.write_config(&format!(
+        r#"[profiles.default]
+auth = "password"
+host = "{url}"
+auth_url = "{url}/oauth/token"
+client_id = "{client_id}"
+username = "{username}"
+client_secret_env = "MY_CLIENT_SECRET"
+password_env = "MY_PASSWORD"
+"#,
+        url = console.url(),
+        client_id = console::CLIENT_ID,
+        username = console::USERNAME,
+    ));
+    sandbox
+}
+
+/// The message with its elapsed time (` in 1.5 s)`) written ` in <T> s)`.
+fn without_elapsed(message: &str) -> String {
+    match message.split_once(" attempts in ") {
+        Some((before, after)) => {
+            let rest = after.split_once(" s)").map_or("", |(_, rest)| rest);
+            format!("{before} attempts in <T> s){rest}")
+        }
+        None => message.to_string(),
+    }
+}
+
+#[test]
+fn two_500s_then_a_token_takes_three_requests_on_the_password_grant() {
+    let console = Console::start();
+    let sandbox = password_sandbox(&console);
+    console.push_fault(Fault::Status(500));
+    console.push_fault(Fault::Status(500));
+    let out = sandbox.run(&["token"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[0]);
+    assert_eq!(out.stderr, "", "a recovered fault is not worth a warning");
+    assert_eq!(console.token_requests(), 3);
+    assert_eq!(sandbox.cache_files().len(), 1, "the token is cached");
+}
+
+#[test]
+fn too_many_requests_waits_for_retry_after_then_succeeds() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    console.push_fault(Fault::StatusRetryAfter(429, 1));
+    let out = sandbox.run(&["token", "-v"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[0]);
+    assert!(out.stderr.contains("attempt 1: HTTP 429"), "{}", out.stderr);
+    assert_eq!(console.token_requests(), 2);
+}
+
+#[test]
+fn a_retry_after_beyond_the_time_budget_is_not_waited_for() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    console.push_fault(Fault::StatusRetryAfter(503, 3600));
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(without_elapsed(&out.stderr), @"snowplow-credentials: the Console is unavailable (HTTP 503, trace ID t-fault after 1 attempts in <T> s): try again later");
+    assert_eq!(console.token_requests(), 1, "given up at once");
+    // The queue is drained: the next call gets a token.
+    sandbox.run(&["token"]).success();
+}
+
+#[test]
+fn a_console_down_for_good_loses_no_cached_token() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    // A cached token inside its refresh threshold: the next call refreshes.
+    console.set_exp(now() + 600);
+    sandbox.run(&["token"]).success();
+    let [file] = sandbox.cache_files().try_into().unwrap();
+    let cached = std::fs::read(&file).unwrap();
+
+    console.fail_always(Some(Fault::Status(503)));
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert!(
+        out.stderr.contains("the Console is unavailable (HTTP 503"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        cached,
+        "a failed refresh leaves the cache as it was"
+    );
+
+    console.fail_always(None);
+    console.set_exp(FAR_FUTURE_EXP);
+    let recovered = sandbox.run(&["token"]);
+    recovered.success();
+    assert_eq!(recovered.stdout.trim(), console.issued()[1]);
+}
+
+#[test]
+fn a_console_that_never_answers_fails_at_the_timeout() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    console.push_fault(Fault::Hang);
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.redacted(&console), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    snowplow-credentials: <CONSOLE> did not answer within 1 s: check your network, or raise --timeout
+    ");
+    assert_eq!(console.token_requests(), 1, "a timeout is not retried");
+    assert!(sandbox.cache_files().is_empty());
+}
+
+#[test]
+fn a_connection_closed_without_an_answer_is_retried() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    console.push_fault(Fault::Close);
+    let out = sandbox.run(&["token"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[0]);
+    assert_eq!(console.token_requests(), 2);
+}
+
+#[test]
+fn a_console_that_always_hangs_up_is_reported() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    console.fail_always(Some(Fault::Close));
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.redacted(&console), @"
+    exit: 1
+    --- stdout
+    --- stderr
+    snowplow-credentials: <CONSOLE> closed the connection without an HTTP answer: try again later, or check SNOWPLOW_CONSOLE_HOST (after 3 attempts)
+    ");
+    assert!(sandbox.cache_files().is_empty());
+}
+
+#[test]
+fn a_refused_connection_says_so() {
+    // A port that was free a moment ago: nothing listens on it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sandbox = Sandbox::new();
+    sandbox
+        .set("SNOWPLOW_CONSOLE_ORG_ID", console::ORG)
+        .set("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID)
+        .set("SNOWPLOW_CONSOLE_API_KEY", console::KEY)
+        .set("SNOWPLOW_CONSOLE_HOST", &format!("http://127.0.0.1:{port}"))
+        .set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr.replace(&port.to_string(), "<PORT>"), @"snowplow-credentials: cannot connect to http://127.0.0.1:<PORT>: connection refused; check SNOWPLOW_CONSOLE_HOST (after 3 attempts)");
+    assert!(sandbox.cache_files().is_empty());
+}

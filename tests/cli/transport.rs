@@ -1,0 +1,200 @@
+//! Transport security: where the key may travel and how. Plain http to
+//! another machine is refused before anything is sent (or any secret is
+//! even read); a redirect never carries the key elsewhere; TLS trusts only
+//! what the system (or `SSL_CERT_FILE`) trusts; the proxy from the
+//! environment is used, and `NO_PROXY` bypasses it.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use insta::assert_snapshot;
+
+use crate::connect_proxy::ConnectProxy;
+use crate::console::{self, Console};
+use crate::harness::{self, Sandbox};
+use crate::tls::{TlsCerts, TlsProxy};
+
+/// A host no resolver knows (RFC 2606), so that even a bug would send
+/// nothing off this machine.
+const REMOTE: &str = "console.invalid";
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    let proxy = ConnectProxy::start();
+    let mut sandbox = Sandbox::new();
+    let marker = sandbox.path("key-command-ran");
+    // Every proxy variable points at the stand-in proxy: a connection
+    // attempt of any kind would show there.
+    for name in ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy"] {
+        sandbox.set(name, &proxy.url());
+    }
+    let reads_key = format!(
+        "[\"sh\", \"-c\", \"touch {}; echo {}\"]",
+        marker.display(),
+        console::KEY
+    );
+    sandbox.write_config(&format!(
+        "[profiles.default]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"http://{REMOTE}\"\n\
+         api_key_command = {reads_key}\n\n\
+         [profiles.bot]\nauth = \"password\"\norg_id = \"o\"\nauth_url = \"http://{REMOTE}/oauth/token\"\n\
+         client_id = \"id\"\nusername = \"bot\"\nclient_secret_command = {reads_key}\n\
+         password_command = {reads_key}\n",
+        console::ORG,
+        console::KEY_ID,
+    ));
+    let mut seen = String::new();
+    for profile in ["default", "bot"] {
+        let out = sandbox.run(&["token", "--profile", profile]);
+        out.failure();
+        seen.push_str(&out.stderr);
+    }
+    assert_snapshot!(seen, @"
+    snowplow-credentials: refusing to send credentials to http://console.invalid over plain http: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
+    snowplow-credentials: refusing to send credentials to http://console.invalid over plain http: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
+    ");
+    assert_eq!(proxy.tunnels(), Vec::<String>::new(), "nothing was sent");
+    assert!(!marker.exists(), "no secret was read");
+}
+
+#[test]
+fn a_redirect_is_not_followed() {
+    // Where the redirect points: it must never hear the key.
+    let elsewhere = Console::start();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let location = format!("{}/steal", elsewhere.url());
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        let answer = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+    });
+    let mut sandbox = Sandbox::for_console(&elsewhere);
+    sandbox.set("SNOWPLOW_CONSOLE_HOST", &format!("http://{addr}"));
+    let out = sandbox.run(&["token"]);
+    server.join().unwrap();
+    out.failure();
+    assert_snapshot!(out.stderr.replace(&addr.to_string(), "<ADDR>"), @"snowplow-credentials: http://<ADDR> answered HTTP 307 to the token request: check SNOWPLOW_CONSOLE_HOST");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to the Location"
+    );
+}
+
+/// The stand-in Console behind HTTPS, with certificates from a test CA.
+struct Https {
+    console: Console,
+    certs: TlsCerts,
+    front: TlsProxy,
+}
+
+fn https() -> Option<Https> {
+    harness::require("openssl")?;
+    harness::require("python3")?;
+    let console = Console::start();
+    let certs = TlsCerts::generate();
+    let front = TlsProxy::start(&certs, console.addr(), &[]);
+    Some(Https {
+        console,
+        certs,
+        front,
+    })
+}
+
+fn sandbox_for(https: &Https) -> Sandbox {
+    let mut sandbox = Sandbox::for_console(&https.console);
+    sandbox.set("SNOWPLOW_CONSOLE_HOST", &https.front.url());
+    sandbox
+}
+
+#[test]
+fn an_untrusted_certificate_points_at_ssl_cert_file() {
+    let Some(https) = https() else { return };
+    let mut sandbox = sandbox_for(&https);
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr.replace(&https.front.port.to_string(), "<PORT>"), @"snowplow-credentials: TLS with https://localhost:<PORT> failed (invalid peer certificate: UnknownIssuer): if your network uses its own certificate authority, point SSL_CERT_FILE at its PEM bundle");
+    assert_eq!(https.console.token_requests(), 0, "nothing got through");
+
+    sandbox.set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap());
+    let out = sandbox.run(&["token"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), https.console.issued()[0]);
+}
+
+#[test]
+fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
+    let Some(https) = https() else { return };
+    let proxy = ConnectProxy::start();
+    let target = format!("localhost:{}", https.front.port);
+    let mut sandbox = sandbox_for(&https);
+    sandbox.set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap());
+
+    let mut tunnels = 0;
+    for (proxy_var, no_proxy_var) in [("HTTPS_PROXY", "NO_PROXY"), ("https_proxy", "no_proxy")] {
+        sandbox.set(proxy_var, &proxy.url());
+        sandbox.run(&["token", "--refresh"]).success();
+        tunnels += 1;
+        assert_eq!(proxy.tunnels().len(), tunnels, "{proxy_var} was used");
+        assert_eq!(proxy.tunnels().last(), Some(&target));
+
+        for list in ["localhost", ".example.com, localhost", "*"] {
+            sandbox.set(no_proxy_var, list);
+            sandbox.run(&["token", "--refresh"]).success();
+            assert_eq!(
+                proxy.tunnels().len(),
+                tunnels,
+                "{no_proxy_var}={list} did not bypass {proxy_var}"
+            );
+        }
+        sandbox.unset(proxy_var).unset(no_proxy_var);
+    }
+}
+
+#[test]
+fn plain_http_to_this_machine_follows_http_proxy_and_no_proxy() {
+    let console = Console::start();
+    let proxy = ConnectProxy::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("http_proxy", &proxy.url());
+    sandbox.run(&["token", "--refresh"]).success();
+    assert_eq!(proxy.tunnels(), [console.addr().to_string()]);
+    sandbox.set("no_proxy", "127.0.0.1");
+    sandbox.run(&["token", "--refresh"]).success();
+    assert_eq!(proxy.tunnels().len(), 1, "no_proxy bypassed http_proxy");
+    // Like curl, the uppercase HTTP_PROXY is not read (a CGI request can set it).
+    sandbox.unset("http_proxy").unset("no_proxy");
+    sandbox.set("HTTP_PROXY", &proxy.url());
+    sandbox.run(&["token", "--refresh"]).success();
+    assert_eq!(proxy.tunnels().len(), 1);
+}
+
+#[test]
+fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
+    let Some(https) = https() else { return };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sandbox = sandbox_for(&https);
+    sandbox
+        .set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap())
+        .set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1")
+        .set(
+            "HTTPS_PROXY",
+            &format!("http://me:canary-proxy-pa55@127.0.0.1:{port}"),
+        );
+    let out = sandbox.run(&["token", "-v"]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stderr.contains("canary-proxy-pa55"), "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap();
+    assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://localhost:<PORT>: connection refused; check HTTPS_PROXY, or add localhost to NO_PROXY (after 3 attempts)");
+}
