@@ -236,7 +236,7 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
             ))),
             Err(failure) => {
                 let tries = if attempt > 1 {
-                    format!(" (after {attempt} attempts)")
+                    format!(" (after {})", attempts(attempt))
                 } else {
                     String::new()
                 };
@@ -406,20 +406,28 @@ fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
             settings.host
         )),
         (_, 429) | (_, 500..) => Error::Unavailable(format!(
-            "the {} is unavailable (HTTP {status}{trace} after {} attempts in {:.1} s): \
-             try again later",
+            "the {} is unavailable (HTTP {status}{trace}; {} in {:.1} s): try again later",
             if call.kind == Kind::Password {
                 "identity server"
             } else {
                 "Console"
             },
-            answer.attempts,
+            attempts(answer.attempts),
             answer.elapsed.as_secs_f64()
         )),
         _ => Error::Unavailable(format!(
             "{} answered HTTP {status}{trace} to the token request: check {ENV_HOST}",
             call.url.origin
         )),
+    }
+}
+
+/// "1 attempt", "3 attempts".
+fn attempts(n: u32) -> String {
+    if n == 1 {
+        "1 attempt".into()
+    } else {
+        format!("{n} attempts")
     }
 }
 

@@ -55,11 +55,14 @@ pub fn cache_for(settings: &Settings) -> Cache {
 pub fn get(settings: &Settings, want: Want) -> Result<Served> {
     let cache = cache_for(settings);
     let now = time::now();
-    if !want.refresh
-        && let Some(served) = fresh(settings, &cache, now, want.floor)
-    {
-        debug!("cache hit: {}", cache.path.display());
-        return Ok(served);
+    if !want.refresh {
+        match fresh(settings, &cache, now, want.floor) {
+            Ok(served) => {
+                debug!("cache hit: {}", cache.path.display());
+                return Ok(served);
+            }
+            Err(why) => debug!("{why}"),
+        }
     }
     let _lock = match cache.prepare() {
         Ok(()) => match cache.lock(lock_wait()?) {
@@ -88,7 +91,7 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
     };
     // Another process may have refreshed while we waited for the lock.
     if !want.refresh
-        && let Some(served) = fresh(settings, &cache, time::now(), want.floor)
+        && let Ok(served) = fresh(settings, &cache, time::now(), want.floor)
     {
         debug!("another process refreshed the token while we waited");
         return Ok(served);
@@ -107,35 +110,30 @@ fn lock_wait() -> Result<Duration> {
     }
 }
 
-/// The cached token if more than its threshold remains.
-fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Option<Served> {
+/// The cached token if more than its threshold remains, else why not.
+fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Served, String> {
     let entry = match cache.read() {
         Lookup::Found(entry) => entry,
-        Lookup::Missing => {
-            debug!("cache miss: no {}", cache.path.display());
-            return None;
-        }
+        Lookup::Missing => return Err(format!("cache miss: no {}", cache.path.display())),
         Lookup::Unusable(why) => {
-            debug!(
+            return Err(format!(
                 "cache miss: {} ({why}); it will be replaced",
                 cache.path.display()
-            );
-            return None;
+            ));
         }
     };
     let threshold = threshold(settings.min_ttl, entry.iat, entry.exp, floor);
     if entry.exp.saturating_sub(now) > threshold {
-        return Some(Served {
+        return Ok(Served {
             token: entry.token,
             exp: Some(entry.exp),
             refresh_at: Some(entry.exp - threshold),
         });
     }
-    debug!(
+    Err(format!(
         "cache stale: the token expires at {}, within its {threshold} s threshold",
         time::rfc3339(entry.exp)
-    );
-    None
+    ))
 }
 
 fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Result<Served> {

@@ -10,20 +10,7 @@ use insta::assert_snapshot;
 use serde_json::Value;
 
 use crate::console::{self, Console, FAR_FUTURE_EXP};
-use crate::harness::{self, Sandbox, counting_wrapper, line_count, output_of};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn integration(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("integrations/aws")
-        .join(file)
-}
+use crate::harness::{self, Sandbox, counting_wrapper, integration, line_count, now, output_of};
 
 #[test]
 fn aws_prints_process_credentials_version_1_with_a_zoned_expiration() {
@@ -268,9 +255,12 @@ fn the_console_api_example_lists_organizations_through_the_aws_profile() {
     // stand-in, through SNOWPLOW_CONSOLE_HOST as for the helper itself.
     sandbox
         .install_on_path()
-        .set("AWS_CONFIG_FILE", integration("config").to_str().unwrap())
+        .set(
+            "AWS_CONFIG_FILE",
+            integration("aws/config").to_str().unwrap(),
+        )
         .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    let script = integration("console_api.py");
+    let script = integration("aws/console_api.py");
     let mut cmd = sandbox.program(&python, &[script.to_str().unwrap()]);
     let out = output_of(&mut cmd, None);
     assert_snapshot!(out.redacted(&console), @"

@@ -4,19 +4,13 @@
 //! workspace, as the shipped bazelrc line and wrapper set it up.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use insta::assert_snapshot;
 use serde_json::{Value, json};
 
 use crate::console::Console;
-use crate::harness::{Sandbox, output_of};
-
-fn integration(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("integrations/bazel")
-        .join(file)
-}
+use crate::harness::{Sandbox, integration, output_of};
 
 #[test]
 fn bazel_get_answers_the_authorization_header_and_expiry() {
@@ -103,7 +97,7 @@ fn credential_helper(line: &str) -> (String, String) {
 
 #[test]
 fn the_shipped_bazelrc_runs_the_shipped_helper_for_the_console() {
-    let bazelrc = std::fs::read_to_string(integration("bazelrc")).unwrap();
+    let bazelrc = std::fs::read_to_string(integration("bazel/bazelrc")).unwrap();
     let helpers: Vec<_> = bazelrc
         .lines()
         .map(str::trim)
@@ -126,7 +120,10 @@ fn the_shipped_bazelrc_runs_the_shipped_helper_for_the_console() {
     let workspace = sandbox.path("workspace");
     let helper = workspace.join(relative);
     std::fs::create_dir_all(helper.parent().unwrap()).unwrap();
-    let shipped = integration(Path::new(relative).file_name().unwrap().to_str().unwrap());
+    let shipped = integration(&format!(
+        "bazel/{}",
+        Path::new(relative).file_name().unwrap().to_str().unwrap()
+    ));
     assert!(
         std::fs::metadata(&shipped).unwrap().permissions().mode() & 0o111 != 0,
         "the shipped helper is executable"

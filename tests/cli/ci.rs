@@ -4,12 +4,12 @@
 //! way the runner would once the helper is installed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::console::{self, Console};
-use crate::harness::{self, Output, Sandbox, output_of};
+use crate::harness::{self, Output, Sandbox, integration, output_of};
 
 /// The only variables the examples may name.
 const NAMES: [&str; 4] = [
@@ -18,12 +18,6 @@ const NAMES: [&str; 4] = [
     "SNOWPLOW_CONSOLE_API_KEY",
     "SNOWPLOW_CONSOLE_HOST",
 ];
-
-fn integration(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("integrations/ci")
-        .join(file)
-}
 
 /// The YAML file as PyYAML reads it, as JSON.
 fn load_yaml(python: &Path, path: &Path) -> Value {
@@ -117,7 +111,7 @@ fn the_github_workflow_takes_the_key_from_secrets_and_its_steps_work() {
     let Some(python) = harness::python_with(&["yaml"]) else {
         return;
     };
-    let path = integration("github-actions.yml");
+    let path = integration("ci/github-actions.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     assert_only_known_names(&text);
     let workflow = load_yaml(&python, &path);
@@ -188,7 +182,7 @@ fn the_gitlab_job_takes_the_key_from_ci_variables_and_its_script_works() {
     let Some(python) = harness::python_with(&["yaml"]) else {
         return;
     };
-    let path = integration("gitlab-ci.yml");
+    let path = integration("ci/gitlab-ci.yml");
     let text = std::fs::read_to_string(&path).unwrap();
     assert_only_known_names(&text);
     let pipeline = load_yaml(&python, &path);

@@ -7,14 +7,7 @@ use std::process::Stdio;
 use insta::assert_snapshot;
 
 use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
-use crate::harness::{Sandbox, write_private};
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::harness::{Sandbox, now, write_private};
 
 #[test]
 fn token_exchanges_once_then_serves_the_cache() {
@@ -269,7 +262,7 @@ fn server_errors_are_retried_then_reported() {
     out.failure();
     assert!(
         out.stderr
-            .contains("the Console is unavailable (HTTP 503, trace ID t-fault after 3 attempts"),
+            .contains("the Console is unavailable (HTTP 503, trace ID t-fault; 3 attempts in "),
         "{}",
         out.stderr
     );

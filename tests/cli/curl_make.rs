@@ -3,18 +3,12 @@
 //! `integrations/make` run verbatim by bash and GNU make against the stand-in
 //! Console, pointed at it only through the variables a user sets.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use insta::assert_snapshot;
 
 use crate::console::{self, Console};
-use crate::harness::{self, Output, Sandbox, output_of};
-
-fn integration(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("integrations")
-        .join(file)
-}
+use crate::harness::{self, Output, Sandbox, integration, output_of};
 
 /// A sandbox with `snowplow-credentials` on PATH, and bash and curl to run.
 fn shell_sandbox(console: &Console) -> Option<Sandbox> {

@@ -9,15 +9,9 @@ use std::path::{Path, PathBuf};
 use insta::assert_snapshot;
 
 use crate::console::{self, Console};
-use crate::harness::{self, Output, Sandbox, output_of};
+use crate::harness::{self, Output, Sandbox, integration, output_of};
 
 const GIT: &str = "/usr/local/bin/git";
-
-fn integration(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("integrations/git")
-        .join(file)
-}
 
 /// What git sends a helper for the stand-in Console, with or without the
 /// authtype capability.
@@ -446,8 +440,8 @@ fn the_gitconfig_files_parse_and_scope_as_documented() {
         return;
     };
     let sandbox = Sandbox::new();
-    let scoped = integration("gitconfig");
-    let global = integration("gitconfig-global");
+    let scoped = integration("git/gitconfig");
+    let global = integration("git/gitconfig-global");
     let list = |file: &Path| {
         let out = run_git(
             &git,
@@ -515,7 +509,7 @@ fn the_scoped_gitconfig_runs_the_helper_for_its_host_only() {
     let Some((git, mut sandbox)) = git_sandbox(&console) else {
         return;
     };
-    let scoped = integration("gitconfig");
+    let scoped = integration("git/gitconfig");
     // The file's own helper values, verbatim, copied to a section for the
     // stand-in: git has no other way to point the file's URL at it.
     let values = run_git(
@@ -600,7 +594,7 @@ fn the_global_gitconfig_gives_other_hosts_nothing() {
     let Some((git, mut sandbox)) = git_sandbox(&console) else {
         return;
     };
-    let global = integration("gitconfig-global");
+    let global = integration("git/gitconfig-global");
     sandbox.set("GIT_CONFIG_GLOBAL", global.to_str().unwrap());
 
     let (ours, ran) = fill(&git, &sandbox, "http", &console.addr().to_string());

@@ -342,6 +342,13 @@ fn missing(what: &str) {
     eprintln!("SKIPPED: {what}; this test runs in CI");
 }
 
+/// A file of `integrations/`, which tests use verbatim, as users copy it.
+pub fn integration(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("integrations")
+        .join(relative)
+}
+
 /// Seconds since the Unix epoch, for setting up token expiry.
 pub fn now() -> u64 {
     std::time::SystemTime::now()
