@@ -273,7 +273,10 @@ impl Settings {
     pub fn describe_origins(&self) -> String {
         let mut out = String::new();
         for (name, origin) in &self.origins {
-            let _ = write!(out, "{name} from {origin}; ");
+            let _ = match *name {
+                "profile" => write!(out, "profile \"{}\" from {origin}; ", self.profile),
+                _ => write!(out, "{name} from {origin}; "),
+            };
         }
         out.trim_end_matches("; ").to_string()
     }
