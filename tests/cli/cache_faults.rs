@@ -185,16 +185,7 @@ fn a_cache_directory_opened_up_is_tightened_before_use() {
         let out = sandbox.run(&["token", "-v"]);
         out.success();
         assert_eq!(out.stdout, first.stdout);
-        let miss = out
-            .stderr
-            .lines()
-            .find(|l| l.contains("cache miss"))
-            .unwrap();
-        seen.push_str(&crate::harness::redact_cache_names(
-            &miss
-                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
-                .replace(&format!("owner {}", files_owner()), "owner <ME>"),
-        ));
+        seen.push_str(&miss_line(&out, &sandbox));
         seen.push('\n');
         assert_eq!(
             mode(&sandbox.cache_dir()),
@@ -228,16 +219,7 @@ fn cache_files_others_could_touch_are_refused_and_replaced() {
         assert_eq!(out.stdout.trim(), console.issued().last().unwrap());
         let meta = std::fs::metadata(&file).unwrap();
         assert_eq!((meta.mode() & 0o777, meta.uid()), (0o600, files_owner()));
-        let miss = out
-            .stderr
-            .lines()
-            .find(|l| l.contains("cache miss"))
-            .unwrap();
-        seen.push_str(&crate::harness::redact_cache_names(
-            &miss
-                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
-                .replace(&format!("owner {}", files_owner()), "owner <ME>"),
-        ));
+        seen.push_str(&miss_line(&out, &sandbox));
         seen.push('\n');
     }
     assert_eq!(console.token_requests(), 4, "each was a miss");
@@ -283,4 +265,19 @@ fn a_cache_directory_linked_to_another_users_directory_is_refused() {
         0,
         "nothing written into the other user's directory"
     );
+}
+
+/// The `-v` line that says why the cache missed, with paths and our uid
+/// written so that snapshots are stable.
+fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
+    let miss = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("cache miss"))
+        .expect("a cache-miss line");
+    crate::harness::redact_cache_names(
+        &miss
+            .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
+            .replace(&format!("owner {}", files_owner()), "owner <ME>"),
+    )
 }

@@ -915,7 +915,17 @@ fn percent_decode(text: &[u8]) -> String {
 }
 
 fn base64url(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    base64_encode(data, false)
+}
+
+/// Base64: the URL-safe alphabet without padding (JWTs), or the standard one
+/// with padding (kubeconfig's certificate data).
+pub fn base64_encode(data: &[u8], standard: bool) -> String {
+    let alphabet: &[u8; 64] = if standard {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    };
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
         let bytes = [
@@ -925,8 +935,12 @@ fn base64url(data: &[u8]) -> String {
             chunk.get(2).copied().unwrap_or(0),
         ];
         let n = u32::from_be_bytes(bytes);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(alphabet[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else if standard {
+                out.push('=');
+            }
         }
     }
     out

@@ -99,7 +99,7 @@ impl TlsCerts {
     /// kubeconfig's `certificate-authority-data`.
     pub fn ca_data_base64(&self) -> String {
         let pem = std::fs::read(&self.ca_pem).expect("read the CA certificate");
-        base64_standard(&pem)
+        crate::console::base64_encode(&pem, true)
     }
 }
 
@@ -117,28 +117,6 @@ fn openssl(dir: &Path, args: &[&str]) {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-fn base64_standard(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let bytes = [
-            0,
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from_be_bytes(bytes);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// `tls_proxy.py` running as a child: HTTPS on 127.0.0.1:`port` in front of a plain-HTTP
