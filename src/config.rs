@@ -304,6 +304,25 @@ pub fn cache_dir() -> Result<PathBuf> {
     }
 }
 
+/// The directories settings files are looked up in, first match wins:
+/// `$HOME/.config/snowplow` (on every OS, as snowplow-cli does), then the
+/// OS config directory's `snowplow` (`$XDG_CONFIG_HOME` on Linux,
+/// `~/Library/Application Support` on macOS, `%AppData%` on Windows). The
+/// one list for our own config file and for snowplow-cli's files.
+pub fn dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        dirs.push(PathBuf::from(home).join(".config").join("snowplow"));
+    }
+    if let Some(base) = directories::BaseDirs::new() {
+        let os = base.config_dir().join("snowplow");
+        if !dirs.contains(&os) {
+            dirs.push(os);
+        }
+    }
+    dirs
+}
+
 fn default_config_path() -> PathBuf {
     directories::BaseDirs::new()
         .map(|d| d.config_dir().join("snowplow").join("credentials.toml"))

@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod proxy;
 pub mod secret;
 pub mod secret_source;
+pub mod snowplow_cli;
 pub mod time;
 pub mod token;
 pub mod url;
