@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Settings};
+use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::url::{Origin, Url};
+use crate::url::Url;
 use crate::{debug, proxy, warn};
 
 /// A real token answer is a few kilobytes; anything far larger is refused
@@ -38,15 +38,6 @@ struct Call {
     method: minreq::Method,
     headers: Vec<(&'static str, Secret<String>)>,
     body: Option<Secret<String>>,
-    /// Which kind of answer to expect and how to word rejections.
-    kind: Kind,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    V3,
-    V2,
-    Password,
 }
 
 /// Exchanges the configured credentials for a token.
@@ -64,7 +55,7 @@ pub fn exchange(settings: &Settings) -> Result<Issued> {
     if answer.status != 200 {
         return Err(rejection(settings, &call, &answer));
     }
-    parse_token(settings, call.kind, &answer.body)
+    parse_token(settings, &answer.body)
 }
 
 fn method_name(m: &minreq::Method) -> &'static str {
@@ -76,39 +67,27 @@ fn method_name(m: &minreq::Method) -> &'static str {
 
 fn build(settings: &Settings) -> Result<Call> {
     let place = settings.profile_place();
-    let read = |source: &crate::config::SecretSource, what: &str| {
-        source.read(what, &place, settings.command_timeout)
-    };
-    let org = settings.org_id.as_deref().unwrap_or_default();
-    let call = match &settings.auth {
-        Auth::ApiKey { key_id, key } => {
-            let version = if key_id.is_some() { "v3" } else { "v2" };
-            let url = Url {
-                path: format!(
-                    "{}/api/msc/v1/organizations/{}/credentials/{version}/token",
-                    settings.host.path,
-                    percent_encode(org)
-                ),
-                ..settings.host.clone()
-            };
-            url.check_transport().map_err(Error::Config)?;
-            let mut headers = Vec::new();
-            if let Some(id) = key_id {
-                headers.push(("X-API-Key-ID", Secret::new(id.clone())));
-            } else {
-                warn!(
-                    "no API key ID, so using the deprecated v2 Credentials API: \
-                     set {ENV_API_KEY_ID} (or api_key_id) to use v3"
-                );
-            }
-            headers.push(("X-API-Key", read(key, "API key")?));
-            Call {
+    let read =
+        |source: &SecretSource, what: &str| source.read(what, &place, settings.command_timeout);
+    match &settings.auth {
+        Auth::V3 { org, key_id, key } => {
+            let url = console_url(settings, org, "v3")?;
+            let id = ("X-API-Key-ID", Secret::new(key_id.clone()));
+            Ok(console_call(
                 url,
-                method: minreq::Method::Get,
-                headers,
-                body: None,
-                kind: if key_id.is_some() { Kind::V3 } else { Kind::V2 },
-            }
+                vec![id, ("X-API-Key", read(key, "API key")?)],
+            ))
+        }
+        Auth::V2 { org, key } => {
+            let url = console_url(settings, org, "v2")?;
+            warn!(
+                "no API key ID, so using the deprecated v2 Credentials API: \
+                 set {ENV_API_KEY_ID} (or api_key_id) to use v3"
+            );
+            Ok(console_call(
+                url,
+                vec![("X-API-Key", read(key, "API key")?)],
+            ))
         }
         Auth::Password {
             auth_url,
@@ -117,6 +96,7 @@ fn build(settings: &Settings) -> Result<Call> {
             username,
             client_secret,
             password,
+            ..
         } => {
             auth_url.check_transport().map_err(Error::Config)?;
             let client_secret = read(client_secret, "client secret")?;
@@ -133,7 +113,7 @@ fn build(settings: &Settings) -> Result<Call> {
             .map(|(k, v)| format!("{k}={}", percent_encode(v)))
             .collect::<Vec<_>>()
             .join("&");
-            Call {
+            Ok(Call {
                 url: auth_url.clone(),
                 method: minreq::Method::Post,
                 headers: vec![(
@@ -141,11 +121,32 @@ fn build(settings: &Settings) -> Result<Call> {
                     Secret::new("application/x-www-form-urlencoded".into()),
                 )],
                 body: Some(Secret::new(body)),
-                kind: Kind::Password,
-            }
+            })
         }
+    }
+}
+
+/// The Credentials API's token endpoint for `org`, of API `version`.
+fn console_url(settings: &Settings, org: &str, version: &str) -> Result<Url> {
+    let url = Url {
+        path: format!(
+            "{}/api/msc/v1/organizations/{}/credentials/{version}/token",
+            settings.host.path,
+            percent_encode(org)
+        ),
+        ..settings.host.clone()
     };
-    Ok(call)
+    url.check_transport().map_err(Error::Config)?;
+    Ok(url)
+}
+
+fn console_call(url: Url, headers: Vec<(&'static str, Secret<String>)>) -> Call {
+    Call {
+        url,
+        method: minreq::Method::Get,
+        headers,
+        body: None,
+    }
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for form
@@ -373,25 +374,20 @@ fn network_message(call: &Call, e: &minreq::Error, timeout: u64, via: Option<&st
 /// A non-200 answer, worded by what the user should do.
 fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
     let status = answer.status;
-    let org = settings.org_id.as_deref().unwrap_or("");
+    let auth = &settings.auth;
     let trace = trace_id(&answer.body)
         .map(|t| format!(", trace ID {t}"))
         .unwrap_or_default();
-    let whose = match &settings.auth {
-        Auth::ApiKey {
-            key_id: Some(id), ..
-        } => format!("API key ID {id} for organization {org}"),
-        Auth::ApiKey { key_id: None, .. } => format!("the API key for organization {org}"),
-        Auth::Password {
-            username,
-            client_id,
-            ..
-        } => format!("user {username} with client ID {client_id}"),
-    };
-    match (call.kind, status) {
-        (Kind::Password, 400 | 401 | 403) => Error::Rejected(format!(
+    let whose = auth.whose();
+    match (auth, status) {
+        (Auth::Password { .. }, 400 | 401 | 403) => Error::Rejected(format!(
             "the identity server rejected {whose} (HTTP {status}{trace}): check the \
              username, password, client ID and client secret"
+        )),
+        (Auth::Password { auth_url, .. }, 404) => Error::Rejected(format!(
+            "the identity server has no token endpoint at {auth_url} (HTTP 404{trace}): \
+             check auth_url in {}",
+            settings.profile_place()
         )),
         (_, 401) => Error::Rejected(format!(
             "the Console rejected {whose} (HTTP 401{trace}): check the key is right, \
@@ -402,16 +398,13 @@ fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
              Console (Settings, API keys)"
         )),
         (_, 404) => Error::Rejected(format!(
-            "{} has no organization {org} (HTTP 404{trace}): check {ENV_ORG_ID} and {ENV_HOST}",
-            settings.host
+            "{} has no organization {} (HTTP 404{trace}): check {ENV_ORG_ID} and {ENV_HOST}",
+            settings.host,
+            auth.org().unwrap_or("")
         )),
         (_, 429) | (_, 500..) => Error::Unavailable(format!(
             "the {} is unavailable (HTTP {status}{trace}; {} in {:.1} s): try again later",
-            if call.kind == Kind::Password {
-                "identity server"
-            } else {
-                "Console"
-            },
+            auth.issuer(),
             attempts(answer.attempts),
             answer.elapsed.as_secs_f64()
         )),
@@ -447,7 +440,7 @@ fn trace_id(body: &[u8]) -> Option<String> {
     safe.then_some(id)
 }
 
-fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
+fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
     #[derive(Deserialize)]
     struct Console {
         #[serde(rename = "accessToken")]
@@ -458,12 +451,9 @@ fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
         access_token: Option<String>,
         expires_in: Option<u64>,
     }
-    let server = match kind {
-        Kind::Password => "the identity server",
-        _ => "the Console",
-    };
-    let (field, parsed) = match kind {
-        Kind::Password => (
+    let auth = &settings.auth;
+    let (field, parsed) = match auth {
+        Auth::Password { .. } => (
             "access_token",
             serde_json::from_slice::<OAuth>(body).map(|o| (o.access_token, o.expires_in)),
         ),
@@ -474,9 +464,10 @@ fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
     };
     let not_a_token = |what: &str| {
         Error::Unavailable(format!(
-            "{server} answered with {what} instead of a token: check {ENV_HOST} points at \
+            "the {} answered with {what} instead of a token: check {ENV_HOST} points at \
              the Snowplow Console ({})",
-            origin_of(settings, kind)
+            auth.issuer(),
+            auth.issuer_origin(&settings.host)
         ))
     };
     let (token, expires_in) = match parsed {
@@ -496,13 +487,6 @@ fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
     })
 }
 
-fn origin_of(settings: &Settings, kind: Kind) -> &Origin {
-    match (&settings.auth, kind) {
-        (Auth::Password { auth_url, .. }, Kind::Password) => &auth_url.origin,
-        _ => &settings.host.origin,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +496,75 @@ mod tests {
         assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
         assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
         assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    fn settings(auth: Auth) -> Settings {
+        Settings {
+            profile: "bot".into(),
+            file: Some("/etc/credentials.toml".into()),
+            host: Url::parse("https://console.test", "https").unwrap(),
+            auth,
+            min_ttl: 900,
+            timeout: 1,
+            command_timeout: 1,
+            hosts: Vec::new(),
+            cache_dir: "/cache".into(),
+            origins: Vec::new(),
+        }
+    }
+
+    /// The message for an answer with `status` to the request `auth` makes.
+    fn rejected(auth: Auth, status: u16) -> String {
+        let settings = settings(auth);
+        let call = build_url_only(&settings);
+        let answer = Answer {
+            status,
+            body: br#"{"traceId":"t-1"}"#.to_vec(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        };
+        rejection(&settings, &call, &answer).to_string()
+    }
+
+    /// The request without reading any secret: only its URL matters here.
+    fn build_url_only(settings: &Settings) -> Call {
+        let url = match &settings.auth {
+            Auth::Password { auth_url, .. } => auth_url.clone(),
+            _ => settings.host.clone(),
+        };
+        console_call(url, Vec::new())
+    }
+
+    fn key() -> SecretSource {
+        SecretSource::Inline(Secret::new("k".into()))
+    }
+
+    #[test]
+    fn a_404_from_the_identity_server_blames_auth_url_not_the_organization() {
+        let password = Auth::Password {
+            org: Some("o".into()),
+            auth_url: Url::parse("https://id.test/oauth/token", "https").unwrap(),
+            audience: "a".into(),
+            client_id: "c".into(),
+            username: "u".into(),
+            client_secret: key(),
+            password: key(),
+        };
+        assert_eq!(
+            rejected(password, 404),
+            "the identity server has no token endpoint at https://id.test/oauth/token \
+             (HTTP 404, trace ID t-1): check auth_url in profile \"bot\" of \
+             /etc/credentials.toml"
+        );
+        let v2 = Auth::V2 {
+            org: "o".into(),
+            key: key(),
+        };
+        assert_eq!(
+            rejected(v2, 404),
+            "https://console.test has no organization o (HTTP 404, trace ID t-1): check \
+             SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST"
+        );
     }
 
     #[test]

@@ -11,9 +11,19 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::config::SecretSource;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+
+/// Where a secret is read from, on a cache miss only.
+#[derive(Debug)]
+pub enum SecretSource {
+    /// An environment variable's value.
+    Env(String),
+    /// An argv run without a shell; its trimmed stdout.
+    Command(Vec<String>),
+    /// Written in the (private) config file.
+    Inline(Secret<String>),
+}
 
 impl SecretSource {
     /// The secret's value, trimmed. `what` names it in messages ("API key"),

@@ -24,9 +24,9 @@ fn settings() -> &'static Settings {
             profile: "default".into(),
             file: None,
             host: Url::parse("https://console.test", "https").unwrap(),
-            org_id: Some("org".into()),
-            auth: Auth::ApiKey {
-                key_id: Some("key-id".into()),
+            auth: Auth::V3 {
+                org: "org".into(),
+                key_id: "key-id".into(),
                 key: SecretSource::Inline(Secret::new("key".into())),
             },
             min_ttl: 900,

@@ -14,6 +14,9 @@ use crate::protocol::json_line;
 use crate::time;
 use crate::token::{self, Want};
 
+/// `AccessKeyId` when there is no key ID to report (v2, password grant).
+const NO_KEY_ID: &str = "snowplow-console";
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ProcessCredentials<'a> {
@@ -31,15 +34,9 @@ pub fn run(settings: &Settings, want: Want) -> Result<String> {
         ..want
     };
     let served = token::get(settings, want)?;
-    let access_key_id = match &settings.auth {
-        crate::config::Auth::ApiKey {
-            key_id: Some(id), ..
-        } => id.as_str(),
-        _ => "snowplow-console",
-    };
     Ok(json_line(&ProcessCredentials {
         version: 1,
-        access_key_id,
+        access_key_id: settings.auth.username_or(NO_KEY_ID),
         secret_access_key: served.token.expose(),
         session_token: served.token.expose(),
         expiration: served.exp.map(time::rfc3339),
