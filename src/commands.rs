@@ -38,7 +38,7 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Lookup::Found(entry) => {
             let threshold = token::threshold(settings.min_ttl, entry.iat, entry.exp, 0);
             let left = entry.exp.saturating_sub(now);
-            let fresh = left > threshold;
+            let fresh = token::is_fresh(now, entry.exp, threshold);
             let _ = writeln!(
                 out,
                 "token:         {}, expires {} ({}), refreshed from {}",

@@ -3,7 +3,7 @@
 //!
 //! `Version` must be the integer 1 and `Expiration` must carry a zone, or
 //! botocore fails. It gets the token's real `exp`; the cache threshold here
-//! is at least [`token::AWS_MIN_THRESHOLD`] because botocore refreshes on its
+//! is at least [`MIN_THRESHOLD`] because botocore refreshes on its
 //! own within 15 minutes of `Expiration`.
 
 use serde::Serialize;
@@ -14,6 +14,9 @@ use crate::protocol::json_line;
 use crate::time;
 use crate::token::{self, Want};
 
+/// botocore refreshes on its own within 15 minutes of `Expiration` and would
+/// run us on every access if we kept handing it a token closer than that.
+pub const MIN_THRESHOLD: u64 = 15 * 60;
 /// `AccessKeyId` when there is no key ID to report (v2, password grant).
 const NO_KEY_ID: &str = "snowplow-console";
 
@@ -30,7 +33,7 @@ struct ProcessCredentials<'a> {
 
 pub fn run(settings: &Settings, want: Want) -> Result<String> {
     let want = Want {
-        floor: want.floor.max(token::AWS_MIN_THRESHOLD),
+        floor: want.floor.max(MIN_THRESHOLD),
         ..want
     };
     let served = token::get(settings, want)?;
