@@ -101,18 +101,14 @@ fn build(settings: &Settings) -> Result<Call> {
             auth_url.check_transport().map_err(Error::Config)?;
             let client_secret = read(client_secret, "client secret")?;
             let password = read(password, "password")?;
-            let body = [
+            let body = form(&[
                 ("grant_type", "password"),
                 ("username", username),
                 ("password", password.expose()),
                 ("audience", audience),
                 ("client_id", client_id),
                 ("client_secret", client_secret.expose()),
-            ]
-            .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+            ]);
             Ok(Call {
                 url: auth_url.clone(),
                 method: minreq::Method::Post,
@@ -147,6 +143,14 @@ fn console_call(url: Url, headers: Vec<(&'static str, Secret<String>)>) -> Call 
         headers,
         body: None,
     }
+}
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(fields: &[(&str, &str)]) -> String {
+    let fields = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)));
+    fields.collect::<Vec<_>>().join("&")
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for form

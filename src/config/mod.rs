@@ -6,6 +6,9 @@
 //! API key, client secret and password are only *located* here (as a
 //! [`SecretSource`]) and read on a cache miss, so a cache hit never runs
 //! `api_key_command`.
+//!
+//! `file.rs` reads the TOML, `resolve.rs` applies the precedence rule, and
+//! this file holds what they produce: [`Settings`] and [`Auth`].
 
 mod file;
 mod resolve;
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 pub use crate::secret_source::SecretSource;
 use crate::url::{Origin, Url};
-pub use resolve::{Definition, Env, FromEnv, Value, pick};
+use resolve::{Definition, Env, Value, pick};
 
 pub const ENV_ORG_ID: &str = "SNOWPLOW_CONSOLE_ORG_ID";
 pub const ENV_API_KEY_ID: &str = "SNOWPLOW_CONSOLE_API_KEY_ID";
@@ -208,18 +211,21 @@ pub fn display_path(path: &Path) -> String {
 
 impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
-        let env: Env = &env;
-        let (path, explicit) = config_path(flags, env)?;
+        let (path, explicit) = config_path(flags, &env)?;
         let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
-        resolve::settings(flags, env, path, read.map(|r| (r.file, r.shared)))
+        resolve::settings(flags, &env, path, read)
     }
 
     /// The settings [`Settings::load`] would give had it read `text` from
     /// the private file `path`, with the same flags and environment: the
     /// config loader without the file system, for the fuzzer.
     pub fn from_toml(flags: &Flags, path: &Path, text: &str) -> Result<Settings> {
-        let parsed = file::parse(path, text)?;
-        resolve::settings(flags, &env, path.to_path_buf(), Some((parsed, false)))
+        let file = file::parse(path, text)?;
+        let read = file::Read {
+            file,
+            shared: false,
+        };
+        resolve::settings(flags, &env, path.to_path_buf(), Some(read))
     }
 
     /// Names this token's owner; see [`Auth::identity`].

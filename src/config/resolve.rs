@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::file::{AuthKind, File, Profile};
+use super::file::{AuthKind, Profile, Read};
 use super::{
     Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
     DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
@@ -110,16 +110,14 @@ struct Loaded {
     shared: bool,
 }
 
-/// Resolves every setting from `flags`, `env` and the file read from `path`
-/// (with whether others may read it).
+/// Resolves every setting from `flags`, `env` and the file read from `path`.
 pub(super) fn settings(
     flags: &Flags,
     env: Env,
     path: PathBuf,
-    file: Option<(File, bool)>,
+    read: Option<Read>,
 ) -> Result<Settings> {
-    let parsed = file.as_ref().map(|f| &f.0);
-    let default_profile = parsed.and_then(|f| f.default_profile.clone());
+    let default_profile = read.as_ref().and_then(|r| r.file.default_profile.clone());
     let chosen = pick(
         env,
         ("--profile", flags.profile.clone()),
@@ -133,12 +131,12 @@ pub(super) fn settings(
         val: "default".into(),
         definition: Definition::Default,
     });
-    let loaded = match file {
-        Some((mut parsed, shared)) => match parsed.profiles.remove(&name) {
+    let loaded = match read {
+        Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
             Some(profile) => Some(Loaded { profile, shared }),
             None if definition == Definition::Default => None,
             None => {
-                let known: Vec<_> = parsed.profiles.keys().map(String::as_str).collect();
+                let known: Vec<_> = file.profiles.keys().map(String::as_str).collect();
                 let known = if known.is_empty() {
                     "none".into()
                 } else {

@@ -31,14 +31,9 @@ fn load(
     flags: &Flags,
     shared: bool,
 ) -> Result<Settings, String> {
-    let parsed = file::parse(Path::new(PATH), toml).expect("test TOML parses");
-    resolve::settings(
-        flags,
-        &env_of(vars),
-        PathBuf::from(PATH),
-        Some((parsed, shared)),
-    )
-    .map_err(|e| e.to_string())
+    let file = file::parse(Path::new(PATH), toml).expect("test TOML parses");
+    let read = Some(file::Read { file, shared });
+    resolve::settings(flags, &env_of(vars), PathBuf::from(PATH), read).map_err(|e| e.to_string())
 }
 
 #[track_caller]
