@@ -338,7 +338,7 @@ impl Resolver<'_> {
             return Err(Error::Config(format!("auth = \"password\" needs {place}")));
         };
         let need = |v: &Option<String>, key: &str| {
-            v.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
+            non_empty(v).ok_or_else(|| {
                 Error::Config(format!(
                     "no {key}: set {key} in {place} (auth = \"password\")"
                 ))
