@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use snowplow_credentials::config::{Auth, SecretSource, Settings};
-use snowplow_credentials::protocol::{docker, read_input};
+use snowplow_credentials::protocol::{answer, docker, read_input};
 use snowplow_credentials::secret::Secret;
-use snowplow_credentials::token::{self, Want};
+use snowplow_credentials::token;
 use snowplow_credentials::url::{Origin, Url};
 
 /// Settings for a Console at https://console.test that also serves
@@ -54,11 +54,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, input)) = data.split_first() else {
         return;
     };
-    let action = ["get", "store", "list"][usize::from(which) % 3];
-    let Ok(text) = read_input(input, "docker") else {
+    let action = [docker::Action::Get, docker::Action::Store, docker::Action::List];
+    let Ok(request) = action[usize::from(which) % 3].request(|| read_input(input, "docker")) else {
         return;
     };
-    if let Ok(out) = docker::run(settings(), Want::default(), action, &text)
+    if let Ok(out) = answer::<docker::Action>(&request, settings(), false)
         && !out.is_empty()
     {
         assert!(
