@@ -1,45 +1,25 @@
-//! Trading the API key (or the bot user's password) for a JWT: one HTTP
-//! request, retried with backoff when the server is busy or down, bounded in
-//! time, and never told to follow a redirect (which would carry the key to
-//! wherever the `Location` header points).
+//! Trading the API key (or the bot user's password) for a JWT: building
+//! the one request, reading the answer and explaining a rejection. Sending
+//! it (proxy, retries, time and size bounds, network errors) is
+//! [`crate::http`]'s job.
 //!
-//! This is the only module that holds a secret in memory, and the only one
-//! that talks to the network. Its errors say what to do and never include a
-//! response body: an error page may echo what it was sent.
-
-use std::io::Read;
-use std::time::{Duration, Instant};
+//! This is the only module that holds a secret in memory. Its errors say
+//! what to do and never include a response body: an error page may echo
+//! what it was sent.
 
 use serde::Deserialize;
 
 use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Settings};
 use crate::error::{Error, Result};
+use crate::http::{self, Answer, Request};
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
-use crate::{debug, proxy, warn};
-
-/// A real token answer is a few kilobytes; anything far larger is refused
-/// without being read whole.
-pub const MAX_BODY: u64 = 64 * 1024;
-/// Attempts at most, within the time budget.
-const MAX_ATTEMPTS: u32 = 4;
-/// The first pause between attempts; it doubles each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+use crate::warn;
 
 /// What the server gave: the token, and `expires_in` when the protocol has it.
 pub struct Issued {
     pub token: Secret<String>,
     pub expires_in: Option<u64>,
-}
-
-/// One request, fully described, so that retries resend the same thing.
-struct Call {
-    url: Url,
-    method: minreq::Method,
-    headers: Vec<(&'static str, Secret<String>)>,
-    body: Option<Secret<String>>,
-    /// Which kind of answer to expect and how to word rejections.
-    kind: Kind,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -51,30 +31,15 @@ enum Kind {
 
 /// Exchanges the configured credentials for a token.
 pub fn exchange(settings: &Settings) -> Result<Issued> {
-    let call = build(settings)?;
-    let started = Instant::now();
-    let answer = send_with_retries(&call, settings.timeout)?;
-    debug!(
-        "{} {} -> HTTP {} in {} ms",
-        method_name(&call.method),
-        call.url,
-        answer.status,
-        started.elapsed().as_millis()
-    );
+    let (request, kind) = build(settings)?;
+    let answer = http::send(&request, settings.timeout)?;
     if answer.status != 200 {
-        return Err(rejection(settings, &call, &answer));
+        return Err(rejection(settings, kind, &request, &answer));
     }
-    parse_token(settings, call.kind, &answer.body)
+    parse_token(settings, kind, &answer.body)
 }
 
-fn method_name(m: &minreq::Method) -> &'static str {
-    match m {
-        minreq::Method::Post => "POST",
-        _ => "GET",
-    }
-}
-
-fn build(settings: &Settings) -> Result<Call> {
+fn build(settings: &Settings) -> Result<(Request, Kind)> {
     let place = settings.profile_place();
     let read = |source: &crate::config::SecretSource, what: &str| {
         source.read(what, &place, settings.command_timeout)
@@ -102,13 +67,18 @@ fn build(settings: &Settings) -> Result<Call> {
                 );
             }
             headers.push(("X-API-Key", read(key, "API key")?));
-            Call {
-                url,
-                method: minreq::Method::Get,
-                headers,
-                body: None,
-                kind: if key_id.is_some() { Kind::V3 } else { Kind::V2 },
-            }
+            let kind = if key_id.is_some() { Kind::V3 } else { Kind::V2 };
+            let method = minreq::Method::Get;
+            let body = None;
+            (
+                Request {
+                    url,
+                    method,
+                    headers,
+                    body,
+                },
+                kind,
+            )
         }
         Auth::Password {
             auth_url,
@@ -133,7 +103,7 @@ fn build(settings: &Settings) -> Result<Call> {
             .map(|(k, v)| format!("{k}={}", percent_encode(v)))
             .collect::<Vec<_>>()
             .join("&");
-            Call {
+            let request = Request {
                 url: auth_url.clone(),
                 method: minreq::Method::Post,
                 headers: vec![(
@@ -141,8 +111,8 @@ fn build(settings: &Settings) -> Result<Call> {
                     Secret::new("application/x-www-form-urlencoded".into()),
                 )],
                 body: Some(Secret::new(body)),
-                kind: Kind::Password,
-            }
+            };
+            (request, Kind::Password)
         }
     };
     Ok(call)
@@ -162,216 +132,8 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-    attempts: u32,
-    elapsed: Duration,
-}
-
-/// What went wrong with one attempt, before it is worded for the user.
-enum Failure {
-    Http(minreq::Error),
-    TooLarge,
-    /// The connection ended before a status line (minreq reports that as a
-    /// 503 of its own making, which the server never sent).
-    NoAnswer,
-}
-
-fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
-    let budget = Duration::from_secs(timeout.saturating_mul(3));
-    let started = Instant::now();
-    let proxy = proxy::for_origin(&call.url.origin)
-        .map_err(|e| Error::Unavailable(network_message(call, &e, timeout, None)))?;
-    if proxy.is_none() {
-        proxy::go_direct();
-    }
-    let via = proxy.as_ref().map(|(_, var)| *var);
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let left = budget.saturating_sub(started.elapsed());
-        let proxy = proxy.as_ref().map(|(p, _)| p.clone());
-        let result = send_once(call, timeout.min(left.as_secs().max(1)), proxy);
-        let elapsed = started.elapsed();
-        let wait = match &result {
-            Ok((status, retry_after, _)) if *status == 429 || *status >= 500 => {
-                debug!("attempt {attempt}: HTTP {status}");
-                Some(retry_after.map(Duration::from_secs).unwrap_or(backoff))
-            }
-            Err(Failure::Http(e)) if retryable(e) => {
-                debug!(
-                    "attempt {attempt}: {}",
-                    network_message(call, e, timeout, via)
-                );
-                Some(backoff)
-            }
-            Err(Failure::NoAnswer) => {
-                debug!("attempt {attempt}: the connection closed without an answer");
-                Some(backoff)
-            }
-            _ => None,
-        };
-        if let Some(wait) = wait
-            && attempt < MAX_ATTEMPTS
-            && elapsed + wait <= budget
-        {
-            std::thread::sleep(wait);
-            backoff *= 2;
-            continue;
-        }
-        return match result {
-            Ok((status, _, body)) => Ok(Answer {
-                status,
-                body,
-                attempts: attempt,
-                elapsed,
-            }),
-            Err(Failure::TooLarge) => Err(Error::Unavailable(format!(
-                "the answer from {} is larger than {} KiB, far more than any token: \
-                 check {ENV_HOST} points at the Snowplow Console",
-                call.url.origin,
-                MAX_BODY / 1024
-            ))),
-            Err(failure) => {
-                let tries = if attempt > 1 {
-                    format!(" (after {})", attempts(attempt))
-                } else {
-                    String::new()
-                };
-                let message = match failure {
-                    Failure::Http(e) => network_message(call, &e, timeout, via),
-                    _ => format!(
-                        "{} closed the connection without an HTTP answer: try again later, \
-                         or check {ENV_HOST}",
-                        call.url.origin
-                    ),
-                };
-                Err(Error::Unavailable(format!("{message}{tries}")))
-            }
-        };
-    }
-}
-
-type Reply = (u16, Option<u64>, Vec<u8>);
-
-/// The reason minreq gives the 503 it makes up when no status line came.
-const NO_STATUS_LINE: &str = "Server did not provide a status line";
-
-fn send_once(call: &Call, timeout: u64, proxy: Option<minreq::Proxy>) -> Result<Reply, Failure> {
-    let mut request = minreq::Request::new(call.method.clone(), call.url.to_string())
-        .with_timeout(timeout)
-        .with_follow_redirects(false)
-        .with_header(
-            "User-Agent",
-            concat!("snowplow-credentials/", env!("CARGO_PKG_VERSION")),
-        )
-        .with_header("Accept", "application/json");
-    for (name, value) in &call.headers {
-        request = request.with_header(*name, value.expose().as_str());
-    }
-    if let Some(body) = &call.body {
-        request = request.with_body(body.expose().as_bytes());
-    }
-    if let Some(p) = proxy {
-        request = request.with_proxy(p);
-    }
-    if call.url.origin.scheme == "https" {
-        // rustls comes with two crypto providers here (minreq asks for the
-        // default, aws-lc-rs); picking ring lets the linker drop the other.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    let response = request.send_lazy().map_err(Failure::Http)?;
-    if response.status_code == 503 && response.reason_phrase == NO_STATUS_LINE {
-        return Err(Failure::NoAnswer);
-    }
-    let header = |name: &str| {
-        response
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-    };
-    if header("content-length").and_then(|v| v.parse::<u64>().ok()) > Some(MAX_BODY) {
-        return Err(Failure::TooLarge);
-    }
-    let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
-    let status = response.status_code;
-    let mut body = Vec::new();
-    response
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Failure::Http(minreq::Error::IoError(e)))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(Failure::TooLarge);
-    }
-    Ok((status, retry_after, body))
-}
-
-fn is_timeout(e: &minreq::Error) -> bool {
-    matches!(e, minreq::Error::IoError(io) if matches!(
-        io.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ))
-}
-
-fn is_tls(e: &minreq::Error) -> bool {
-    match e {
-        minreq::Error::RustlsCreateConnection(_) => true,
-        minreq::Error::IoError(io) => {
-            let text = io.to_string().to_ascii_lowercase();
-            text.contains("certificate") || text.contains("tls") || text.contains("handshake")
-        }
-        _ => false,
-    }
-}
-
-/// Connection failures are worth another try; a timeout already spent our
-/// patience, and TLS or proxy misconfiguration will not fix itself.
-fn retryable(e: &minreq::Error) -> bool {
-    matches!(e, minreq::Error::IoError(_)) && !is_timeout(e) && !is_tls(e)
-}
-
-/// `via` names the variable the proxy came from, if one was used: then the
-/// only connection made is to the proxy, so connection errors are its.
-fn network_message(call: &Call, e: &minreq::Error, timeout: u64, via: Option<&str>) -> String {
-    let origin = &call.url.origin;
-    use minreq::Error as E;
-    match e {
-        E::IoError(io) if via.is_some() && io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            let var = via.unwrap_or_default();
-            format!(
-                "cannot connect to the proxy from {var} for {origin}: connection refused; \
-                 check {var}, or add {} to NO_PROXY",
-                origin.host
-            )
-        }
-        _ if is_timeout(e) => format!(
-            "{origin} did not answer within {timeout} s: check your network, or raise \
-             --timeout"
-        ),
-        _ if is_tls(e) => format!(
-            "TLS with {origin} failed ({e}): if your network uses its own certificate \
-             authority, point SSL_CERT_FILE at its PEM bundle"
-        ),
-        E::IoError(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("cannot connect to {origin}: connection refused; check {ENV_HOST}")
-        }
-        E::AddressNotFound => format!("cannot resolve {}: check {ENV_HOST}", origin.host),
-        E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
-        E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => {
-            format!(
-                "the proxy for {origin} failed ({e}): check HTTPS_PROXY/https_proxy, or add \
-                 the host to NO_PROXY"
-            )
-        }
-        _ => format!("bad HTTP answer from {origin}: {e}"),
-    }
-}
-
 /// A non-200 answer, worded by what the user should do.
-fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
+fn rejection(settings: &Settings, kind: Kind, request: &Request, answer: &Answer) -> Error {
     let status = answer.status;
     let org = settings.org_id.as_deref().unwrap_or("");
     let trace = trace_id(&answer.body)
@@ -388,7 +150,7 @@ fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
             ..
         } => format!("user {username} with client ID {client_id}"),
     };
-    match (call.kind, status) {
+    match (kind, status) {
         (Kind::Password, 400 | 401 | 403) => Error::Rejected(format!(
             "the identity server rejected {whose} (HTTP {status}{trace}): check the \
              username, password, client ID and client secret"
@@ -407,27 +169,18 @@ fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
         )),
         (_, 429) | (_, 500..) => Error::Unavailable(format!(
             "the {} is unavailable (HTTP {status}{trace}; {} in {:.1} s): try again later",
-            if call.kind == Kind::Password {
+            if kind == Kind::Password {
                 "identity server"
             } else {
                 "Console"
             },
-            attempts(answer.attempts),
+            http::attempts(answer.attempts),
             answer.elapsed.as_secs_f64()
         )),
         _ => Error::Unavailable(format!(
             "{} answered HTTP {status}{trace} to the token request: check {ENV_HOST}",
-            call.url.origin
+            request.url.origin
         )),
-    }
-}
-
-/// "1 attempt", "3 attempts".
-fn attempts(n: u32) -> String {
-    if n == 1 {
-        "1 attempt".into()
-    } else {
-        format!("{n} attempts")
     }
 }
 

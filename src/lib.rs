@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod exchange;
 pub mod files;
+pub mod http;
 pub mod jwt;
 pub mod log;
 pub mod protocol;
@@ -33,7 +34,9 @@ use protocol::{Protocol, Tool};
 /// Runs the program with `args` (argv, including argv[0]) and returns the
 /// exit code: 0 success, 1 failure, 2 usage error. Output goes to stdout,
 /// messages to stderr (unless the protocol answers errors on stdout).
+/// Call it before starting any thread: it changes the environment.
 pub fn run(args: Vec<OsString>) -> u8 {
+    proxy::take_from_environment();
     let result = cli::parse(args).and_then(|cli| {
         log::set_verbose(cli.verbose);
         let (out, code) = execute(&cli)?;

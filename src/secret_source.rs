@@ -49,6 +49,7 @@ fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<St
     let program = &argv[0];
     let mut child = Command::new(program)
         .args(&argv[1..])
+        .envs(crate::proxy::taken())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
