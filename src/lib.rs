@@ -5,23 +5,39 @@
 //! [`run`] is the whole program, callable in-process; `main.rs` only turns
 //! its result into an exit code.
 
-pub mod cache;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod error;
-pub mod exchange;
-pub mod files;
-pub mod http;
-pub mod jwt;
-pub mod log;
-pub mod protocol;
-pub mod proxy;
-pub mod secret;
-pub mod secret_source;
-pub mod time;
-pub mod token;
-pub mod url;
+mod cache;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod exchange;
+mod files;
+mod http;
+mod jwt;
+mod log;
+mod protocol;
+mod proxy;
+mod secret;
+mod secret_source;
+mod time;
+mod token;
+mod url;
+
+/// What the fuzz targets (`fuzz/`) and the parser tests (`tests/cli/`)
+/// reach inside the crate, and nothing else: the crate is a program, not a
+/// library to build on.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::config::{Flags, Settings};
+    pub use crate::jwt::claims as jwt_claims;
+    pub use crate::protocol::bazel::parse as bazel_request;
+    pub use crate::protocol::docker::Action as DockerAction;
+    pub use crate::protocol::git::parse as git_request;
+    pub use crate::protocol::kubernetes::api_version as kubernetes_api_version;
+    pub use crate::protocol::{answer, read_input};
+    pub use crate::secret::Secret;
+    pub use crate::token::cache_for;
+}
 
 use std::ffi::OsString;
 use std::io::Write;
