@@ -340,6 +340,48 @@ mod tests {
     }
 
     #[test]
+    fn help_shows_every_command_of_the_table() {
+        let help = help();
+        for spec in COMMANDS {
+            let line = format!("\n  {}", spec.usage);
+            assert_eq!(help.matches(&line).count(), 1, "{}", spec.usage);
+        }
+        assert!(help.contains(
+            "  docker <get|store|erase|list|version>\n                             Docker \
+             credential helper"
+        ));
+        assert!(help.contains("  bazel get                  Bazel credential helper\n"));
+    }
+
+    #[test]
+    fn wrong_arguments_name_the_command_or_its_actions() {
+        for (words, message) in [
+            (
+                &["sc", "credential-process", "x"][..],
+                "wrong arguments for `credential-process`",
+            ),
+            (
+                &["sc", "install-links", "a", "b"],
+                "wrong arguments for `install-links`",
+            ),
+            (
+                &["sc", "docker", "fill"],
+                "docker needs one action: get, store, erase, list or version",
+            ),
+            (
+                &["sc", "terraform", "get"],
+                "terraform needs an action (get, store or forget) and a host",
+            ),
+            (&["sc", "bazel"], "bazel needs the action get"),
+            (&["sc"], "no command given"),
+            (&["sc", "frob"], "unknown command `frob`"),
+        ] {
+            let err = parse_words(words).unwrap_err().to_string();
+            assert_eq!(err, format!("{message} (see snowplow-credentials --help)"));
+        }
+    }
+
+    #[test]
     fn usage_errors() {
         for words in [
             &["sc"][..],
