@@ -3,9 +3,9 @@
 //! it (proxy, retries, time and size bounds, network errors) is
 //! [`crate::http`]'s job.
 //!
-//! This is the only module that holds a secret in memory. Its errors say
-//! what to do and never include a response body: an error page may echo
-//! what it was sent.
+//! The secrets are read here, on a cache miss only, and go nowhere but
+//! into the request. Errors say what to do and never include a response
+//! body: an error page may echo what it was sent.
 
 use serde::Deserialize;
 
