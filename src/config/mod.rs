@@ -245,6 +245,12 @@ impl Settings {
         self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked))
     }
 
+    /// [`Settings::serves`] for a URL or `host[:port]` as a tool sends it
+    /// (https when it names no scheme); anything unparsable is not served.
+    pub fn serves_url(&self, asked: &str) -> bool {
+        Origin::parse(asked, "https").is_ok_and(|o| self.serves(&o))
+    }
+
     /// Every host this profile serves, the Console host first.
     pub fn served_hosts(&self) -> impl Iterator<Item = &Origin> {
         std::iter::once(&self.host.origin).chain(&self.hosts)

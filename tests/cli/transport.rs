@@ -198,3 +198,31 @@ fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     let last = out.stderr.lines().last().unwrap();
     assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://localhost:<PORT>: connection refused; check HTTPS_PROXY, or add localhost to NO_PROXY (after 3 attempts)");
 }
+
+#[test]
+fn the_key_command_still_sees_the_proxy_variables() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    let key_file = sandbox.path("key");
+    std::fs::write(&key_file, console::KEY).unwrap();
+    let seen = sandbox.path("seen");
+    let script = format!(
+        "env | grep -i _proxy= | sort > '{}'; cat '{}'",
+        seen.display(),
+        key_file.display()
+    );
+    sandbox.write_config(&format!(
+        "[profiles.default]\napi_key_command = [\"sh\", \"-c\", {script:?}]\n"
+    ));
+    // Direct to the stand-in (no_proxy), so the proxies need not exist.
+    sandbox
+        .set("http_proxy", "http://127.0.0.1:9/")
+        .set("HTTPS_PROXY", "http://127.0.0.1:9/")
+        .set("no_proxy", "127.0.0.1");
+    sandbox.run(&["token"]).success();
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "HTTPS_PROXY=http://127.0.0.1:9/\nhttp_proxy=http://127.0.0.1:9/\nno_proxy=127.0.0.1\n"
+    );
+}
