@@ -8,8 +8,7 @@
 //! headers at all, so none are required.
 //!
 //! std only; one thread per connection (two while a tunnel is open). Bad client input never
-//! panics a thread: the connection is just dropped. Include it with
-//! `#[allow(dead_code)] mod connect_proxy;`.
+//! panics a thread: the connection is just dropped.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -62,10 +61,6 @@ impl ConnectProxy {
     /// `http://127.0.0.1:PORT`, for `with_proxy`, `https_proxy` or `curl -x`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// The `host:port` of every CONNECT received, in order (recorded before connecting, so a

@@ -15,9 +15,9 @@
 //! std only (plus `serde_json`); one thread per connection; `Connection: close` after every
 //! response. Bad client input never panics a server thread: the connection is just dropped.
 //!
-//! Include it with `#[allow(dead_code)] mod console;` (or
-//! `#[allow(dead_code)] #[path = "../tests/support/console.rs"] mod console;` from an example):
-//! no single user calls every item.
+//! The integration tests use every item; the bench and the demo include it with
+//! `#[allow(dead_code)] #[path = "../tests/support/console.rs"] mod console;`, as each calls
+//! only some.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -338,16 +338,6 @@ impl Drop for Console {
 /// base64url without padding.
 pub fn make_jwt(payload: &serde_json::Value) -> String {
     jwt_from_payload(&payload.to_string())
-}
-
-/// The decoded payload of a JWT (any JWT, not only the stand-in's), or `None` if it is not one.
-pub fn jwt_payload(jwt: &str) -> Option<serde_json::Value> {
-    let mut parts = jwt.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    serde_json::from_slice(&base64_decode(payload)?).ok()
 }
 
 fn jwt_from_payload(payload: &str) -> String {
