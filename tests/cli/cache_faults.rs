@@ -30,8 +30,7 @@ fn set_mode(path: &Path, mode: u32) {
 
 /// stderr with the sandbox's home written `<HOME>`.
 fn stderr_of(out: &Output, sandbox: &Sandbox, console: &Console) -> String {
-    crate::harness::redact(&out.stderr, console)
-        .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
+    crate::harness::redact(&out.home_redacted(sandbox).stderr, console)
 }
 
 /// Whether this process is bound by permission bits (it is not as root):
@@ -270,14 +269,13 @@ fn a_cache_directory_linked_to_another_users_directory_is_refused() {
 /// The `-v` line that says why the cache missed, with paths and our uid
 /// written so that snapshots are stable.
 fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
+    let out = out.home_redacted(sandbox);
     let miss = out
         .stderr
         .lines()
         .find(|l| l.contains("cache miss"))
         .expect("a cache-miss line");
     crate::harness::redact_cache_names(
-        &miss
-            .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
-            .replace(&format!("owner {}", files_owner()), "owner <ME>"),
+        &miss.replace(&format!("owner {}", files_owner()), "owner <ME>"),
     )
 }

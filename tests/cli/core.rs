@@ -519,10 +519,7 @@ fn configuration_errors_name_what_to_set() {
     let mut check = |sandbox: &Sandbox, args: &[&str]| {
         let out = sandbox.run(args);
         out.failure();
-        seen.push_str(
-            &out.stderr
-                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>"),
-        );
+        seen.push_str(&out.home_redacted(sandbox).stderr);
     };
     check(&sandbox, &["token"]);
     let mut sandbox = Sandbox::new();
@@ -636,7 +633,7 @@ fn status_and_clear() {
     sandbox.run(&["token"]).success();
     assert_eq!(console.token_requests(), 2);
     let all = sandbox.run(&["clear", "--all"]);
-    assert_snapshot!(all.redacted(&console).replace(sandbox.home.path().to_str().unwrap(), "<HOME>"), @"
+    assert_snapshot!(all.home_redacted(&sandbox).redacted(&console), @"
     exit: 0
     --- stdout
     removed 1 cached file from ~/.cache/snowplow/credentials

@@ -237,6 +237,17 @@ impl Output {
         self
     }
 
+    /// This output with `sandbox`'s home directory written `<HOME>` in
+    /// stdout and stderr, for snapshots of messages that name a path in it.
+    pub fn home_redacted(&self, sandbox: &Sandbox) -> Output {
+        let home = sandbox.home.path().to_str().unwrap();
+        Output {
+            code: self.code,
+            stdout: self.stdout.replace(home, "<HOME>"),
+            stderr: self.stderr.replace(home, "<HOME>"),
+        }
+    }
+
     /// Exit code, stdout and stderr, with each token `console` issued
     /// written `<JWT n>` and its URL `<CONSOLE>`, for snapshots.
     pub fn redacted(&self, console: &Console) -> String {
