@@ -13,22 +13,8 @@ use crate::harness::{Sandbox, now};
 /// A sandbox whose profile uses the password grant against `console`.
 fn password_sandbox(console: &Console) -> Sandbox {
     let mut sandbox = Sandbox::new();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
     sandbox.set("MY_PASSWORD", console::PASSWORD);
-    sandbox.write_config(&format!(
-        r#"[profiles.default]
-auth = "password"
-host = "{url}"
-auth_url = "{url}/oauth/token"
-client_id = "{client_id}"
-username = "{username}"
-client_secret_env = "MY_CLIENT_SECRET"
-password_env = "MY_PASSWORD"
-"#,
-        url = console.url(),
-        client_id = console::CLIENT_ID,
-        username = console::USERNAME,
-    ));
+    sandbox.write_password_profile(console, r#"password_env = "MY_PASSWORD""#);
     sandbox
 }
 

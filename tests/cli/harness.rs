@@ -91,6 +91,21 @@ impl Sandbox {
         ))
     }
 
+    /// Writes a default profile that uses the password grant against
+    /// `console`, with `lines` (the password's source, at least) added; its
+    /// client secret comes from `MY_CLIENT_SECRET`, which this sets.
+    pub fn write_password_profile(&mut self, console: &Console, lines: &str) -> PathBuf {
+        self.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
+        self.write_config(&format!(
+            "[profiles.default]\nauth = \"password\"\nhost = \"{url}\"\n\
+             auth_url = \"{url}/oauth/token\"\nclient_id = \"{}\"\nusername = \"{}\"\n\
+             client_secret_env = \"MY_CLIENT_SECRET\"\n{lines}\n",
+            console::CLIENT_ID,
+            console::USERNAME,
+            url = console.url(),
+        ))
+    }
+
     /// `~/bin` with `snowplow-credentials` (a link to the binary under test)
     /// in it, to put on PATH as an installed copy would be.
     pub fn bin_dir(&self) -> PathBuf {
