@@ -3,11 +3,11 @@
 //! profile, and each reference program set up to answer from its own cache.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
+use crate::files::write_private;
 use crate::measure::{Program, which};
 
 /// Builds the release binary and the floor example with `cargo build
@@ -242,13 +242,4 @@ impl Lab {
             &self.env,
         ))
     }
-}
-
-/// Writes `text` as a private file (0600, parents 0700).
-fn write_private(path: &Path, text: &str) {
-    let dir = path.parent().expect("a parent directory");
-    fs::create_dir_all(dir).expect("create a directory");
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).expect("chmod a directory");
-    fs::write(path, text).expect("write a file");
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod a file");
 }

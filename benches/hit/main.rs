@@ -19,6 +19,8 @@
 #[allow(dead_code)]
 #[path = "../../tests/support/console.rs"]
 mod console;
+#[path = "../../tests/support/files.rs"]
+mod files;
 mod lab;
 mod measure;
 mod report;

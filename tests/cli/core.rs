@@ -6,8 +6,9 @@ use std::process::Stdio;
 
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
-use crate::harness::{Sandbox, now, write_private};
+use crate::console::{self, Console, FAR_FUTURE_EXP, Fault, now};
+use crate::files::write_private;
+use crate::harness::Sandbox;
 
 #[test]
 fn token_exchanges_once_then_serves_the_cache() {

@@ -7,8 +7,8 @@ use std::net::TcpListener;
 
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
-use crate::harness::{Sandbox, now};
+use crate::console::{self, Console, FAR_FUTURE_EXP, Fault, now};
+use crate::harness::Sandbox;
 
 /// A sandbox whose profile uses the password grant against `console`.
 fn password_sandbox(console: &Console) -> Sandbox {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
+use crate::files::write_private;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
 
@@ -165,6 +166,14 @@ impl Sandbox {
         cmd
     }
 
+    /// `bash` with `args`, in the sandbox's home, reading no startup
+    /// files: how the shipped shell and CI scripts are run.
+    pub fn bash(&self, args: &[&str]) -> Output {
+        let mut cmd = self.program("bash", &["--noprofile", "--norc"]);
+        cmd.args(args).current_dir(self.home.path());
+        output_of(&mut cmd, None)
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_stdin(args, None)
     }
@@ -216,15 +225,6 @@ pub fn counting_wrapper(path: &Path, log: &Path) {
 /// How many lines `path` has (0 if it does not exist).
 pub fn line_count(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
-}
-
-/// Writes `text` as a private file (0600, parents 0700).
-pub fn write_private(path: &Path, text: &str) {
-    let dir = path.parent().unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 #[derive(Debug)]
@@ -373,14 +373,6 @@ pub fn integration(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("integrations")
         .join(relative)
-}
-
-/// Seconds since the Unix epoch, for setting up token expiry.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 impl Sandbox {

@@ -6,6 +6,8 @@
 mod connect_proxy;
 #[path = "../support/console.rs"]
 mod console;
+#[path = "../support/files.rs"]
+mod files;
 mod harness;
 #[path = "../support/tls.rs"]
 mod tls;

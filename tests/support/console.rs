@@ -350,7 +350,8 @@ fn jwt_from_payload(payload: &str) -> String {
     )
 }
 
-fn now() -> u64 {
+/// Seconds since the Unix epoch: the stand-in's clock, which tests also set expiries by.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
