@@ -7,17 +7,19 @@
 //! and answers anything but CONNECT with 405. Clients such as minreq send `CONNECT` with no
 //! headers at all, so none are required.
 //!
-//! std only; one thread per connection (two while a tunnel is open). Bad client input never
-//! panics a thread: the connection is just dropped.
+//! std only, reading requests with the stand-in Console's `read_head` (so it needs `console.rs`
+//! beside it in the crate); one thread per connection (two while a tunnel is open). Bad client
+//! input never panics a thread: the connection is just dropped.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-const MAX_HEAD: usize = 64 * 1024;
+use crate::console::read_head;
+
 /// Only for reading the CONNECT request: an open tunnel has no timeout.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -145,25 +147,4 @@ fn relay(client: TcpStream, upstream: TcpStream) {
 fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
     let _ = io::copy(&mut from, &mut to);
     let _ = to.shutdown(Shutdown::Write);
-}
-
-/// The request line and headers (up to CRLFCRLF, at most 64 KiB), and any bytes after them.
-fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf.split_off(end + 4);
-            buf.truncate(end);
-            return Some((String::from_utf8(buf).ok()?, rest));
-        }
-        if buf.len() > MAX_HEAD {
-            return None;
-        }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
