@@ -39,12 +39,19 @@ impl Sandbox {
 
     /// A sandbox set up, through snowplow-cli's variables, for `console`.
     pub fn for_console(console: &Console) -> Sandbox {
+        Sandbox::for_host(&console.url())
+    }
+
+    /// A sandbox set up, through snowplow-cli's variables, with the
+    /// stand-in's organization and key for the Console at `url` (a front
+    /// before the stand-in, or nothing at all).
+    pub fn for_host(url: &str) -> Sandbox {
         let mut sandbox = Sandbox::new();
         sandbox
             .set("SNOWPLOW_CONSOLE_ORG_ID", console::ORG)
             .set("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID)
             .set("SNOWPLOW_CONSOLE_API_KEY", console::KEY)
-            .set("SNOWPLOW_CONSOLE_HOST", &console.url());
+            .set("SNOWPLOW_CONSOLE_HOST", url);
         sandbox
     }
 
@@ -202,12 +209,7 @@ pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
         // The child may exit without reading it all: that is its business.
         let _ = pipe.write_all(input);
     }
-    let out = child.wait_with_output().expect("the command runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    finish(child)
 }
 
 /// Writes a script at `path` that appends a line to `log` each time it runs,
@@ -388,7 +390,8 @@ impl Sandbox {
     }
 }
 
-/// Waits for a child started by [`Sandbox::spawn`] and collects its output.
+/// Waits for a child started by [`Sandbox::spawn`] (or [`output_of`]) and
+/// collects its output.
 pub fn finish(child: std::process::Child) -> Output {
     let out = child.wait_with_output().expect("the command runs");
     Output {
@@ -396,4 +399,10 @@ pub fn finish(child: std::process::Child) -> Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago: nothing listens on it.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
 }
