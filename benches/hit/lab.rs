@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
-use crate::files::write_private;
-use crate::measure::{Program, which};
+use crate::machine::{which, write_private};
+use crate::measure::Program;
 
 /// Builds the release binary and the floor example with `cargo build
 /// --release` (the profile users install with) and returns their paths.

@@ -19,16 +19,17 @@
 #[allow(dead_code)]
 #[path = "../../tests/support/console.rs"]
 mod console;
-#[path = "../../tests/support/files.rs"]
-mod files;
 mod lab;
+#[path = "../../tests/support/machine.rs"]
+mod machine;
 mod measure;
 mod report;
 
 use std::time::Duration;
 
 use lab::Lab;
-use measure::{Case, Program, concurrently, interleaved, median, which};
+use machine::which;
+use measure::{Case, Program, concurrently, interleaved, median};
 use report::Report;
 
 /// What client-go sets for an exec plugin.

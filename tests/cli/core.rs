@@ -7,8 +7,8 @@ use std::process::Stdio;
 use insta::assert_snapshot;
 
 use crate::console::{self, Console, FAR_FUTURE_EXP, Fault, now};
-use crate::files::write_private;
 use crate::harness::Sandbox;
+use crate::machine::write_private;
 
 #[test]
 fn token_exchanges_once_then_serves_the_cache() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
-use crate::files::write_private;
+use crate::machine::{which, write_private};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
 
@@ -325,15 +325,7 @@ pub fn assert_one_clear_line(stderr: &str) {
 /// missing on a developer's machine. Missing in CI (`CI=true`) is a failure.
 #[track_caller]
 pub fn require(program: &str) -> Option<PathBuf> {
-    let found = if program.contains('/') {
-        Some(PathBuf::from(program)).filter(|p| p.exists())
-    } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(program))
-                .find(|p| p.is_file())
-        })
-    };
+    let found = which(program);
     if found.is_none() {
         missing(&format!("`{program}` is not installed"));
     }

@@ -6,9 +6,9 @@
 mod connect_proxy;
 #[path = "../support/console.rs"]
 mod console;
-#[path = "../support/files.rs"]
-mod files;
 mod harness;
+#[path = "../support/machine.rs"]
+mod machine;
 #[path = "../support/tls.rs"]
 mod tls;
 
