@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
-use crate::machine::{which, write_private};
+use crate::machine::{home_vars, which, write_private};
 use crate::measure::Program;
 
 /// Builds the release binary and the floor example with `cargo build
@@ -80,20 +80,15 @@ impl Lab {
         };
         let (binary, floor) = (copy(binary, "snowplow-credentials"), copy(floor, "floor"));
         let home = root.join("home");
-        let env: Vec<(String, String)> = [
-            ("HOME", home.display().to_string()),
-            (
-                "XDG_CONFIG_HOME",
-                home.join(".config").display().to_string(),
-            ),
-            ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("LANG", "C.UTF-8".into()),
-            (KEY_VAR, console::KEY.into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let env: Vec<(String, String)> = home_vars(&home)
+            .into_iter()
+            .chain([
+                ("PATH", std::env::var("PATH").unwrap_or_default()),
+                ("LANG", "C.UTF-8".into()),
+                (KEY_VAR, console::KEY.into()),
+            ])
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         // A profile file like the README's: the key is only located here.
         write_private(
             &home.join(".config/snowplow/credentials.toml"),

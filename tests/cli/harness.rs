@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
-use crate::machine::{which, write_private};
+use crate::machine::{home_vars, which, write_private};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
 
@@ -27,11 +27,11 @@ impl Sandbox {
             home,
             vars: BTreeMap::new(),
         };
-        let root = sandbox.home.path().to_path_buf();
+        let home_vars = home_vars(sandbox.home.path());
+        for (name, value) in home_vars {
+            sandbox.set(name, &value);
+        }
         sandbox
-            .set("HOME", root.to_str().unwrap())
-            .set("XDG_CONFIG_HOME", root.join(".config").to_str().unwrap())
-            .set("XDG_CACHE_HOME", root.join(".cache").to_str().unwrap())
             .set("PATH", &std::env::var("PATH").unwrap_or_default())
             .set("LANG", "C.UTF-8");
         sandbox

@@ -1,11 +1,24 @@
-//! What the integration tests and the bench (`benches/hit`, which includes
-//! this file with `#[path]`) both need from this machine: files written the
-//! way the binary demands its config and cache files, and the clients they
-//! drive, found on PATH.
+//! What the integration tests, the bench (`benches/hit`) and the demo all
+//! need from this machine: a throwaway home for the binary, files written the
+//! way it demands its config and cache files, and the clients they drive,
+//! found on PATH. The bench and the demo include this file with `#[path]`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+/// The variables that give the binary `home` as a fresh account's home:
+/// HOME, and the XDG config and cache directories below it.
+pub fn home_vars(home: &Path) -> [(&'static str, String); 3] {
+    [
+        ("HOME", home.display().to_string()),
+        (
+            "XDG_CONFIG_HOME",
+            home.join(".config").display().to_string(),
+        ),
+        ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
+    ]
+}
 
 /// Writes `text` as a private file (0600, parents 0700).
 pub fn write_private(path: &Path, text: &str) {
