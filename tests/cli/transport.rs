@@ -4,14 +4,14 @@
 //! what the system (or `SSL_CERT_FILE`) trusts; the proxy from the
 //! environment is used, and `NO_PROXY` bypasses it.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 
 use insta::assert_snapshot;
 
 use crate::connect_proxy::ConnectProxy;
 use crate::console::{self, Console};
-use crate::harness::{self, Sandbox};
+use crate::harness::{self, Sandbox, free_port};
 use crate::tls::{TlsCerts, TlsProxy};
 
 /// A host no resolver knows (RFC 2606), so that even a bug would send
@@ -65,19 +65,14 @@ fn a_redirect_is_not_followed() {
     let location = format!("{}/steal", elsewhere.url());
     let server = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
-            head.push(byte[0]);
-        }
+        console::read_head(&mut stream).expect("the token request");
         let answer = format!(
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\n\
              Content-Length: 0\r\nConnection: close\r\n\r\n"
         );
         stream.write_all(answer.as_bytes()).unwrap();
     });
-    let mut sandbox = Sandbox::for_console(&elsewhere);
-    sandbox.set("SNOWPLOW_CONSOLE_HOST", &format!("http://{addr}"));
+    let sandbox = Sandbox::for_host(&format!("http://{addr}"));
     let out = sandbox.run(&["token"]);
     server.join().unwrap();
     out.failure();
@@ -109,9 +104,7 @@ fn https() -> Option<Https> {
 }
 
 fn sandbox_for(https: &Https) -> Sandbox {
-    let mut sandbox = Sandbox::for_console(&https.console);
-    sandbox.set("SNOWPLOW_CONSOLE_HOST", &https.front.url());
-    sandbox
+    Sandbox::for_host(&https.front.url())
 }
 
 #[test]
@@ -179,11 +172,7 @@ fn plain_http_to_this_machine_follows_http_proxy_and_no_proxy() {
 #[test]
 fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     let Some(https) = https() else { return };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut sandbox = sandbox_for(&https);
     sandbox
         .set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap())
