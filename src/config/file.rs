@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::display_path;
+use super::resolve::Env;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -61,27 +62,31 @@ pub(super) struct Read {
 
 /// The directories settings files are looked up in, first match wins:
 /// `$HOME/.config/snowplow` (on every OS, as snowplow-cli does), then the
-/// OS config directory's `snowplow` (`$XDG_CONFIG_HOME` on Linux,
-/// `~/Library/Application Support` on macOS, `%AppData%` on Windows). The
-/// one list for our own config file and for snowplow-cli's files.
-pub fn dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        dirs.push(PathBuf::from(home).join(".config").join("snowplow"));
-    }
-    if let Some(base) = directories::BaseDirs::new() {
-        let os = base.config_dir().join("snowplow");
-        if !dirs.contains(&os) {
-            dirs.push(os);
-        }
-    }
-    dirs
+/// OS config directory's `snowplow` (`$XDG_CONFIG_HOME` or `~/.config` on
+/// Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows,
+/// as Go's `os.UserConfigDir`). The one list for our own config file and
+/// for snowplow-cli's files; `env` reads the environment.
+pub fn dirs(env: Env) -> Vec<PathBuf> {
+    let home = env("HOME").map(PathBuf::from);
+    let os = if cfg!(target_os = "macos") {
+        home.as_ref().map(|h| h.join("Library/Application Support"))
+    } else if cfg!(windows) {
+        env("APPDATA").map(PathBuf::from)
+    } else {
+        let xdg = env("XDG_CONFIG_HOME").map(PathBuf::from);
+        xdg.filter(|x| x.is_absolute())
+            .or_else(|| home.as_ref().map(|h| h.join(".config")))
+    };
+    let mut dirs: Vec<PathBuf> = home.map(|h| h.join(".config")).into_iter().collect();
+    dirs.extend(os);
+    dirs.dedup();
+    dirs.into_iter().map(|d| d.join("snowplow")).collect()
 }
 
 /// `credentials.toml` in the first of [`dirs`] that has one, else in the
 /// first of them.
 pub(super) fn default_path() -> PathBuf {
-    let dirs = dirs();
+    let dirs = dirs(&super::env);
     let candidates = dirs.iter().map(|d| d.join("credentials.toml"));
     let mut first = None;
     for path in candidates {

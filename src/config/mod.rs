@@ -12,7 +12,7 @@
 
 mod file;
 mod resolve;
-mod snowplow_cli;
+pub mod snowplow_cli;
 #[cfg(test)]
 mod tests;
 
@@ -229,6 +229,14 @@ impl Settings {
         resolve::settings(flags, &env, path.to_path_buf(), Some(read))
     }
 
+    /// Only the Console URL and the organization ID (if any): what
+    /// `console-url` needs, resolved as [`Settings::load`] would.
+    pub fn console(flags: &Flags) -> Result<(Url, Option<String>)> {
+        let (path, explicit) = config_path(flags, &env)?;
+        let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
+        resolve::console(flags, &env, path, read)
+    }
+
     /// Names this token's owner; see [`Auth::identity`].
     pub fn identity(&self) -> String {
         self.auth.identity(&self.host)
@@ -243,7 +251,16 @@ impl Settings {
     /// of the profile's `hosts`, by scheme, case-insensitive host and
     /// effective port.
     pub fn serves(&self, asked: &Origin) -> bool {
-        self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked))
+        let served = self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked));
+        if !served {
+            let list: Vec<String> = self.served_hosts().map(Origin::to_string).collect();
+            crate::debug!(
+                "not answering for {asked}: this profile serves only {} (add other hosts to \
+                 `hosts` in a profile)",
+                list.join(", ")
+            );
+        }
+        served
     }
 
     /// [`Settings::serves`] for a URL or `host[:port]` as a tool sends it
@@ -255,6 +272,14 @@ impl Settings {
     /// Every host this profile serves, the Console host first.
     pub fn served_hosts(&self) -> impl Iterator<Item = &Origin> {
         std::iter::once(&self.host.origin).chain(&self.hosts)
+    }
+
+    /// Where the setting `name` (`host`, `org_id`, …) came from, as messages
+    /// name it: `--host`, `SNOWPLOW_CONSOLE_HOST`, `host in profile "x" of
+    /// FILE`, `host in ~/.config/snowplow/snowplow.yml`, `default`.
+    pub fn origin(&self, name: &str) -> &str {
+        let found = self.origins.iter().rev().find(|(n, _)| *n == name);
+        found.map_or("default", |(_, origin)| origin.as_str())
     }
 
     /// Where each setting came from, one line each, for `-v`.

@@ -10,7 +10,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::file::{AuthKind, Profile, Read};
+use super::file::{AuthKind, Profile, Read, dirs};
+use super::snowplow_cli::{self, CliFile};
 use super::{
     Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
     DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
@@ -18,6 +19,7 @@ use super::{
     display_path, profile_place,
 };
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::url::{Origin, Url};
 
 /// Reads an environment variable, empty counting as unset.
@@ -117,6 +119,29 @@ pub(super) fn settings(
     path: PathBuf,
     read: Option<Read>,
 ) -> Result<Settings> {
+    resolver(flags, env, path, read)?.resolve()
+}
+
+/// Only the Console URL and the organization (if any), for `console-url`:
+/// nothing else need be configured.
+pub(super) fn console(
+    flags: &Flags,
+    env: Env,
+    path: PathBuf,
+    read: Option<Read>,
+) -> Result<(Url, Option<String>)> {
+    let mut resolver = resolver(flags, env, path, read)?;
+    let org = resolver.org()?;
+    Ok((resolver.host()?, org))
+}
+
+/// Selects the profile (a named one must exist) and readies the resolver.
+fn resolver<'a>(
+    flags: &'a Flags,
+    env: Env<'a>,
+    path: PathBuf,
+    read: Option<Read>,
+) -> Result<Resolver<'a>> {
     let default_profile = read.as_ref().and_then(|r| r.file.default_profile.clone());
     let chosen = pick(
         env,
@@ -131,6 +156,8 @@ pub(super) fn settings(
         val: "default".into(),
         definition: Definition::Default,
     });
+    // Chosen by name, a profile means that profile: botocore's rule.
+    let explicit = matches!(definition, Definition::Flag(_) | Definition::Env(_));
     let loaded = match read {
         Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
             Some(profile) => Some(Loaded { profile, shared }),
@@ -148,18 +175,25 @@ pub(super) fn settings(
                 )));
             }
         },
+        None if explicit => {
+            return Err(Error::Config(format!(
+                "no profile \"{name}\" (from {definition}): there is no config file {}",
+                display_path(&path)
+            )));
+        }
         None => None,
     };
-    Resolver {
+    Ok(Resolver {
         env,
+        explicit,
+        cli: None,
         flags,
         place: profile_place(&name, &path).into(),
         origins: vec![("profile", definition.to_string())],
         file: loaded.is_some().then_some(path),
         profile_name: name,
         loaded,
-    }
-    .resolve()
+    })
 }
 
 /// How one secret may be configured: `<name>_command`, `<name>_env` or
@@ -218,6 +252,15 @@ const PASSWORD: SecretKeys = SecretKeys {
     },
 };
 
+/// The environment as the resolver sees it: with a profile chosen by name,
+/// the Console variables (`SNOWPLOW_CONSOLE_*`) count as unset.
+fn masked(env: Env, explicit: bool, var: &str) -> Option<String> {
+    if explicit && var.starts_with("SNOWPLOW_CONSOLE_") {
+        return None;
+    }
+    env(var)
+}
+
 /// A string key of the profile, empty counting as unset.
 fn non_empty(value: &Option<String>) -> Option<String> {
     value.clone().filter(|v| !v.is_empty())
@@ -225,6 +268,12 @@ fn non_empty(value: &Option<String>) -> Option<String> {
 
 struct Resolver<'a> {
     env: Env<'a>,
+    /// The profile was chosen by name (`--profile` or the variable): the
+    /// Console variables and snowplow-cli's files do not apply.
+    explicit: bool,
+    /// snowplow-cli's files, once read (only when no profile of ours is used
+    /// and the flags and environment leave an identity setting unset).
+    cli: Option<Vec<CliFile>>,
     flags: &'a Flags,
     profile_name: String,
     /// The file, if the selected profile was read from it.
@@ -252,7 +301,9 @@ impl Resolver<'_> {
     ) -> Result<Option<T>> {
         let from_profile = self.profile().and_then(field);
         let key = Definition::Key(name, self.place.clone());
-        let picked = pick(self.env, flag, var, (key, from_profile))?;
+        let (env, explicit) = (self.env, self.explicit);
+        let env = move |var: &str| masked(env, explicit, var);
+        let picked = pick(&env, flag, var, (key, from_profile))?;
         Ok(picked.map(|Value { val, definition }| {
             self.origins.push((name, definition.to_string()));
             val
@@ -269,24 +320,26 @@ impl Resolver<'_> {
 
     fn resolve(mut self) -> Result<Settings> {
         let flags = self.flags;
-        let org = ("--org-id", flags.org_id.clone());
-        let org = self.setting("org_id", org, ENV_ORG_ID, |p| non_empty(&p.org_id))?;
+        let org = self.org()?;
         let key_id = ("--api-key-id", flags.api_key_id.clone());
-        let key_id = self.setting("api_key_id", key_id, ENV_API_KEY_ID, |p| {
-            non_empty(&p.api_key_id)
-        })?;
-        let host = ("--host", flags.host.clone());
-        let host = self.setting("host", host, ENV_HOST, |p| non_empty(&p.host))?;
-        let host = self.or_default("host", host, DEFAULT_HOST.into());
-        let host = Url::parse(&host, "https")
-            .map_err(|e| Error::Config(format!("bad Console host: {e}")))?;
+        let key_id =
+            self.console_setting(("api_key_id", "api-key-id"), key_id, ENV_API_KEY_ID, |p| {
+                non_empty(&p.api_key_id)
+            })?;
+        let host = self.host()?;
         let min_ttl = ("--min-ttl", flags.min_ttl);
         let min_ttl = self.setting("min_ttl", min_ttl, ENV_MIN_TTL, |p| p.min_ttl)?;
         let min_ttl = self.or_default("min_ttl", min_ttl, DEFAULT_MIN_TTL);
         let timeout = ("--timeout", flags.timeout);
         let timeout = self.setting("timeout", timeout, ENV_TIMEOUT, |p| p.timeout)?;
-        // A zero timeout would never connect.
-        let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT).max(1);
+        let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT);
+        if timeout == 0 {
+            // A zero timeout would never connect: refused wherever it is set.
+            let origin = self.origin("timeout");
+            return Err(Error::Config(format!(
+                "{origin} must be at least 1 second, not 0"
+            )));
+        }
         let command_timeout = self.profile().and_then(|p| p.command_timeout);
         let hosts = self.hosts()?;
         let auth = self.auth(org, key_id)?;
@@ -302,6 +355,74 @@ impl Resolver<'_> {
             cache_dir: cache_dir_in(self.env)?,
             origins: self.origins,
         })
+    }
+
+    /// The organization ID: flag, variable, profile or snowplow-cli's files.
+    fn org(&mut self) -> Result<Option<String>> {
+        let org = ("--org-id", self.flags.org_id.clone());
+        self.console_setting(("org_id", "org-id"), org, ENV_ORG_ID, |p| {
+            non_empty(&p.org_id)
+        })
+    }
+
+    /// The Console URL: flag, variable, profile or snowplow-cli's files, else
+    /// the production Console.
+    fn host(&mut self) -> Result<Url> {
+        let host = ("--host", self.flags.host.clone());
+        let host =
+            self.console_setting(("host", "host"), host, ENV_HOST, |p| non_empty(&p.host))?;
+        let host = self.or_default("host", host, DEFAULT_HOST.into());
+        Url::parse(&host, "https").map_err(|e| {
+            Error::Config(format!(
+                "bad Console host from {}: {e}",
+                self.origin("host")
+            ))
+        })
+    }
+
+    /// Where the setting `name` came from, as recorded.
+    fn origin(&self, name: &str) -> String {
+        let found = self.origins.iter().rev().find(|(n, _)| *n == name);
+        found.map_or_else(|| "default".into(), |(_, o)| o.clone())
+    }
+
+    /// Whether snowplow-cli's files are a source: only when no profile of
+    /// ours is used, and none was asked for by name.
+    fn uses_cli_files(&self) -> bool {
+        !self.explicit && self.loaded.is_none()
+    }
+
+    /// A Console setting ([`Self::setting`]), falling back on snowplow-cli's
+    /// files (`cli_key` in them), which are read only if it comes to that.
+    fn console_setting(
+        &mut self,
+        (name, cli_key): (&'static str, &'static str),
+        flag: (&'static str, Option<String>),
+        var: &'static str,
+        field: fn(&Profile) -> Option<String>,
+    ) -> Result<Option<String>> {
+        if let Some(value) = self.setting(name, flag, var, field)? {
+            return Ok(Some(value));
+        }
+        if !self.uses_cli_files() {
+            return Ok(None);
+        }
+        let found = self.cli_files()?.iter().find_map(|f| {
+            let value = f.get(cli_key)?.to_string();
+            Some((value, f.place(cli_key)))
+        });
+        Ok(found.map(|(value, place)| {
+            self.origins.push((name, place));
+            value
+        }))
+    }
+
+    /// snowplow-cli's `.env` and `snowplow.yml`, read once.
+    fn cli_files(&mut self) -> Result<&[CliFile]> {
+        if self.cli.is_none() {
+            self.cli = Some(snowplow_cli::load(&dirs(self.env))?);
+        }
+        Ok(self.cli.as_deref().unwrap_or_default())
     }
 
     fn hosts(&self) -> Result<Vec<Origin>> {
@@ -320,10 +441,7 @@ impl Resolver<'_> {
             return self.password_auth(org);
         }
         let Some(org) = org else {
-            return Err(Error::Config(format!(
-                "no organization ID: set {ENV_ORG_ID} or org_id in {}",
-                self.place
-            )));
+            return Err(self.no_org());
         };
         let key = self.secret(&API_KEY)?;
         Ok(match key_id {
@@ -366,9 +484,13 @@ impl Resolver<'_> {
     /// no one else may read.
     fn secret(&mut self, keys: &SecretKeys) -> Result<SecretSource> {
         let (name, place) = (keys.name, self.place.clone());
-        if let Some(var) = keys.var.filter(|var| (self.env)(var).is_some()) {
+        let (env, explicit) = (self.env, self.explicit);
+        if let Some(var) = keys.var.filter(|var| masked(env, explicit, var).is_some()) {
             self.origins.push((name, var.into()));
             return Ok(SecretSource::Env(var.into()));
+        }
+        if keys.var.is_some() && self.uses_cli_files() {
+            return self.cli_key(keys);
         }
         let (command, var, inline) = self.profile().map(keys.fields).unwrap_or_default();
         let set = [command.is_some(), var.is_some(), inline.is_some()];
@@ -396,7 +518,7 @@ impl Resolver<'_> {
                 self.refuse_shared(name)?;
                 (SecretSource::Inline(secret), format!("{name} in {place}"))
             }
-            (None, None, None) => return Err(self.no_secret(keys)),
+            (None, None, None) => return Ok(self.no_secret(keys)),
         };
         self.origins.push((name, origin));
         Ok(source)
@@ -416,12 +538,82 @@ impl Resolver<'_> {
         }
     }
 
-    fn no_secret(&self, keys: &SecretKeys) -> Error {
+    /// The API key from snowplow-cli's files: at once if they were read for
+    /// the identity, else only on a cache miss (a hit needs no key).
+    fn cli_key(&mut self, keys: &SecretKeys) -> Result<SecretSource> {
+        let missing = self.missing_secret(keys);
+        let (source, origin) = match &self.cli {
+            Some(files) => {
+                let found = files.iter().find_map(|f| {
+                    let key = f.get(snowplow_cli::SECRET)?.to_string();
+                    Some((key, f.place(snowplow_cli::SECRET)))
+                });
+                let Some((key, place)) = found else {
+                    return Ok(self.no_secret(keys));
+                };
+                (SecretSource::Inline(Secret::new(key)), place)
+            }
+            None => {
+                let source = SecretSource::SnowplowCli {
+                    dirs: dirs(self.env),
+                    missing,
+                };
+                (
+                    source,
+                    "snowplow-cli's .env or snowplow.yml, read on a cache miss".into(),
+                )
+            }
+        };
+        self.origins.push((keys.name, origin));
+        Ok(source)
+    }
+
+    /// No source for a secret: an error only if an exchange needs it.
+    fn no_secret(&mut self, keys: &SecretKeys) -> SecretSource {
+        let origins = "nowhere (only an exchange needs it)".to_string();
+        self.origins.push((keys.name, origins));
+        SecretSource::Missing(self.missing_secret(keys))
+    }
+
+    /// What to say when an exchange needs a secret that is set nowhere.
+    fn missing_secret(&self, keys: &SecretKeys) -> String {
         let SecretKeys { name, what, .. } = keys;
-        let var = keys.var.map(|v| format!("{v} or ")).unwrap_or_default();
-        Error::Config(format!(
-            "no {what}: set {var}one of {name}_command, {name}_env, {name} in {}",
+        let mut ways = Vec::new();
+        if let Some(var) = keys.var.filter(|_| !self.explicit) {
+            ways.push(format!("set {var}"));
+        }
+        if keys.var.is_some() && self.uses_cli_files() {
+            ways.push(
+                "run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml)".into(),
+            );
+        }
+        ways.push(format!(
+            "set one of {name}_command, {name}_env, {name} in {}",
             self.place
-        ))
+        ));
+        let last = ways.pop().unwrap_or_default();
+        let ways = match ways.is_empty() {
+            true => last,
+            false => format!("{}, or {last}", ways.join(", ")),
+        };
+        format!("no {what} to exchange for a token: {ways}")
+    }
+
+    /// No organization ID: where it could have been set, for this profile.
+    fn no_org(&self) -> Error {
+        let place = &self.place;
+        Error::Config(if self.explicit {
+            format!(
+                "no organization ID: set org_id in {place}, or pass --org-id \
+                 ({ENV_ORG_ID} does not apply to a profile chosen by name)"
+            )
+        } else if self.uses_cli_files() {
+            format!(
+                "no organization ID: set {ENV_ORG_ID}, run `snowplow-cli setup` (org-id in \
+                 ~/.config/snowplow/snowplow.yml), or set org_id in {place}"
+            )
+        } else {
+            format!("no organization ID: set {ENV_ORG_ID} or org_id in {place}")
+        })
     }
 }

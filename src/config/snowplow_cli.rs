@@ -29,7 +29,7 @@ pub const FIELDS: [(&str, &str); 4] = [
 ];
 
 /// The secret among [`FIELDS`].
-const SECRET: &str = "api-key";
+pub const SECRET: &str = "api-key";
 
 /// One of snowplow-cli's files, read: its values by `snowplow.yml` key.
 #[derive(Debug)]

@@ -119,7 +119,7 @@ fn every_setting_says_where_it_came_from() {
     let toml = "[profiles.default]\norg_id = \"o\"\napi_key_id = \"\"\nmin_ttl = 60\n\
                 api_key_command = [\"pass\", \"show\", \"k\"]\n";
     let flags = Flags {
-        timeout: Some(0),
+        timeout: Some(5),
         ..Flags::default()
     };
     let settings = load(toml, &[(ENV_ORG_ID, "env-org")], &flags, false).unwrap();
@@ -130,9 +130,22 @@ fn every_setting_says_where_it_came_from() {
          timeout from --timeout; \
          api_key from api_key_command `pass` in profile \"default\" of /etc/credentials.toml"
     );
-    // A zero timeout would never connect.
-    assert_eq!((settings.min_ttl, settings.timeout), (60, 1));
+    assert_eq!((settings.min_ttl, settings.timeout), (60, 5));
     assert_eq!(settings.auth.org(), Some("env-org"));
+    // A zero timeout would never connect: refused, naming where it was set.
+    let zero = Flags {
+        timeout: Some(0),
+        ..Flags::default()
+    };
+    assert_eq!(
+        load(toml, &[], &zero, false).unwrap_err(),
+        "--timeout must be at least 1 second, not 0"
+    );
+    let zero = "[profiles.default]\norg_id = \"o\"\ntimeout = 0\n";
+    assert_eq!(
+        failure(zero, &[]),
+        "timeout in profile \"default\" of /etc/credentials.toml must be at least 1 second, not 0"
+    );
 }
 
 #[test]
@@ -235,9 +248,11 @@ fn exactly_one_secret_source_is_chosen() {
         ("api_key_command = [\"\"]\n", &[], false,
             err("api_key_command PLACE is empty: give the program and its arguments, \
                  e.g. [\"pass\", \"show\", \"snowplow\"]")),
+        // None: only an exchange needs one, and then says where to set it.
         ("", &[], false,
-            err("no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, \
-                 api_key_env, api_key PLACE")),
+            ok("Missing(\"no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, or \
+                set one of api_key_command, api_key_env, api_key in profile \\\"default\\\" of \
+                /etc/credentials.toml\")", "nowhere (only an exchange needs it)")),
     ];
     for (keys, vars, shared, expected) in table {
         assert_eq!(
@@ -251,15 +266,27 @@ fn exactly_one_secret_source_is_chosen() {
 #[test]
 fn the_password_grant_needs_each_of_its_secrets() {
     let base = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n";
+    // A missing one is an error only when an exchange needs it.
+    let missing = |toml: String| match loaded(&toml, &[]).auth {
+        Auth::Password {
+            client_secret: SecretSource::Missing(m),
+            ..
+        }
+        | Auth::Password {
+            password: SecretSource::Missing(m),
+            ..
+        } => m,
+        auth => panic!("nothing missing: {auth:?}"),
+    };
     assert_eq!(
-        failure(&format!("{base}password_env = \"P\"\n"), &[]),
-        "no client secret: set one of client_secret_command, client_secret_env, \
-         client_secret in profile \"default\" of /etc/credentials.toml"
+        missing(format!("{base}password_env = \"P\"\n")),
+        "no client secret to exchange for a token: set one of client_secret_command, \
+         client_secret_env, client_secret in profile \"default\" of /etc/credentials.toml"
     );
     assert_eq!(
-        failure(&format!("{base}client_secret_env = \"S\"\n"), &[]),
-        "no password: set one of password_command, password_env, password in profile \
-         \"default\" of /etc/credentials.toml"
+        missing(format!("{base}client_secret_env = \"S\"\n")),
+        "no password to exchange for a token: set one of password_command, password_env, \
+         password in profile \"default\" of /etc/credentials.toml"
     );
     let settings = loaded(
         &format!("{base}client_secret = \"s\"\npassword_command = [\"pw\"]\n"),

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use insta::assert_snapshot;
 
 use crate::console::{self, Console};
-use crate::harness::{Sandbox, output_of, write_private};
+use crate::harness::{Sandbox, free_port, output_of};
+use crate::machine::write_private;
 
 /// What `snowplow-cli setup` writes: the `console:` mapping, `host` only
 /// when it is not the default.
@@ -78,19 +79,13 @@ fn snowplow_cli_setup_needs_no_setup_of_ours() {
     let request = &console.requests()[0];
     assert_eq!(request.header("x-api-key-id"), Some(console::KEY_ID));
     assert_eq!(request.header("x-api-key"), Some(console::KEY));
-    assert_snapshot!(sandbox.run(&["-v", "token"]).redacted(&console), @r#"
+    assert_snapshot!(sandbox.run(&["-v", "token"]).home_redacted(&sandbox).redacted(&console), @r#"
     exit: 0
     --- stdout
     <JWT 1>
     --- stderr
-    snowplow-credentials: profile: none of ours (no ~/.config/snowplow/credentials.toml): using snowplow-cli's settings
-    snowplow-credentials: host <CONSOLE> from host in ~/.config/snowplow/snowplow.yml
-    snowplow-credentials: org_id from org-id in ~/.config/snowplow/snowplow.yml
-    snowplow-credentials: api_key_id from api-key-id in ~/.config/snowplow/snowplow.yml
-    snowplow-credentials: api_key from api-key in ~/.config/snowplow/snowplow.yml
-    snowplow-credentials: min_ttl 900 from default
-    snowplow-credentials: timeout 10 from default
-    snowplow-credentials: cache hit: ~/.cache/snowplow/credentials/token-<HASH>.json
+    snowplow-credentials: profile "default" from default; org_id from org-id in ~/.config/snowplow/snowplow.yml; api_key_id from api-key-id in ~/.config/snowplow/snowplow.yml; host from host in ~/.config/snowplow/snowplow.yml; min_ttl from default; timeout from default; api_key from api-key in ~/.config/snowplow/snowplow.yml
+    snowplow-credentials: cache hit: <HOME>/.cache/snowplow/credentials/token-<HASH>.json
     "#);
 }
 
@@ -173,12 +168,18 @@ fn home_dot_config_comes_before_the_os_config_directory() {
     let home_yml = write_yml_for(&sandbox, ".config/snowplow", &console);
     write_yml_for(&sandbox, "xdg/snowplow", &elsewhere);
     sandbox.run(&["token"]).success();
-    assert_eq!((console.token_requests(), elsewhere.token_requests()), (1, 0));
+    assert_eq!(
+        (console.token_requests(), elsewhere.token_requests()),
+        (1, 0)
+    );
 
     // Without the first, the OS config directory's file is read.
     std::fs::remove_file(&home_yml).unwrap();
     let status = status_json(&sandbox, &[]);
-    assert_eq!(source_of(&status, "host"), "host in ~/xdg/snowplow/snowplow.yml");
+    assert_eq!(
+        source_of(&status, "host"),
+        "host in ~/xdg/snowplow/snowplow.yml"
+    );
 
     // .env likewise: the first found is the only one read, as snowplow-cli does.
     write_dotenv(
@@ -311,7 +312,10 @@ fn our_profile_is_never_mixed_with_snowplow_cli_files() {
     ));
     sandbox.set("MY_KEY", console::KEY);
     sandbox.run(&["token"]).success();
-    assert_eq!((console.token_requests(), elsewhere.requests().len()), (1, 0));
+    assert_eq!(
+        (console.token_requests(), elsewhere.requests().len()),
+        (1, 0)
+    );
     let status = status_json(&sandbox, &[]);
     assert_eq!(
         source_of(&status, "api_key"),
@@ -381,7 +385,7 @@ fn an_explicit_profile_that_lacks_a_value_says_where_to_set_it() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: no organization ID: set org_id in profile "staging" of ~/.config/snowplow/credentials.toml, or pass --org-id (SNOWPLOW_CONSOLE_* variables do not apply to a profile chosen explicitly)
+    snowplow-credentials: no organization ID: set org_id in profile "staging" of ~/.config/snowplow/credentials.toml, or pass --org-id (SNOWPLOW_CONSOLE_ORG_ID does not apply to a profile chosen by name)
     "#);
     assert_snapshot!(sandbox.run(&["--profile", "nope", "token"]).redacted(&console), @r#"
     exit: 1
@@ -408,7 +412,7 @@ fn a_cache_hit_needs_no_api_key() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, api-key in ~/.config/snowplow/snowplow.yml (snowplow-cli setup), or api_key_command in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
     "#);
     assert_eq!(console.token_requests(), 1);
 }
@@ -470,7 +474,10 @@ fn console_url_prints_the_selected_consoles_url() {
     let (prod, staging) = (Console::start(), Console::start());
     let sandbox = prod_env_staging_profile(&prod, &staging);
     let out = sandbox.run(&["--profile", "staging", "console-url"]);
-    assert_eq!((out.code, out.stdout.clone(), out.stderr.clone()), (0, format!("{}\n", staging.url()), String::new()));
+    assert_eq!(
+        (out.code, out.stdout.clone(), out.stderr.clone()),
+        (0, format!("{}\n", staging.url()), String::new())
+    );
     let out = sandbox.run(&["console-url"]);
     assert_eq!(out.stdout, format!("{}\n", prod.url()));
     // The default, with nothing configured at all (no key, no organization).
@@ -479,7 +486,10 @@ fn console_url_prints_the_selected_consoles_url() {
     // From snowplow-cli's file.
     let cli = Sandbox::new();
     write_yml_for(&cli, ".config/snowplow", &staging);
-    assert_eq!(cli.run(&["console-url"]).stdout, format!("{}\n", staging.url()));
+    assert_eq!(
+        cli.run(&["console-url"]).stdout,
+        format!("{}\n", staging.url())
+    );
 }
 
 // ---- -v explains silence ---------------------------------------------------
@@ -488,34 +498,30 @@ fn console_url_prints_the_selected_consoles_url() {
 fn verbose_says_which_host_was_asked_and_which_are_served() {
     let console = Console::start();
     let mut sandbox = Sandbox::for_console(&console);
-    let git = sandbox.run_with_stdin(
-        &["-v", "git", "get"],
-        "protocol=https\nhost=github.com\n\n",
-    );
-    assert_snapshot!(git.redacted(&console), @r"
+    let git = sandbox.run_with_stdin(&["-v", "git", "get"], "protocol=https\nhost=github.com\n\n");
+    assert_snapshot!(git.redacted(&console), @r#"
     exit: 0
     --- stdout
     --- stderr
-    snowplow-credentials: profile: none of ours (no ~/.config/snowplow/credentials.toml): using SNOWPLOW_CONSOLE_* variables
-    snowplow-credentials: host <CONSOLE> from SNOWPLOW_CONSOLE_HOST
-    snowplow-credentials: org_id from SNOWPLOW_CONSOLE_ORG_ID
-    snowplow-credentials: api_key_id from SNOWPLOW_CONSOLE_API_KEY_ID
-    snowplow-credentials: api_key from SNOWPLOW_CONSOLE_API_KEY
-    snowplow-credentials: min_ttl 900 from default
-    snowplow-credentials: timeout 10 from default
+    snowplow-credentials: profile "default" from default; org_id from SNOWPLOW_CONSOLE_ORG_ID; api_key_id from SNOWPLOW_CONSOLE_API_KEY_ID; host from SNOWPLOW_CONSOLE_HOST; min_ttl from default; timeout from default; api_key from SNOWPLOW_CONSOLE_API_KEY
     snowplow-credentials: not answering for https://github.com: this profile serves only <CONSOLE> (add other hosts to `hosts` in a profile)
-    ");
+    "#);
     // Tools that run us without our arguments: the variable turns it on.
     sandbox.set("SNOWPLOW_CREDENTIALS_VERBOSE", "1");
     for (args, stdin) in [
         (&["docker", "get"][..], "https://registry.example.com"),
         (&["terraform", "get", "app.terraform.io"], ""),
-        (&["bazel", "get"], r#"{"uri":"https://bazel.example.com/x"}"#),
+        (
+            &["bazel", "get"],
+            r#"{"uri":"https://bazel.example.com/x"}"#,
+        ),
     ] {
         let out = sandbox.run_with_stdin(args, stdin);
         assert!(
             out.stderr.contains("not answering for https://")
-                && out.stderr.contains(&format!("serves only {}", console.url())),
+                && out
+                    .stderr
+                    .contains(&format!("serves only {}", console.url())),
             "{args:?}: {}",
             out.stderr
         );
@@ -526,7 +532,10 @@ fn verbose_says_which_host_was_asked_and_which_are_served() {
     sandbox.set("SNOWPLOW_CREDENTIALS_VERBOSE", "loud");
     let bad = sandbox.run(&["token"]);
     assert_eq!(bad.code, 2, "{bad:?}");
-    assert!(bad.stderr.contains("SNOWPLOW_CREDENTIALS_VERBOSE"), "{bad:?}");
+    assert!(
+        bad.stderr.contains("SNOWPLOW_CREDENTIALS_VERBOSE"),
+        "{bad:?}"
+    );
 }
 
 #[test]
@@ -536,7 +545,13 @@ fn status_lists_the_served_hosts_and_when_it_will_refresh() {
     sandbox.write_config("[profiles.default]\nhosts = [\"https://registry.example.com\"]\n");
     sandbox.run(&["token"]).success();
     let out = sandbox.run(&["status"]);
-    assert_snapshot!(out.redacted(&console), @r#"
+    // Time left changes by the second; the rest must not.
+    let stable = out.redacted(&console);
+    let stable: String = match (stable.find("(in "), stable.find("), will")) {
+        (Some(a), Some(b)) => format!("{}(in …{}", &stable[..a], &stable[b..]),
+        _ => stable,
+    };
+    assert_snapshot!(stable, @r#"
     exit: 0
     --- stdout
     profile:       default (~/.config/snowplow/credentials.toml)
@@ -546,7 +561,7 @@ fn status_lists_the_served_hosts_and_when_it_will_refresh() {
     API key:       from SNOWPLOW_CONSOLE_API_KEY
     serves:        <CONSOLE>, https://registry.example.com
     cache file:    ~/.cache/snowplow/credentials/token-<HASH>.json
-    token:         fresh, expires 2100-01-01T00:00:00Z (in 73 years), will refresh from 2099-12-31T23:45:00Z
+    token:         fresh, expires 2100-01-01T00:00:00Z (in …), will refresh from 2099-12-31T23:45:00Z
     --- stderr
     "#);
 }
@@ -563,7 +578,10 @@ fn install_links_creates_the_directory_links_only_what_is_asked_and_removes() {
     assert_eq!(out.stdout, "", "messages go to stderr");
     let names = |d: &Path| -> Vec<String> {
         let mut v: Vec<_> = std::fs::read_dir(d)
-            .map(|r| r.map(|e| e.unwrap().file_name().into_string().unwrap()).collect())
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -573,7 +591,12 @@ fn install_links_creates_the_directory_links_only_what_is_asked_and_removes() {
 
     let bin = sandbox.path("bin");
     sandbox
-        .run(&["install-links", bin.to_str().unwrap(), "--only", "git,docker"])
+        .run(&[
+            "install-links",
+            bin.to_str().unwrap(),
+            "--only",
+            "git,docker",
+        ])
         .success();
     assert_eq!(
         names(&bin),
@@ -607,22 +630,18 @@ fn a_404_names_the_profile_that_set_the_organization() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404): check org_id in profile "default" of ~/.config/snowplow/credentials.toml and host in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404, trace ID t-1): check org_id in profile "default" of ~/.config/snowplow/credentials.toml and host in profile "default" of ~/.config/snowplow/credentials.toml
     "#);
 }
 
 #[test]
 fn a_refused_connection_names_where_the_host_came_from() {
-    let console = Console::start();
+    // A port nothing listens on: connections are refused.
+    let closed = format!("http://127.0.0.1:{}", free_port());
     let mut sandbox = Sandbox::new();
     write_private(
         &sandbox.path(".config/snowplow/snowplow.yml"),
-        &snowplow_yml(
-            console::ORG,
-            console::KEY_ID,
-            console::KEY,
-            Some("http://127.0.0.1:9"),
-        ),
+        &snowplow_yml(console::ORG, console::KEY_ID, console::KEY, Some(&closed)),
     );
     sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
     let out = sandbox.run(&["token"]);
@@ -633,8 +652,12 @@ fn a_refused_connection_names_where_the_host_came_from() {
         "{}",
         out.stderr
     );
-    let flagged = sandbox.run(&["token", "--host", "http://127.0.0.1:9"]);
-    assert!(flagged.stderr.contains("check --host"), "{}", flagged.stderr);
+    let flagged = sandbox.run(&["token", "--host", &closed]);
+    assert!(
+        flagged.stderr.contains("check --host"),
+        "{}",
+        flagged.stderr
+    );
 }
 
 // ---- options and consistency ----------------------------------------------
@@ -642,15 +665,23 @@ fn a_refused_connection_names_where_the_host_came_from() {
 #[test]
 fn option_errors_name_the_option() {
     let sandbox = Sandbox::new();
-    assert_snapshot!(sandbox.run(&["token", "--min-ttl", "abc"]).stderr, @"snowplow-credentials: --min-ttl: `abc` is not a whole number of seconds (see snowplow-credentials help)
+    let bad = sandbox.run(&["token", "--min-ttl", "abc"]);
+    assert_eq!(bad.code, 2);
+    assert_snapshot!(bad.stderr, @"snowplow-credentials: --min-ttl: `abc` is not a whole number of seconds (see snowplow-credentials --help)
 ");
-    assert_snapshot!(sandbox.run(&["token", "--timeout", "0"]).stderr, @"snowplow-credentials: --timeout must be at least 1 second, not 0 (see snowplow-credentials help)
+    let zero = sandbox.run(&["token", "--timeout", "0"]);
+    assert_eq!(zero.code, 1);
+    assert_snapshot!(zero.stderr, @"snowplow-credentials: --timeout must be at least 1 second, not 0
 ");
     let mut env = Sandbox::new();
     env.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "0");
-    let out = env.run(&["console-url"]);
+    let out = env.run(&["token"]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("SNOWPLOW_CREDENTIALS_TIMEOUT must be at least 1"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("SNOWPLOW_CREDENTIALS_TIMEOUT must be at least 1"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -662,7 +693,10 @@ fn every_message_goes_to_stderr() {
         let out = sandbox.run(args);
         out.success();
         assert_eq!(out.stdout, "", "{args:?}");
-        assert!(out.stderr.starts_with("snowplow-credentials: "), "{args:?}: {out:?}");
+        assert!(
+            out.stderr.starts_with("snowplow-credentials: "),
+            "{args:?}: {out:?}"
+        );
     }
 }
 
@@ -674,15 +708,24 @@ fn clear_all_removes_lock_files_too() {
     let locks = || -> usize {
         std::fs::read_dir(sandbox.cache_dir())
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "lock"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "lock")
+            })
             .count()
     };
     assert_eq!(locks(), 1, "a refresh leaves its lock file");
     let out = sandbox.run(&["clear", "--all"]);
-    assert_eq!(out.stderr.trim(), format!(
-        "snowplow-credentials: removed 2 cached files from {}",
-        "~/.cache/snowplow/credentials"
-    ));
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "snowplow-credentials: removed 2 cached files from {}",
+            "~/.cache/snowplow/credentials"
+        )
+    );
     assert_eq!(locks(), 0);
 }
 
@@ -693,10 +736,16 @@ fn help_explains_one_command() {
     help.success();
     assert!(help.stdout.contains("--only"), "{}", help.stdout);
     assert!(help.stdout.contains("--remove"), "{}", help.stdout);
-    assert_eq!(sandbox.run(&["install-links", "--help"]).stdout, help.stdout);
+    assert_eq!(
+        sandbox.run(&["install-links", "--help"]).stdout,
+        help.stdout
+    );
     let status = sandbox.run(&["status", "--help"]);
     assert!(status.stdout.contains("--json"), "{}", status.stdout);
-    assert_eq!(sandbox.run(&["help"]).stdout, sandbox.run(&["--help"]).stdout);
+    assert_eq!(
+        sandbox.run(&["help"]).stdout,
+        sandbox.run(&["--help"]).stdout
+    );
     let bad = sandbox.run(&["help", "nope"]);
     assert_eq!(bad.code, 2, "{bad:?}");
 }
@@ -707,7 +756,9 @@ fn help_lists_every_environment_variable() {
     let help = Sandbox::new().run(&["--help"]).stdout;
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
-    for name in variables_named_in(&src) {
+    let named = variables_named_in(&src);
+    assert!(named.len() >= 10, "found only {named:?}");
+    for name in named {
         if !help.contains(&name) {
             missing.push(name);
         }
@@ -735,6 +786,5 @@ fn variables_named_in(dir: &Path) -> std::collections::BTreeSet<String> {
             }
         }
     }
-    assert!(found.len() >= 10, "found only {found:?}");
     found
 }
