@@ -788,3 +788,49 @@ fn variables_named_in(dir: &Path) -> std::collections::BTreeSet<String> {
     }
     found
 }
+
+// ---- integration files follow the profile ---------------------------------
+
+/// curl.sh and console_api.py call the Console of the profile they use,
+/// not production and not what SNOWPLOW_CONSOLE_HOST names.
+#[test]
+fn the_integration_scripts_call_the_profiles_console() {
+    let (prod, staging) = (Console::start(), Console::start());
+    let mut sandbox = prod_env_staging_profile(&prod, &staging);
+    sandbox.install_on_path();
+    sandbox.set("SNOWPLOW_CREDENTIALS_PROFILE", "staging");
+    if crate::harness::require("curl").is_some() {
+        let script = crate::harness::integration("shell/curl.sh");
+        let out = sandbox.bash(&[
+            script.to_str().unwrap(),
+            "/api/msc/v1/organizations/{org}/data-structures/v1",
+        ]);
+        assert_eq!((out.code, out.stdout.as_str()), (0, "[]\n"), "{out:?}");
+    }
+    let Some(python) = crate::harness::python_with(&["botocore"]) else {
+        return;
+    };
+    // The AWS profile as the README says to write it for another profile.
+    sandbox.unset("SNOWPLOW_CREDENTIALS_PROFILE");
+    let aws_config = sandbox.path("aws-config");
+    std::fs::write(
+        &aws_config,
+        "[profile snowplow]\ncredential_process = snowplow-credentials aws --profile staging\n",
+    )
+    .unwrap();
+    sandbox
+        .set("AWS_CONFIG_FILE", aws_config.to_str().unwrap())
+        .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    let script = crate::harness::integration("aws/console_api.py");
+    let mut cmd = sandbox.program(&python, &[script.to_str().unwrap()]);
+    let out = output_of(&mut cmd, None);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Stand-in Org"), "{out:?}");
+    assert_eq!(prod.requests().len(), 0, "nothing went to production");
+    let organizations = staging.requests();
+    assert!(
+        organizations
+            .iter()
+            .any(|r| r.path == "/api/msc/v1/organizations")
+    );
+}
