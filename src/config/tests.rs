@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::resolve::{self, Definition, Value, pick};
-use super::{Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_ORG_ID, ENV_TIMEOUT, Flags, Settings, file};
+use super::{
+    Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, Flags,
+    Settings, file,
+};
 use crate::config::SecretSource;
 
 const PATH: &str = "/etc/credentials.toml";
@@ -302,4 +305,55 @@ fn the_password_grant_needs_each_of_its_secrets() {
     };
     assert!(matches!(client_secret, SecretSource::Inline(_)));
     assert!(matches!(password, SecretSource::Command(argv) if argv == &["pw"]));
+}
+
+#[test]
+fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
+    let toml = "[profiles.a]\norg_id = \"A\"\nhost = \"https://a.test\"\napi_key_env = \"K\"\n\
+                [profiles.default]\norg_id = \"D\"\n";
+    let vars = [
+        (ENV_ORG_ID, "env-org"),
+        (ENV_HOST, "https://env.test"),
+        (ENV_API_KEY, "env-key"),
+    ];
+    let named = Flags {
+        profile: Some("a".into()),
+        ..Flags::default()
+    };
+    let settings = load(toml, &vars, &named, false).unwrap();
+    assert_eq!(settings.host.to_string(), "https://a.test");
+    assert_eq!(settings.auth.org(), Some("A"));
+    assert_eq!(
+        settings.origin("api_key"),
+        "api_key_env $K in profile \"a\" of /etc/credentials.toml"
+    );
+    // The same through the variable that names a profile.
+    let mut by_var = vars.to_vec();
+    by_var.push((ENV_PROFILE, "a"));
+    let settings = load(toml, &by_var, &Flags::default(), false).unwrap();
+    assert_eq!(settings.host.to_string(), "https://a.test");
+    // A flag still wins.
+    let flagged = Flags {
+        profile: Some("a".into()),
+        host: Some("https://flag.test".into()),
+        ..Flags::default()
+    };
+    let settings = load(toml, &vars, &flagged, false).unwrap();
+    assert_eq!(settings.origin("host"), "--host");
+    // Chosen implicitly, the profile yields to the variables.
+    let settings = load(toml, &vars, &Flags::default(), false).unwrap();
+    assert_eq!(
+        (settings.auth.org(), settings.origin("org_id")),
+        (Some("env-org"), ENV_ORG_ID)
+    );
+    // A named profile that does not exist is an error, never a fallback.
+    let missing = Flags {
+        profile: Some("nope".into()),
+        ..Flags::default()
+    };
+    assert!(
+        load(toml, &vars, &missing, false)
+            .unwrap_err()
+            .starts_with("no profile \"nope\"")
+    );
 }
