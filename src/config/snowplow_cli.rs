@@ -103,11 +103,28 @@ fn read_checked(path: &Path) -> Result<Option<String>> {
             "refusing {shown}: others can write to it; run `chmod 600 {shown}`"
         )));
     }
+    if !meta.is_file() {
+        return Err(Error::Config(format!(
+            "{shown} is not a regular file: remove it or make it snowplow-cli's settings file"
+        )));
+    }
+    // A settings file is a few lines; a huge one is not snowplow-cli's.
     let mut text = String::new();
-    file.read_to_string(&mut text)
+    (&mut file)
+        .take(MAX_SIZE + 1)
+        .read_to_string(&mut text)
         .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
-    Ok(Some(text).filter(|_| meta.is_file()))
+    if text.len() as u64 > MAX_SIZE {
+        return Err(Error::Config(format!(
+            "{shown} is larger than {} KiB: it is not snowplow-cli's settings file",
+            MAX_SIZE / 1024
+        )));
+    }
+    Ok(Some(text))
 }
+
+/// The most of a snowplow-cli file we read.
+const MAX_SIZE: u64 = 64 * 1024;
 
 /// The API key is a secret in a file: as for our own inline key, the file
 /// must be private.
