@@ -83,19 +83,28 @@ pub fn dirs(env: Env) -> Vec<PathBuf> {
     dirs.into_iter().map(|d| d.join("snowplow")).collect()
 }
 
-/// `credentials.toml` in the first of [`dirs`] that has one, else in the
-/// first of them.
-pub(super) fn default_path() -> PathBuf {
+/// Where `credentials.toml` is looked for, in order (see [`dirs`]).
+fn candidates() -> Vec<PathBuf> {
     let dirs = dirs(&super::env);
-    let candidates = dirs.iter().map(|d| d.join("credentials.toml"));
-    let mut first = None;
-    for path in candidates {
-        if path.exists() {
-            return path;
-        }
-        first.get_or_insert(path);
-    }
+    dirs.iter().map(|d| d.join("credentials.toml")).collect()
+}
+
+/// Where messages say to write `credentials.toml`: the first candidate.
+pub(super) fn default_path() -> PathBuf {
+    let first = candidates().into_iter().next();
     first.unwrap_or_else(|| PathBuf::from("~/.config/snowplow/credentials.toml"))
+}
+
+/// The first `credentials.toml` of the candidates that exists, read (with
+/// its path), else the first candidate's path and nothing: each is only
+/// opened, never checked beforehand, so a hit pays no extra system call.
+pub(super) fn read_default() -> Result<(PathBuf, Option<Read>)> {
+    for path in candidates() {
+        if let Some(read) = read(&path, None)? {
+            return Ok((path, Some(read)));
+        }
+    }
+    Ok((default_path(), None))
 }
 
 /// Reads and parses `path`. A missing file is no error unless the user named

@@ -212,8 +212,7 @@ pub fn display_path(path: &Path) -> String {
 
 impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
-        let (path, explicit) = config_path(flags, &env)?;
-        let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
+        let (path, read) = read_config(flags)?;
         resolve::settings(flags, &env, path, read)
     }
 
@@ -232,8 +231,7 @@ impl Settings {
     /// Only the Console URL and the organization ID (if any): what
     /// `console-url` needs, resolved as [`Settings::load`] would.
     pub fn console(flags: &Flags) -> Result<(Url, Option<String>)> {
-        let (path, explicit) = config_path(flags, &env)?;
-        let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
+        let (path, read) = read_config(flags)?;
         resolve::console(flags, &env, path, read)
     }
 
@@ -325,17 +323,21 @@ fn profile_place(profile: &str, path: &Path) -> String {
     format!("profile \"{profile}\" of {}", display_path(path))
 }
 
-/// The config file's path, and where it was named if the user named it
-/// (then it must exist).
-fn config_path(flags: &Flags, env: Env) -> Result<(PathBuf, Option<Definition>)> {
+/// The config file's path and contents: the file `--config` or the
+/// variable names (which must exist), else the first found of the default
+/// places.
+fn read_config(flags: &Flags) -> Result<(PathBuf, Option<file::Read>)> {
     let named = pick(
-        env,
+        &env,
         ("--config", flags.config.clone()),
         ENV_CONFIG,
         (Definition::Default, None),
     )?;
-    Ok(match named {
-        Some(Value { val, definition }) => (val, Some(definition)),
-        None => (file::default_path(), None),
-    })
+    match named {
+        Some(Value { val, definition }) => {
+            let read = file::read(&val, Some(&definition.to_string()))?;
+            Ok((val, read))
+        }
+        None => file::read_default(),
+    }
 }

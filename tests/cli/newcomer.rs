@@ -834,3 +834,21 @@ fn the_integration_scripts_call_the_profiles_console() {
             .any(|r| r.path == "/api/msc/v1/organizations")
     );
 }
+
+/// Our own config file is looked up in the same directories, in the same
+/// order, as snowplow-cli's files (one list for both).
+#[test]
+fn credentials_toml_is_found_in_the_same_directories_in_the_same_order() {
+    let mut sandbox = Sandbox::new();
+    let xdg = sandbox.path("xdg");
+    sandbox.set("XDG_CONFIG_HOME", xdg.to_str().unwrap());
+    let profile =
+        |name: &str| format!("default_profile = \"{name}\"\n[profiles.{name}]\norg_id = \"o\"\n");
+    write_private(&xdg.join("snowplow/credentials.toml"), &profile("from-xdg"));
+    assert_eq!(status_json(&sandbox, &[])["profile"], "from-xdg");
+    write_private(
+        &sandbox.path(".config/snowplow/credentials.toml"),
+        &profile("from-home"),
+    );
+    assert_eq!(status_json(&sandbox, &[])["profile"], "from-home");
+}
