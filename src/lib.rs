@@ -30,6 +30,7 @@ mod url;
 /// library to build on.
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::config::snowplow_cli::{parse_dotenv as dotenv, parse_yml as snowplow_yml};
     pub use crate::config::{Flags, Settings};
     pub use crate::jwt::claims as jwt_claims;
     pub use crate::protocol::bazel::parse as bazel_request;

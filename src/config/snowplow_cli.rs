@@ -201,6 +201,9 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
                     if let Some(key) = wanted
                         && !matches!(&*value, "" | "~" | "null")
                     {
+                        if value.contains(['\n', '\r']) {
+                            return Err(format!("{at}: console.{key} must be one line"));
+                        }
                         values.insert(key, value.into_owned());
                     }
                     value_done(&mut frames);
@@ -255,6 +258,9 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String
         if let Some(key) = key
             && !value.is_empty()
         {
+            if value.contains(['\n', '\r']) {
+                return Err(format!("line {}: {} must be one line", n + 1, name.trim()));
+            }
             values.insert(key, value);
         }
     }
@@ -327,6 +333,8 @@ mod tests {
         assert!(e.contains("console.org-id must be text"), "{e}");
         let e = parse_yml("x: &a k\nconsole:\n  api-key: *a\n").unwrap_err();
         assert!(e.contains("aliases"), "{e}");
+        let e = parse_yml("console:\n  host: |\n    https://a\n    https://b\n").unwrap_err();
+        assert_eq!(e, "line 3, column 5: console.host must be one line");
     }
 
     #[test]
@@ -345,5 +353,7 @@ mod tests {
                 .starts_with("line 1")
         );
         assert!(parse_dotenv("garbage\n").is_err());
+        let e = parse_dotenv("SNOWPLOW_CONSOLE_HOST=\"a\\nb\"\n").unwrap_err();
+        assert_eq!(e, "line 1: SNOWPLOW_CONSOLE_HOST must be one line");
     }
 }
