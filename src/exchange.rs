@@ -159,8 +159,9 @@ fn rejection(settings: &Settings, request: &Request, answer: &Answer) -> Error {
             settings.profile_place()
         )),
         (_, 401) => Error::Rejected(format!(
-            "the Console rejected {whose} (HTTP 401{trace}): check the key is right, \
-             or whether it was deleted (Console, Settings, API keys)"
+            "the Console rejected {whose} (HTTP 401{trace}): check the key from {} is right, \
+             or whether it was deleted (Console, Settings, API keys)",
+            settings.origin("api_key")
         )),
         (_, 403) => Error::Rejected(format!(
             "{whose} lacks permission to get a token (HTTP 403{trace}): grant it in the \

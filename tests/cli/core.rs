@@ -217,7 +217,7 @@ fn rejections_say_what_to_do() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
     ");
 
     let mut sandbox = Sandbox::for_console(&console);
