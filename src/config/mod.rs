@@ -285,6 +285,7 @@ impl Settings {
         let mut out = String::new();
         for (name, origin) in &self.origins {
             let _ = match *name {
+                "profile" if self.file.is_none() => write!(out, "no profile of ours; "),
                 "profile" => write!(out, "profile \"{}\" from {origin}; ", self.profile),
                 _ => write!(out, "{name} from {origin}; "),
             };

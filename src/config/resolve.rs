@@ -160,6 +160,9 @@ fn resolver<'a>(
     });
     // Chosen by name, a profile means that profile: botocore's rule.
     let explicit = matches!(definition, Definition::Flag(_) | Definition::Env(_));
+    if explicit {
+        ignored_variables(env, &name, &definition);
+    }
     let loaded = match read {
         Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
             Some(profile) => Some(Loaded { profile, shared }),
@@ -196,6 +199,18 @@ fn resolver<'a>(
         profile_name: name,
         loaded,
     })
+}
+
+/// Says (with `-v`) which Console variables a profile chosen by name
+/// ignores: the surprise issue 11 reported was exactly these.
+fn ignored_variables(env: Env, profile: &str, chosen_by: &Definition) {
+    for var in [ENV_ORG_ID, ENV_API_KEY_ID, ENV_API_KEY, ENV_HOST] {
+        if env(var).is_some() {
+            crate::debug!(
+                "{var} is set but not used: profile \"{profile}\" was chosen by {chosen_by}"
+            );
+        }
+    }
 }
 
 /// The environment as the resolver sees it: with a profile chosen by name,

@@ -79,14 +79,14 @@ fn snowplow_cli_setup_needs_no_setup_of_ours() {
     let request = &console.requests()[0];
     assert_eq!(request.header("x-api-key-id"), Some(console::KEY_ID));
     assert_eq!(request.header("x-api-key"), Some(console::KEY));
-    assert_snapshot!(sandbox.run(&["-v", "token"]).home_redacted(&sandbox).redacted(&console), @r#"
+    assert_snapshot!(sandbox.run(&["-v", "token"]).home_redacted(&sandbox).redacted(&console), @"
     exit: 0
     --- stdout
     <JWT 1>
     --- stderr
-    snowplow-credentials: profile "default" from default; org_id from org-id in ~/.config/snowplow/snowplow.yml; api_key_id from api-key-id in ~/.config/snowplow/snowplow.yml; host from host in ~/.config/snowplow/snowplow.yml; min_ttl from default; timeout from default; api_key from api-key in ~/.config/snowplow/snowplow.yml
+    snowplow-credentials: no profile of ours; org_id from org-id in ~/.config/snowplow/snowplow.yml; api_key_id from api-key-id in ~/.config/snowplow/snowplow.yml; host from host in ~/.config/snowplow/snowplow.yml; min_ttl from default; timeout from default; api_key from api-key in ~/.config/snowplow/snowplow.yml
     snowplow-credentials: cache hit: <HOME>/.cache/snowplow/credentials/token-<HASH>.json
-    "#);
+    ");
 }
 
 #[test]
@@ -352,6 +352,15 @@ fn an_explicit_profile_negates_the_console_variables() {
         "host in profile \"staging\" of ~/.config/snowplow/credentials.toml"
     );
     assert_eq!(source_of(&status, "profile"), "--profile");
+    // -v says which variables the named profile set aside.
+    let verbose = sandbox.run(&["--profile", "staging", "-v", "token"]);
+    assert!(
+        verbose.stderr.contains(
+            "SNOWPLOW_CONSOLE_HOST is set but not used: profile \"staging\" was chosen by --profile"
+        ),
+        "{}",
+        verbose.stderr
+    );
 
     // SNOWPLOW_CREDENTIALS_PROFILE chooses as explicitly as --profile.
     sandbox.set("SNOWPLOW_CREDENTIALS_PROFILE", "staging");
@@ -499,13 +508,13 @@ fn verbose_says_which_host_was_asked_and_which_are_served() {
     let console = Console::start();
     let mut sandbox = Sandbox::for_console(&console);
     let git = sandbox.run_with_stdin(&["-v", "git", "get"], "protocol=https\nhost=github.com\n\n");
-    assert_snapshot!(git.redacted(&console), @r#"
+    assert_snapshot!(git.redacted(&console), @"
     exit: 0
     --- stdout
     --- stderr
-    snowplow-credentials: profile "default" from default; org_id from SNOWPLOW_CONSOLE_ORG_ID; api_key_id from SNOWPLOW_CONSOLE_API_KEY_ID; host from SNOWPLOW_CONSOLE_HOST; min_ttl from default; timeout from default; api_key from SNOWPLOW_CONSOLE_API_KEY
+    snowplow-credentials: no profile of ours; org_id from SNOWPLOW_CONSOLE_ORG_ID; api_key_id from SNOWPLOW_CONSOLE_API_KEY_ID; host from SNOWPLOW_CONSOLE_HOST; min_ttl from default; timeout from default; api_key from SNOWPLOW_CONSOLE_API_KEY
     snowplow-credentials: not answering for https://github.com: this profile serves only <CONSOLE> (add other hosts to `hosts` in a profile)
-    "#);
+    ");
     // Tools that run us without our arguments: the variable turns it on.
     sandbox.set("SNOWPLOW_CREDENTIALS_VERBOSE", "1");
     for (args, stdin) in [
