@@ -18,8 +18,11 @@ pub mod protocol;
 pub mod proxy;
 pub mod secret;
 pub mod secret_source;
+pub mod signals;
+pub mod sink;
 pub mod time;
 pub mod token;
+pub mod token_file;
 pub mod url;
 
 use std::ffi::OsString;
