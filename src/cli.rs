@@ -13,6 +13,7 @@ use lexopt::prelude::*;
 
 use crate::config::Flags;
 use crate::error::{Error, Result};
+use crate::sink;
 
 /// The names tools look helpers up by, and the command each stands for.
 pub const LINKS: [(&str, &str); 3] = [
@@ -34,6 +35,7 @@ pub enum Command {
     Terraform(String, String),
     Bazel(String),
     InstallLinks(Option<PathBuf>),
+    Sink(sink::Options),
     Help,
     Version,
 }
@@ -65,6 +67,11 @@ Commands:
                              Terraform credentials helper (also as terraform-credentials-snowplow)
   bazel get                  Bazel credential helper
   install-links [DIR]        link the git/docker/terraform helper names to this binary
+  sink <PATH>                keep a token file fresh until SIGTERM or SIGINT:
+      --once                   write it once and exit
+      --header-file <PATH>     also write `Authorization: Bearer <token>` there
+      --mode <0600|0640>       the files' mode  [default: 0600]
+      --group <GROUP>          the files' group (a name or number)
 
 Options:
       --profile <NAME>       profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]
@@ -102,6 +109,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut flags = Flags::default();
     let (mut refresh, mut verbose, mut all) = (false, false, false);
+    let mut sink = SinkFlags::default();
     let mut help = false;
     let mut version = false;
     while let Some(arg) = parser.next()? {
@@ -115,6 +123,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             Long("timeout") => flags.timeout = Some(parser.value()?.parse()?),
             Long("refresh") => refresh = true,
             Long("all") => all = true,
+            Long("once") => sink.once = true,
+            Long("header-file") => sink.header = Some(parser.value()?.into()),
+            Long("mode") => sink.mode = Some(parser.value()?.string()?),
+            Long("group") => sink.group = Some(parser.value()?.string()?),
             Short('v') | Long("verbose") => verbose = true,
             Short('h') | Long("help") => help = true,
             Short('V') | Long("version") => version = true,
@@ -134,7 +146,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     } else if version {
         Command::Version
     } else {
-        command(&positional, all)?
+        command(&positional, all, sink)?
     };
     Ok(Cli {
         command,
@@ -144,10 +156,49 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     })
 }
 
-fn command(words: &[String], all: bool) -> Result<Command> {
+/// The options only `sink` takes, as given.
+#[derive(Default)]
+struct SinkFlags {
+    once: bool,
+    header: Option<PathBuf>,
+    mode: Option<String>,
+    group: Option<String>,
+}
+
+impl SinkFlags {
+    fn given(&self) -> bool {
+        self.once || self.header.is_some() || self.mode.is_some() || self.group.is_some()
+    }
+
+    fn options(self, path: &str) -> Result<sink::Options> {
+        let mode = match self.mode.as_deref() {
+            None | Some("600" | "0600") => 0o600,
+            Some("640" | "0640") => 0o640,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "--mode {other}: the token file is 0600 or 0640, never readable by all"
+                )));
+            }
+        };
+        Ok(sink::Options {
+            path: PathBuf::from(path),
+            header: self.header,
+            mode,
+            group: self.group.as_deref().map(sink::group_id).transpose()?,
+            once: self.once,
+        })
+    }
+}
+
+fn command(words: &[String], all: bool, sink: SinkFlags) -> Result<Command> {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     if all && words.first() != Some(&"clear") {
         return Err(Error::Usage("--all goes with `clear`".into()));
+    }
+    if sink.given() && words.first() != Some(&"sink") {
+        return Err(Error::Usage(
+            "--once, --header-file, --mode and --group go with `sink`".into(),
+        ));
     }
     let usage = |msg: &str| {
         Err(Error::Usage(format!(
@@ -181,6 +232,8 @@ fn command(words: &[String], all: bool) -> Result<Command> {
         ["bazel", ..] => return usage("bazel needs the action get"),
         ["install-links"] => Command::InstallLinks(None),
         ["install-links", dir] => Command::InstallLinks(Some(PathBuf::from(dir))),
+        ["sink", path] => Command::Sink(sink.options(path)?),
+        ["sink", ..] => return usage("sink needs one argument: the token file's path"),
         [word, ..] if is_command(word) => return usage(&format!("wrong arguments for `{word}`")),
         [word, ..] => return usage(&format!("unknown command `{word}`")),
     })
@@ -197,6 +250,7 @@ fn is_command(word: &str) -> bool {
         "kubernetes",
         "exec-credential",
         "install-links",
+        "sink",
     ]
     .contains(&word)
 }

@@ -131,6 +131,14 @@ pub fn remove_leftovers(path: &Path) -> io::Result<usize> {
     Ok(removed)
 }
 
+/// tempfile names its random temporary path in errors: keep the cause only,
+/// so messages are about the file the caller named.
+fn without_temporary_name(e: io::Error) -> io::Error {
+    let text = e.to_string();
+    let cause = text.split(" at path ").next().unwrap_or(&text).to_string();
+    io::Error::new(e.kind(), cause)
+}
+
 fn leftover_prefix(path: &Path) -> String {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     format!(".{name}.tmp-")
@@ -151,7 +159,8 @@ fn replace(
     let mut tmp = tempfile::Builder::new()
         .prefix(prefix)
         .permissions(fs::Permissions::from_mode(FILE_MODE))
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(without_temporary_name)?;
     if let Some(gid) = gid {
         std::os::unix::fs::fchown(tmp.as_file(), None, Some(gid))?;
     }

@@ -83,6 +83,7 @@ fn execute(cli: &cli::Cli) -> Result<(String, u8)> {
         Command::Help => cli::HELP.to_string(),
         Command::Version => format!("snowplow-credentials {}\n", env!("CARGO_PKG_VERSION")),
         Command::InstallLinks(dir) => commands::install_links(dir.clone())?,
+        Command::Sink(options) => sink::run(&load()?, options)?,
         Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
         // Docker asks for the version without any configuration.
         Command::Docker(action) if action == "version" => docker::run_unconfigured(action)?,

@@ -41,6 +41,13 @@ pub struct Options {
 
 /// Runs the sink until stopped (or once). Prints nothing on stdout.
 pub fn run(settings: &Settings, opts: &Options) -> Result<String> {
+    for path in std::iter::once(&opts.path).chain(&opts.header) {
+        match files::remove_leftovers(path) {
+            Ok(0) => {}
+            Ok(n) => debug!("removed {n} temporary file(s) a killed sink left"),
+            Err(e) => debug!("cannot look for leftover temporary files: {e}"),
+        }
+    }
     if opts.once {
         let served = token::get(settings, Want::default())?;
         write(opts, &served)?;
@@ -48,11 +55,6 @@ pub fn run(settings: &Settings, opts: &Options) -> Result<String> {
         return Ok(String::new());
     }
     let stop = Stop::install().map_err(|e| Error::io("cannot handle SIGTERM", e))?;
-    match files::remove_leftovers(&opts.path) {
-        Ok(0) => {}
-        Ok(n) => debug!("removed {n} temporary file(s) an earlier sink left"),
-        Err(e) => debug!("cannot look for leftover temporary files: {e}"),
-    }
     // The expiry of the token in the file, while it is there.
     let mut held: Option<u64> = None;
     let mut backoff = FIRST_BACKOFF;
@@ -167,8 +169,15 @@ fn jitter(span: u64) -> u64 {
 fn write(opts: &Options, served: &Served) -> Result<()> {
     let token = served.token.expose();
     let put = |path: &Path, contents: String| {
-        files::write_shared(path, contents.as_bytes(), opts.mode, opts.group)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
+        files::write_shared(path, contents.as_bytes(), opts.mode, opts.group).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot write {} (its directory must exist and be writable by this user)",
+                    path.display()
+                ),
+                e,
+            )
+        })
     };
     put(&opts.path, token.clone())?;
     if let Some(header) = &opts.header {

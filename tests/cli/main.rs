@@ -29,6 +29,7 @@ mod kubernetes;
 mod load;
 mod parsers;
 mod secrets;
+mod sink;
 mod startup;
 mod terraform;
 mod transport;
