@@ -83,13 +83,16 @@ Options:
                              [default: https://console.snowplowanalytics.com]
       --min-ttl <SECONDS>    refresh when less than this is left  [default: 900]
       --timeout <SECONDS>    HTTP connect and read timeout  [default: 10]
+      --token-file <FILE>    serve the token in FILE, minted elsewhere: no key, no exchange
+                             [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]
       --refresh              exchange a new token even if the cached one is fresh
   -v, --verbose              explain what happens, on stderr (secrets redacted)
   -h, --help                 print this help
   -V, --version              print the version
 
 The API key is read from SNOWPLOW_CONSOLE_API_KEY or the profile's api_key_command,
-api_key_env or api_key; there is no flag for it, since argv is visible to all users.
+api_key_env or api_key (or a profile's token_file replaces it); there is no flag for it,
+since argv is visible to all users.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
@@ -121,6 +124,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             Long("host") => flags.host = Some(parser.value()?.string()?),
             Long("min-ttl") => flags.min_ttl = Some(parser.value()?.parse()?),
             Long("timeout") => flags.timeout = Some(parser.value()?.parse()?),
+            Long("token-file") => flags.token_file = Some(parser.value()?.into()),
             Long("refresh") => refresh = true,
             Long("all") => all = true,
             Long("once") => sink.once = true,

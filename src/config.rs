@@ -26,6 +26,7 @@ pub const ENV_PROFILE: &str = "SNOWPLOW_CREDENTIALS_PROFILE";
 pub const ENV_MIN_TTL: &str = "SNOWPLOW_CREDENTIALS_MIN_TTL";
 pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
 pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
+pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 
 pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 pub const DEFAULT_AUTH_URL: &str = "https://id.snowplowanalytics.com/oauth/token";
@@ -48,6 +49,7 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub min_ttl: Option<u64>,
     pub timeout: Option<u64>,
+    pub token_file: Option<PathBuf>,
 }
 
 /// Where a secret is read from, on a cache miss only.
@@ -77,6 +79,8 @@ pub enum Auth {
         client_secret: SecretSource,
         password: SecretSource,
     },
+    /// A token minted elsewhere, in this file: no key, no exchange.
+    TokenFile(PathBuf),
 }
 
 /// Everything resolved, ready for the cache and the exchange.
@@ -125,6 +129,7 @@ struct Profile {
     timeout: Option<u64>,
     command_timeout: Option<u64>,
     auth: Option<AuthKind>,
+    token_file: Option<String>,
     api_key_command: Option<Vec<String>>,
     api_key_env: Option<String>,
     api_key: Option<Secret<String>>,
@@ -244,6 +249,7 @@ impl Settings {
                 "password {} {org} {auth_url} {audience} {client_id} {username}",
                 self.host
             ),
+            Auth::TokenFile(path) => format!("file {}", path.display()),
         }
     }
 
@@ -542,9 +548,68 @@ impl Resolver<'_> {
         }
 
         let kind = self.profile().and_then(|p| p.auth).unwrap_or_default();
-        let auth = match kind {
+        let auth = match self.token_file()? {
+            Some(path) => Auth::TokenFile(path),
+            None => self.key_auth(kind, org_id.is_some(), key_id)?,
+        };
+
+        let cache_dir = cache_dir()?;
+
+        Ok(Settings {
+            profile: self.profile_name.clone(),
+            file: self.loaded.as_ref().map(|l| l.path.clone()),
+            host,
+            org_id,
+            auth,
+            min_ttl,
+            timeout,
+            command_timeout,
+            hosts,
+            cache_dir,
+            origins: self.origins,
+        })
+    }
+
+    /// `token_file`, which replaces the key source: from a flag or the
+    /// environment it beats the profile's key source (as
+    /// SNOWPLOW_CONSOLE_API_KEY does); beside one in the same profile it is
+    /// an error, since only one of them can be meant.
+    fn token_file(&mut self) -> Result<Option<PathBuf>> {
+        let from_profile = self.profile().and_then(|p| p.token_file.clone());
+        let flag = self
+            .flags
+            .token_file
+            .as_ref()
+            .map(|p| p.display().to_string());
+        let in_profile = flag.is_none() && env(ENV_TOKEN_FILE).is_none();
+        let picked = self.pick(
+            "token_file",
+            flag,
+            ("--token-file", ENV_TOKEN_FILE),
+            from_profile,
+        );
+        if let (Some(_), true, Some(p)) = (&picked, in_profile, self.profile()) {
+            let keys = [
+                (p.auth.is_some(), "auth"),
+                (p.api_key_command.is_some(), "api_key_command"),
+                (p.api_key_env.is_some(), "api_key_env"),
+                (p.api_key.is_some(), "api_key"),
+            ];
+            if let Some((_, key)) = keys.iter().find(|(set, _)| *set) {
+                return Err(Error::Config(format!(
+                    "{} sets both token_file and {key}: token_file replaces the key source, \
+                     so keep one",
+                    self.place()
+                )));
+            }
+        }
+        Ok(picked.map(PathBuf::from))
+    }
+
+    fn key_auth(&mut self, kind: AuthKind, has_org: bool, key_id: Option<String>) -> Result<Auth> {
+        Ok(match kind {
             AuthKind::ApiKey => {
-                if org_id.is_none() {
+                if !has_org {
                     return Err(self.missing("organization ID", ENV_ORG_ID, "org_id"));
                 }
                 let key = match env(ENV_API_KEY) {
@@ -571,22 +636,6 @@ impl Resolver<'_> {
                 Auth::ApiKey { key_id, key }
             }
             AuthKind::Password => self.password_auth()?,
-        };
-
-        let cache_dir = cache_dir()?;
-
-        Ok(Settings {
-            profile: self.profile_name.clone(),
-            file: self.loaded.as_ref().map(|l| l.path.clone()),
-            host,
-            org_id,
-            auth,
-            min_ttl,
-            timeout,
-            command_timeout,
-            hosts,
-            cache_dir,
-            origins: self.origins,
         })
     }
 

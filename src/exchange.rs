@@ -110,6 +110,13 @@ fn build(settings: &Settings) -> Result<Call> {
                 kind: if key_id.is_some() { Kind::V3 } else { Kind::V2 },
             }
         }
+        Auth::TokenFile(path) => {
+            return Err(Error::Config(format!(
+                "profile {} serves the token file {} and exchanges nothing",
+                settings.profile,
+                path.display()
+            )));
+        }
         Auth::Password {
             auth_url,
             audience,
@@ -387,6 +394,7 @@ fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
             client_id,
             ..
         } => format!("user {username} with client ID {client_id}"),
+        Auth::TokenFile(path) => format!("the token in {}", path.display()),
     };
     match (call.kind, status) {
         (Kind::Password, 400 | 401 | 403) => Error::Rejected(format!(

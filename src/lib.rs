@@ -90,11 +90,12 @@ fn execute(cli: &cli::Cli) -> Result<(String, u8)> {
         Command::Token => plain::token(&load()?, want)?,
         Command::Header => plain::header(&load()?, want)?,
         Command::Status => {
-            let (out, fresh) = commands::status(&load()?);
+            let settings = load()?;
+            let (out, fresh) = commands::status(&settings);
             if !fresh {
                 eprintln!(
-                    "snowplow-credentials: no fresh token is cached: run \
-                     `snowplow-credentials token` to get one"
+                    "snowplow-credentials: {}",
+                    commands::unfresh_advice(&settings)
                 );
             }
             return Ok((out, u8::from(!fresh)));

@@ -32,4 +32,5 @@ mod secrets;
 mod sink;
 mod startup;
 mod terraform;
+mod token_file;
 mod transport;
