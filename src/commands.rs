@@ -18,30 +18,15 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Some(path) => display_path(path),
         None => "no config file".into(),
     };
-    let org = settings.org_id.as_deref().unwrap_or("(none)");
-    let auth = match &settings.auth {
-        Auth::ApiKey {
-            key_id: Some(id), ..
-        } => format!("API key (Credentials API v3), key ID {id}"),
-        Auth::ApiKey { key_id: None, .. } => {
-            "API key (deprecated Credentials API v2, no key ID)".to_string()
-        }
-        Auth::Password {
-            username,
-            client_id,
-            auth_url,
-            ..
-        } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
-        Auth::TokenFile(_) => "a token minted elsewhere: no key, no exchange".into(),
-    };
+    let org = settings.auth.org().unwrap_or("(none)");
     let cache = token::cache_for(settings);
     let _ = writeln!(out, "profile:       {} ({file})", settings.profile);
     let _ = writeln!(out, "host:          {}", settings.host);
     let _ = writeln!(out, "organization:  {org}");
-    let _ = writeln!(out, "auth:          {auth}");
-    if let Auth::TokenFile(path) = &settings.auth {
-        let fresh = token_file_status(&mut out, path, settings.min_ttl);
-        return (out, fresh);
+    let _ = writeln!(out, "auth:          {}", settings.auth.describe());
+    if let Auth::TokenFile { path } = &settings.auth {
+        let served = token_file_status(&mut out, path, settings.min_ttl);
+        return (out, served);
     }
     let _ = writeln!(out, "cache file:    {}", display_path(&cache.path));
     let now = time::now();
@@ -57,7 +42,7 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Lookup::Found(entry) => {
             let threshold = token::threshold(settings.min_ttl, entry.iat, entry.exp, 0);
             let left = entry.exp.saturating_sub(now);
-            let fresh = left > threshold;
+            let fresh = token::is_fresh(now, entry.exp, threshold);
             let _ = writeln!(
                 out,
                 "token:         {}, expires {} ({}), refreshed from {}",
@@ -79,7 +64,7 @@ pub fn status(settings: &Settings) -> (String, bool) {
 /// What to do when `status` finds no token to serve.
 pub fn unfresh_advice(settings: &Settings) -> String {
     match &settings.auth {
-        Auth::TokenFile(path) => format!(
+        Auth::TokenFile { path } => format!(
             "{} holds no token that can be served: check what writes it (ESO, Vault Agent, \
              snowplow-credentials sink)",
             display_path(path)
@@ -99,9 +84,10 @@ fn token_file_status(out: &mut String, path: &Path, min_ttl: u64) -> bool {
         }
     };
     let threshold = token::threshold(min_ttl, read.iat.unwrap_or(0), read.exp, 0);
-    let left = read.exp.saturating_sub(time::now());
+    let now = time::now();
+    let left = read.exp.saturating_sub(now);
     let expires = time::rfc3339(read.exp);
-    let state = if left > threshold {
+    let state = if token::is_fresh(now, read.exp, threshold) {
         "fresh"
     } else {
         "inside its refresh threshold (only its writer can replace it)"

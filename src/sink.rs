@@ -39,6 +39,19 @@ pub struct Options {
     pub once: bool,
 }
 
+impl Options {
+    /// Writing `path` with the defaults: 0600, no header file, until stopped.
+    pub fn at(path: &str) -> Options {
+        Options {
+            path: PathBuf::from(path),
+            header: None,
+            mode: 0o600,
+            group: None,
+            once: false,
+        }
+    }
+}
+
 /// Runs the sink until stopped (or once). Prints nothing on stdout.
 pub fn run(settings: &Settings, opts: &Options) -> Result<String> {
     for path in std::iter::once(&opts.path).chain(&opts.header) {

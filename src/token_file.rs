@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{Served, threshold};
+use crate::token::{Served, is_fresh, threshold};
 use crate::{debug, files, jwt, time, warn};
 
 /// What the file holds once read: the token and its claims.
@@ -97,7 +97,7 @@ pub fn serve(path: &Path, min_ttl: u64, floor: u64) -> Result<Served> {
     // Without `iat` the lifetime is unknown: `min_ttl` alone.
     let iat = read.iat.unwrap_or(0);
     let threshold = threshold(min_ttl, iat, read.exp, floor);
-    if read.exp.saturating_sub(now) <= threshold {
+    if !is_fresh(now, read.exp, threshold) {
         debug!(
             "the token in {} expires at {}, within its {threshold} s threshold: served, since \
              only what writes that file can replace it",

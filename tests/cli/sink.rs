@@ -17,8 +17,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, Fault, jwt_payload};
-use crate::harness::{Sandbox, now};
+use snowplow_credentials::fuzzing::jwt_claims;
+
+use crate::console::{self, Console, Fault, now};
+use crate::harness::Sandbox;
 
 /// Long enough for any step; only a broken sink makes a test wait it out.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -95,7 +97,7 @@ fn volume(sandbox: &Sandbox) -> PathBuf {
 }
 
 fn exp_of(token: &str) -> u64 {
-    jwt_payload(token).unwrap()["exp"].as_u64().unwrap()
+    jwt_claims(token).unwrap().exp.unwrap()
 }
 
 fn read(path: &Path) -> String {

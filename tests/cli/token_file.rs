@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, make_jwt};
-use crate::harness::{self, BIN, Output, Sandbox, now};
+use crate::console::{self, Console, make_jwt, now};
+use crate::harness::{self, BIN, Output, Sandbox};
 
 const ENV: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 
