@@ -188,7 +188,7 @@ const COMMANDS: &[Spec] = &[
     Spec {
         words: &["sink"],
         usage: "sink <PATH> [--once] [--header-file <PATH>] [--mode <0600|0640>] [--group <GROUP>]",
-        about: "keep the token file PATH fresh until SIGTERM or SIGINT (--once: write it, exit)",
+        about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
         parse: |args, _| match args {
             [path] => Some(Command::Sink(sink::Options::at(path))),
             _ => None,

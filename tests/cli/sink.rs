@@ -260,6 +260,7 @@ fn a_console_down_mid_way_leaves_the_old_token_until_it_expires() {
     console.fail_always(Some(Fault::Status(503)));
 
     let failed = sink.line_with("sink: ");
+    eprintln!("a failed refresh says: {failed}");
     assert!(
         failed.contains(&format!("keeps the token that expires at {expires}")),
         "{failed}"
