@@ -402,3 +402,106 @@ fn kill_9_while_it_writes_leaves_the_file_whole() {
     names.sort();
     assert_eq!(names, ["header", "token"]);
 }
+
+/// The sink containers of a recipe, init first: each one's arguments and
+/// plain environment values (the key comes from the sandbox instead), with
+/// every `/run/` path moved under `root`.
+type Containers = Vec<(Vec<String>, Vec<(String, String)>)>;
+
+fn moved(value: &serde_json::Value, root: &Path) -> String {
+    let root = format!("{}/run/", root.display());
+    value.as_str().unwrap().replace("/run/", &root)
+}
+
+fn sidecar_containers(documents: &[serde_json::Value], root: &Path) -> Containers {
+    let deployment = documents
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .unwrap();
+    let containers = deployment["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .unwrap();
+    (containers.iter())
+        .map(|c| {
+            let args = c["args"].as_array().unwrap().iter().map(|a| moved(a, root));
+            let env = c["env"].as_array().unwrap().iter();
+            let env = env.map(|e| (e["name"].as_str().unwrap().into(), moved(&e["value"], root)));
+            (args.collect(), env.collect())
+        })
+        .collect()
+}
+
+fn compose_containers(compose: &serde_json::Value, root: &Path) -> Containers {
+    ["snowplow-token-first", "snowplow-token"]
+        .iter()
+        .map(|name| {
+            let service = &compose["services"][name];
+            let args = service["command"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| moved(a, root));
+            let env = service["environment"].as_object().unwrap().iter();
+            // `${…}` values come from the user's .env: the sandbox has them.
+            let env = env.filter(|(_, v)| !v.as_str().unwrap().starts_with("${"));
+            let env = env.map(|(k, v)| (k.clone(), moved(v, root)));
+            (args.collect(), env.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn the_recipes_sink_containers_run_as_written_with_one_exchange_between_them() {
+    let Some(python) = crate::harness::python_with(&["yaml"]) else {
+        return;
+    };
+    let recipes =
+        |name: &str| crate::harness::yaml_documents(&python, &crate::harness::integration(name));
+    let console = Console::start();
+    let roots = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let sidecar = recipes("kubernetes/sidecar.yaml");
+    let compose = recipes("kubernetes/docker-compose.yaml");
+    for (recipe, containers) in [
+        (
+            "sidecar.yaml",
+            sidecar_containers(&sidecar, roots[0].path()),
+        ),
+        (
+            "docker-compose.yaml",
+            compose_containers(&compose[0], roots[1].path()),
+        ),
+    ] {
+        let exchanges = console.token_requests();
+        let [(first, first_env), (long, long_env)] = containers.try_into().unwrap();
+        let token = PathBuf::from(&first[1]);
+        // The volume the orchestrator mounts.
+        std::fs::create_dir_all(token.parent().unwrap()).unwrap();
+        let mut sandbox = Sandbox::for_console(&console);
+        for (name, value) in first_env.iter().chain(&long_env) {
+            sandbox.set(name, value);
+        }
+        sandbox.run(&strs(&first)).success();
+        let mut sink = Running::start(&sandbox, &strs(&long));
+        sink.line_with("sink: wrote");
+        sink.signal("TERM");
+        assert_eq!(sink.finish().0, Some(0), "{recipe}");
+        assert_eq!(
+            console.token_requests(),
+            exchanges + 1,
+            "{recipe}: one exchange"
+        );
+        assert_eq!(mode(&token), 0o640, "{recipe}");
+        let jwt = console.issued().last().unwrap().clone();
+        assert_eq!(read(&token), jwt, "{recipe}");
+        let header = token.with_file_name("header");
+        assert_eq!(
+            read(&header),
+            format!("Authorization: Bearer {jwt}\n"),
+            "{recipe}"
+        );
+    }
+}
+
+fn strs(words: &[String]) -> Vec<&str> {
+    words.iter().map(String::as_str).collect()
+}
