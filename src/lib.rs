@@ -40,6 +40,7 @@ pub mod fuzzing {
     pub use crate::protocol::{answer, read_input};
     pub use crate::secret::Secret;
     pub use crate::token::cache_for;
+    pub use crate::token_file::parse as token_file_contents;
 }
 
 use std::ffi::OsString;

@@ -65,21 +65,23 @@ pub fn read(path: &Path) -> Result<FileToken> {
 }
 
 /// The token itself: the whole trimmed text, or the `accessToken` of a JSON
-/// object.
-fn parse(text: &str) -> Result<Secret<String>, &'static str> {
+/// object. Whatever is accepted is one word without whitespace.
+pub fn parse(text: &str) -> Result<Secret<String>, &'static str> {
     let text = text.trim();
-    if text.is_empty() {
-        return Err("it is empty");
+    let token = if text.starts_with('{') {
+        let answer: Answer =
+            serde_json::from_str(text).map_err(|_| "it is JSON without a string accessToken")?;
+        answer.access_token
+    } else {
+        Secret::new(text.to_string())
+    };
+    match token.expose() {
+        t if t.is_empty() => Err("it holds no token"),
+        t if t.contains(char::is_whitespace) => {
+            Err("it holds more than one word: it must hold the token alone")
+        }
+        _ => Ok(token),
     }
-    if text.starts_with('{') {
-        return serde_json::from_str::<Answer>(text)
-            .map(|answer| answer.access_token)
-            .map_err(|_| "it is JSON without a string accessToken");
-    }
-    if text.contains(char::is_whitespace) {
-        return Err("it holds more than one word: it must hold the token alone");
-    }
-    Ok(Secret::new(text.to_string()))
 }
 
 /// The token in `path` to hand out, while it has not expired.
@@ -134,5 +136,8 @@ mod tests {
         assert!(parse(r#"{"token":"a.b.c"}"#).is_err());
         assert!(parse(r#"{"accessToken":1}"#).is_err());
         assert!(parse("a.b.c d.e.f").is_err());
+        // Found by the parser test's mutations: the JSON form is one word too.
+        assert!(parse(r#"{"accessToken":"a.b c"}"#).is_err());
+        assert!(parse(r#"{"accessToken":""}"#).is_err());
     }
 }

@@ -279,7 +279,7 @@ fn unusable_files_are_one_line_errors_that_name_the_file_and_never_its_contents(
     seen.push_str(&sandbox.run(&["token"]).stderr);
     assert_snapshot!(seen.replace(root.path().to_str().unwrap(), "<DIR>"), @"
     snowplow-credentials: cannot use the token file <DIR>/token: No such file or directory (os error 2); check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
-    snowplow-credentials: cannot use the token file <DIR>/token: it is empty; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
+    snowplow-credentials: cannot use the token file <DIR>/token: it holds no token; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: it is not a JWT (three base64url parts separated by dots); check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: it holds more than one word: it must hold the token alone; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: it is JSON without a string accessToken; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
