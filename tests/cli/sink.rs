@@ -295,8 +295,11 @@ fn sigterm_and_sigint_end_it_with_exit_0() {
     // Waiting for the next refresh, hours away.
     let mut sink = Running::start(&sandbox, &["sink", path]);
     sink.line_with("sink: wrote");
+    let signalled = std::time::Instant::now();
     sink.signal("TERM");
     let (code, lines) = sink.finish();
+    // For the record (cargo test -- --nocapture): the wait ends on the signal.
+    eprintln!("SIGTERM to exit: {:?}", signalled.elapsed());
     assert_eq!(code, Some(0), "{lines:#?}");
     assert_eq!(
         lines.last().unwrap(),
