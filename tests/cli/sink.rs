@@ -343,6 +343,9 @@ fn kill_9_while_it_writes_leaves_the_file_whole() {
         header.to_str().unwrap(),
     ];
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    // Where the kills landed: before the new token reached the file, while a
+    // file was being written (a temporary file left), or after.
+    let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
     for round in 0..40 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -364,10 +367,20 @@ fn kill_9_while_it_writes_leaves_the_file_whole() {
         );
         // Not synchronisation: the varied pause is what varies the kill
         // point over reading the answer, caching it and writing both files.
-        std::thread::sleep(Duration::from_micros(seed % 4_000));
+        std::thread::sleep(Duration::from_micros(seed % 20_000));
         child.kill().unwrap();
         child.wait().unwrap();
         let issued = console.issued();
+        let temporary = std::fs::read_dir(&dir).unwrap().any(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.starts_with(".token.tmp-") || name.starts_with(".header.tmp-")
+        });
+        let outcome = match std::fs::read_to_string(&token) {
+            _ if temporary => "mid-write",
+            Ok(text) if Some(&text) == issued.last() => "after",
+            _ => "before",
+        };
+        *outcomes.entry(outcome).or_default() += 1;
         if let Ok(text) = std::fs::read_to_string(&token) {
             assert!(
                 issued.contains(&text),
@@ -384,6 +397,7 @@ fn kill_9_while_it_writes_leaves_the_file_whole() {
             );
         }
     }
+    eprintln!("kill -9 outcomes: {outcomes:?}");
     // A sink started afterwards clears what the killed ones left half-done.
     sandbox
         .run(
