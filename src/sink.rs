@@ -235,6 +235,16 @@ fn kept(opts: &Options, held: Option<u64>) -> String {
 
 /// A group for `--group`: a number, or a name looked up in the group
 /// database (a scratch container has none: give the number there).
+#[cfg(not(unix))]
+pub fn group_id(_group: &str) -> Result<u32> {
+    Err(Error::Usage(
+        "--group has no meaning here: files have no Unix group on this system".into(),
+    ))
+}
+
+/// A group for `--group`: a number, or a name looked up in the group
+/// database (a scratch container has none: give the number there).
+#[cfg(unix)]
 pub fn group_id(group: &str) -> Result<u32> {
     if let Ok(gid) = group.parse() {
         return Ok(gid);
@@ -266,6 +276,7 @@ mod tests {
         assert!(draws.iter().any(|d| *d != draws[0]), "it varies");
     }
 
+    #[cfg(unix)]
     #[test]
     fn groups_are_numbers_or_names() {
         assert_eq!(group_id("10001").unwrap(), 10001);
