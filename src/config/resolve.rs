@@ -363,8 +363,28 @@ impl Resolver<'_> {
                 )));
             }
         }
+        let path = match definition {
+            Definition::Key(..) => self.in_profile(val),
+            _ => val,
+        };
         self.origins.push(("token_file", definition.to_string()));
-        Ok(Some(val))
+        Ok(Some(path))
+    }
+
+    /// A path written in the config file, as kubeconfig paths are read:
+    /// `~/` is the home directory, and a relative path is relative to the
+    /// file's own directory (a helper runs in whatever directory git or
+    /// kubectl runs in).
+    fn in_profile(&self, path: PathBuf) -> PathBuf {
+        if let Ok(rest) = path.strip_prefix("~")
+            && let Some(home) = (self.env)("HOME")
+        {
+            return PathBuf::from(home).join(rest);
+        }
+        match self.file.as_deref().and_then(|f| f.parent()) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path,
+        }
     }
 
     fn password_auth(&mut self, org: Option<String>) -> Result<Auth> {

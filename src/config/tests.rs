@@ -219,6 +219,16 @@ fn a_token_file_replaces_the_key_source_from_any_layer() {
         loaded(keyed, &[(ENV_TOKEN_FILE, "")]).auth,
         Auth::V2 { .. }
     ));
+    // In the file, `~/` is home and a relative path is the file's
+    // directory's; from the environment, a path is the shell's.
+    let home = loaded(
+        "[profiles.default]\ntoken_file = \"~/t\"\n",
+        &[("HOME", "/h")],
+    );
+    assert_eq!(file_of(&home), "/h/t");
+    let relative = loaded("[profiles.default]\ntoken_file = \"run/t\"\n", &[]);
+    assert_eq!(file_of(&relative), "/etc/run/t");
+    assert_eq!(file_of(&loaded("", &[(ENV_TOKEN_FILE, "run/t")])), "run/t");
     // Beside a key source in the same profile, only one can be meant.
     assert_eq!(
         failure(
