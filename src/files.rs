@@ -161,12 +161,7 @@ fn replace(
         .permissions(fs::Permissions::from_mode(FILE_MODE))
         .tempfile_in(dir)
         .map_err(without_temporary_name)?;
-    if let Some(gid) = gid {
-        std::os::unix::fs::fchown(tmp.as_file(), None, Some(gid))?;
-    }
-    // Set after the group, and explicitly: the umask must not narrow 0640.
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
+    share(tmp.as_file(), mode, gid)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -188,10 +183,9 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
     }
-    if meta.mode() & 0o022 != 0 {
+    if let Some(why) = writable_by_others(&meta) {
         return Err(io::Error::other(format!(
-            "others may write it (mode {:o}): it must be writable by its owner only",
-            meta.mode() & 0o7777
+            "{why}: it must be writable by its owner only"
         )));
     }
     if meta.len() > MAX_TOKEN_FILE {
@@ -200,7 +194,29 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
             meta.len()
         )));
     }
-    Ok((file, meta.mode() & 0o004 != 0))
+    Ok((file, readable_by_others(&meta)))
+}
+
+// The Unix-only parts of shared token files, kept together for the Windows
+// port (issue 12), which has no modes or groups to set or check.
+
+/// Gives a shared file its group, then its mode: explicitly, since the
+/// umask must not narrow 0640, and after the group, as a chown may clear
+/// mode bits.
+fn share(file: &File, mode: u32, gid: Option<u32>) -> io::Result<()> {
+    if let Some(gid) = gid {
+        std::os::unix::fs::fchown(file, None, Some(gid))?;
+    }
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+fn writable_by_others(meta: &fs::Metadata) -> Option<String> {
+    (meta.mode() & 0o022 != 0)
+        .then(|| format!("others may write it (mode {:o})", meta.mode() & 0o7777))
+}
+
+fn readable_by_others(meta: &fs::Metadata) -> bool {
+    meta.mode() & 0o004 != 0
 }
 
 #[cfg(test)]
