@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::protocol::{
     Tool, aws::Aws, bazel, docker, git, kubernetes::Kubernetes, plain::Plain, terraform,
 };
+use crate::sink;
 
 /// The names tools look helpers up by, and the command each stands for.
 pub const LINKS: [(&str, &str); 3] = [
@@ -50,6 +51,8 @@ pub enum Command {
         only: Vec<String>,
         remove: bool,
     },
+    /// Keep a token file fresh.
+    Sink(sink::Options),
     /// The help, or one command's (by its first word).
     Help(Option<&'static str>),
     Version,
@@ -304,6 +307,20 @@ const COMMANDS: &[Spec] = &[
         },
         wrong: Some("help takes one command name"),
     },
+    Spec {
+        words: &["sink"],
+        usage: "sink <PATH> [--once] [--header-file <PATH>] [--mode <0600|0640>] [--group <GROUP>]",
+        about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
+        details: "Writes the token to PATH (0600, or 0640 with --group) and rewrites it before\n\
+                  it goes stale, for tools that read a token from a file. --once writes it and\n\
+                  exits; --header-file also writes `Authorization: Bearer <token>`.\n",
+        takes: &[],
+        parse: |args, _| match args {
+            [path] => Some(Command::Sink(sink::Options::at(path))),
+            _ => None,
+        },
+        wrong: Some("sink needs one argument: the token file's path"),
+    },
 ];
 
 const HELP_HEAD: &str = "\
@@ -328,6 +345,8 @@ Options:
       --timeout <SECONDS>    HTTP connect and read timeout, at least 1  [default: 10]
                              [env: SNOWPLOW_CREDENTIALS_TIMEOUT]
       --refresh              exchange a new token even if the cached one is fresh
+      --token-file <FILE>    serve the token in FILE, minted elsewhere: no key, no exchange
+                             [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]
   -v, --verbose              explain what happens, on stderr (secrets redacted)
                              [env: SNOWPLOW_CREDENTIALS_VERBOSE=1]
   -h, --help                 print this help
@@ -335,7 +354,7 @@ Options:
 
 The API key is read from SNOWPLOW_CONSOLE_API_KEY, the profile's api_key_command,
 api_key_env or api_key, or snowplow-cli's snowplow.yml or .env (~/.config/snowplow/);
-there is no flag for it, since argv is visible to all users. A profile chosen with
+there is no flag for it, since argv is visible to all users (a token_file replaces it). A profile chosen with
 --profile or SNOWPLOW_CREDENTIALS_PROFILE ignores the SNOWPLOW_CONSOLE_* variables.
 
 Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory), SNOWPLOW_CREDENTIALS_LOCK_WAIT
@@ -400,6 +419,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut flags = Flags::default();
     let mut own = Own::default();
     let (mut refresh, mut verbose, mut help, mut version) = (false, false, false, false);
+    let mut sink = SinkFlags::default();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("profile") => flags.profile = Some(parser.value()?.string()?),
@@ -409,6 +429,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             Long("host") => flags.host = Some(parser.value()?.string()?),
             Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl")?),
             Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout")?),
+            Long("token-file") => flags.token_file = Some(parser.value()?.into()),
+            Long("once") => sink.once = true,
+            Long("header-file") => sink.header = Some(parser.value()?.into()),
+            Long("mode") => sink.mode = Some(parser.value()?.string()?),
+            Long("group") => sink.group = Some(parser.value()?.string()?),
             Long("refresh") => refresh = true,
             Long("all") => own.all = true,
             Long("json") => own.json = true,
@@ -434,7 +459,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     } else if version {
         Command::Version
     } else {
-        command(&positional, &own)?
+        sink.apply(command(&positional, &own)?)?
     };
     Ok(Cli {
         command,
@@ -442,6 +467,47 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         refresh,
         verbose,
     })
+}
+
+/// The options only `sink` takes, as given anywhere on the line.
+#[derive(Default)]
+struct SinkFlags {
+    once: bool,
+    header: Option<PathBuf>,
+    mode: Option<String>,
+    group: Option<String>,
+}
+
+impl SinkFlags {
+    /// `command` with these options, if it is `sink`; else an error if any
+    /// was given.
+    fn apply(self, command: Command) -> Result<Command> {
+        let Command::Sink(options) = command else {
+            let given = self.once || self.header.is_some() || self.mode.is_some();
+            if given || self.group.is_some() {
+                return Err(Error::Usage(
+                    "--once, --header-file, --mode and --group go with `sink`".into(),
+                ));
+            }
+            return Ok(command);
+        };
+        let mode = match self.mode.as_deref() {
+            None | Some("600" | "0600") => 0o600,
+            Some("640" | "0640") => 0o640,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "--mode {other}: the token file is 0600 or 0640, never readable by all"
+                )));
+            }
+        };
+        Ok(Command::Sink(sink::Options {
+            header: self.header,
+            mode,
+            group: self.group.as_deref().map(sink::group_id).transpose()?,
+            once: self.once,
+            ..options
+        }))
+    }
 }
 
 /// A whole number of seconds for the option `name`.

@@ -55,6 +55,12 @@ fn build(settings: &Settings) -> Result<Request> {
             );
             Ok(console_call(settings, url, vec![("X-API-Key", key)]))
         }
+        // token::get never exchanges for a token file.
+        Auth::TokenFile { path } => Err(Error::Config(format!(
+            "profile {} serves the token file {} and exchanges nothing",
+            settings.profile,
+            path.display()
+        ))),
         Auth::Password {
             auth_url,
             audience,

@@ -20,9 +20,12 @@ mod protocol;
 mod proxy;
 mod secret;
 mod secret_source;
+mod signals;
+mod sink;
 mod status;
 mod time;
 mod token;
+mod token_file;
 mod url;
 
 /// What the fuzz targets (`fuzz/`) and the parser tests (`tests/cli/`)
@@ -40,6 +43,7 @@ pub mod fuzzing {
     pub use crate::protocol::{answer, read_input};
     pub use crate::secret::Secret;
     pub use crate::token::cache_for;
+    pub use crate::token_file::parse as token_file_contents;
 }
 
 use std::ffi::OsString;
@@ -83,12 +87,14 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             let out = commands::console_url(&cli.flags, path.as_deref(), *json)?;
             return Ok((out, 0));
         }
+        Command::Sink(options) => return Ok((sink::run(&load(cli)?, options)?, 0)),
         Command::Status { json } => {
-            let (out, fresh) = status::status(&load(cli)?, *json);
+            let settings = load(cli)?;
+            let (out, fresh) = status::status(&settings, *json);
             if !fresh {
                 eprintln!(
-                    "snowplow-credentials: no fresh token is cached: run \
-                     `snowplow-credentials token` to get one"
+                    "snowplow-credentials: {}",
+                    status::unfresh_advice(&settings)
                 );
             }
             return Ok((out, u8::from(!fresh)));

@@ -28,6 +28,8 @@ mod load;
 mod newcomer;
 mod parsers;
 mod secrets;
+mod sink;
 mod startup;
 mod terraform;
+mod token_file;
 mod transport;
