@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lexopt::prelude::*;
 
@@ -316,7 +316,7 @@ const COMMANDS: &[Spec] = &[
                   exits; --header-file also writes `Authorization: Bearer <token>`.\n",
         takes: &[],
         parse: |args, _| match args {
-            [path] => Some(Command::Sink(sink::Options::at(path))),
+            [path] if !path.is_empty() => Some(Command::Sink(sink::Options::at(path))),
             _ => None,
         },
         wrong: Some("sink needs one argument: the token file's path"),
@@ -491,15 +491,26 @@ impl SinkFlags {
             }
             return Ok(command);
         };
-        let mode = match self.mode.as_deref() {
-            None | Some("600" | "0600") => 0o600,
-            Some("640" | "0640") => 0o640,
-            Some(other) => {
+        // --group is there so the group can read: it means 0640.
+        let mode = match (self.mode.as_deref(), &self.group) {
+            (None, None) | (Some("600" | "0600"), None) => 0o600,
+            (None, Some(_)) | (Some("640" | "0640"), _) => 0o640,
+            (Some("600" | "0600"), Some(_)) => {
+                return Err(Error::Usage(
+                    "--group gives its group read access, which 0600 denies: drop --mode \
+                     (--group means 0640)"
+                        .into(),
+                ));
+            }
+            (Some(other), _) => {
                 return Err(Error::Usage(format!(
-                    "--mode {other}: the token file is 0600 or 0640, never readable by all"
+                    "--mode `{other}`: give 0600 (the default) or 0640 (read by the file's group)"
                 )));
             }
         };
+        if self.header.as_deref() == Some(Path::new("")) {
+            return Err(Error::Usage("--header-file needs a path".into()));
+        }
         Ok(Command::Sink(sink::Options {
             header: self.header,
             mode,

@@ -48,6 +48,9 @@ pub fn read(path: &Path) -> Result<FileToken> {
     if others_read {
         warn!("other users can read the token file {shown}: make it 0640 or 0600");
     }
+    if let Some(why) = files::dir_open_to_others(path) {
+        warn!("others may replace the token file {shown}: {why}");
+    }
     let mut text = String::new();
     file.take(files::MAX_TOKEN_FILE)
         .read_to_string(&mut text)

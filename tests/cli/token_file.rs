@@ -304,6 +304,25 @@ fn a_file_others_can_read_is_served_with_a_warning() {
 }
 
 #[test]
+fn a_file_in_a_directory_others_can_write_is_served_with_a_warning() {
+    let console = Console::start();
+    let jwt = mint(&console);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("shared");
+    let file = dir.join("token");
+    put(&file, &jwt, 0o600);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = reader(&file).run(&["token"]);
+    out.success();
+    assert_snapshot!(out.stderr.replace(root.path().to_str().unwrap(), "<DIR>"), @"snowplow-credentials: warning: others may replace the token file <DIR>/shared/token: its directory <DIR>/shared is writable by others (mode 777) and not sticky");
+    // Sticky, as /tmp: others cannot replace what is not theirs.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = reader(&file).run(&["token"]);
+    out.success();
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
 fn a_profile_names_the_file_and_a_key_source_beside_it_is_an_error() {
     let console = Console::start();
     let jwt = mint(&console);
