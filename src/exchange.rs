@@ -13,7 +13,7 @@ use crate::config::{Auth, ENV_API_KEY_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
 use crate::http::{self, Answer, Request};
 use crate::secret::Secret;
-use crate::url::Url;
+use crate::url::{Url, percent_encode};
 use crate::warn;
 
 /// What the server gave: the token, and `expires_in` when the protocol has it.
@@ -132,20 +132,6 @@ fn form(fields: &[(&str, &str)]) -> String {
     fields.collect::<Vec<_>>().join("&")
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters, for form
-/// fields and path segments alike.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A non-200 answer, worded by what the user should do.
 fn rejection(settings: &Settings, request: &Request, answer: &Answer) -> Error {
     let status = answer.status;
@@ -260,13 +246,6 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_encoding_keeps_only_unreserved() {
-        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
-        assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
-        assert_eq!(percent_encode("é"), "%C3%A9");
-    }
 
     fn settings(auth: Auth) -> Settings {
         Settings {

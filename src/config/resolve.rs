@@ -390,7 +390,7 @@ impl Resolver<'_> {
         let hosts = self.profile().and_then(|p| p.hosts.as_deref());
         (hosts.unwrap_or_default().iter())
             .map(|h| {
-                Origin::parse(h, "https").map_err(|e| {
+                Url::parse(h, "https").map(|u| u.origin).map_err(|e| {
                     Error::Config(format!("bad entry in hosts of {}: {e}", self.place))
                 })
             })

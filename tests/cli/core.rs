@@ -534,6 +534,15 @@ fn configuration_errors_name_what_to_set() {
     check(&sandbox, &["token"]);
     sandbox.set("SNOWPLOW_CONSOLE_HOST", "ftp://console.example.com");
     check(&sandbox, &["token"]);
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_HOST",
+        "https://console.example.com/path?x#y",
+    );
+    check(&sandbox, &["token"]);
+    check(
+        &sandbox,
+        &["console-url", "--host", "https://h.example.com#y"],
+    );
     assert_snapshot!(seen, @r#"
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
@@ -543,6 +552,8 @@ fn configuration_errors_name_what_to_set() {
     snowplow-credentials: cannot read config file /nonexistent/credentials.toml (from SNOWPLOW_CREDENTIALS_CONFIG): No such file or directory (os error 2)
     snowplow-credentials: refusing to send credentials to http://console.example.com over plain http: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
     snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `ftp://console.example.com` is not an http or https URL
+    snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `https://console.example.com/path?x#y` has a query or fragment (`?` or `#`): give the scheme, host, port and path only
+    snowplow-credentials: bad Console host from --host: `https://h.example.com#y` has a query or fragment (`?` or `#`): give the scheme, host, port and path only
     "#);
 }
 
