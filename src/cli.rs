@@ -278,7 +278,8 @@ const COMMANDS: &[Spec] = &[
         usage: "install-links [DIR] [--only NAMES] [--remove]",
         about: "link the git/docker/terraform helper names to this binary",
         details: "Creates git-credential-snowplow, docker-credential-snowplow and\n\
-                  terraform-credentials-snowplow in DIR (default: beside this binary), creating\n\
+                  terraform-credentials-snowplow in DIR (default: the directory of the path\n\
+                  this program was invoked by, as found on PATH), creating\n\
                   DIR if needed. --only git,docker,terraform links just those (Terraform's\n\
                   plugin directory wants only its own). --remove removes our links instead,\n\
                   never a file that is not a link to this binary.\n",

@@ -622,6 +622,45 @@ fn install_links_creates_the_directory_links_only_what_is_asked_and_removes() {
     assert!(out.stderr.contains("--only"), "{}", out.stderr);
 }
 
+#[test]
+fn install_links_without_dir_uses_the_invoked_path_and_reports_each_conflict() {
+    let mut sandbox = Sandbox::new();
+    // As Homebrew: bin/snowplow-credentials is a symlink to the binary
+    // elsewhere, found through PATH.
+    let bin = sandbox.bin_dir();
+    std::fs::write(bin.join("git-credential-snowplow"), "mine").unwrap();
+    sandbox.prepend_path(&bin);
+    let out = output_of(
+        &mut sandbox.program("snowplow-credentials", &["install-links"]),
+        None,
+    );
+    let home = sandbox.home.path().to_str().unwrap();
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr.replace(home, "<HOME>")), @"
+    1
+    snowplow-credentials: warning: <HOME>/bin/git-credential-snowplow exists and is not a link; move it away and run install-links again
+    snowplow-credentials: linked <HOME>/bin/docker-credential-snowplow -> <HOME>/bin/snowplow-credentials
+    snowplow-credentials: linked <HOME>/bin/terraform-credentials-snowplow -> <HOME>/bin/snowplow-credentials
+    snowplow-credentials: install-links: 1 of 3 name(s) not done, as said above
+    ");
+    assert_eq!(
+        std::fs::read_to_string(bin.join("git-credential-snowplow")).unwrap(),
+        "mine"
+    );
+    let link = std::fs::read_link(bin.join("docker-credential-snowplow")).unwrap();
+    assert_eq!(
+        link,
+        bin.join("snowplow-credentials"),
+        "the invoked path, not its target"
+    );
+    // A file where the directory should be.
+    let file = bin.join("git-credential-snowplow");
+    let out = sandbox.run(&["install-links", file.to_str().unwrap()]);
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr.replace(home, "<HOME>")), @"
+    2
+    snowplow-credentials: install-links: <HOME>/bin/git-credential-snowplow is not a directory; give the directory to put the links in
+    ");
+}
+
 // ---- messages name the real source ----------------------------------------
 
 #[test]
