@@ -149,6 +149,8 @@ struct Frame {
     key: Option<String>,
     /// Whether the mapping's next scalar is a key.
     expect_key: bool,
+    /// The mapping's keys so far, for duplicates.
+    keys: Vec<String>,
 }
 
 /// The `console:` mapping of a `snowplow.yml`; other top-level keys, and
@@ -157,6 +159,7 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
     use saphyr_parser::{Event, Parser};
     let mut values = BTreeMap::new();
     let mut frames: Vec<Frame> = Vec::new();
+    let mut documents = 0;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
@@ -167,6 +170,9 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
             span.start.line(),
             span.start.col() + 1
         );
+        if let Some(why) = unlike_snowplow_cli(&event, &frames, &mut documents) {
+            return Err(format!("{at}: {why}"));
+        }
         // The `console:` key being given a value, if we use that key.
         let wanted = match frames.as_slice() {
             [top, console] if top.key.as_deref() == Some("console") && console.mapping => console
@@ -186,6 +192,7 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
                     mapping,
                     key: None,
                     expect_key: mapping,
+                    keys: Vec::new(),
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -194,6 +201,7 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
             }
             Event::Scalar(value, ..) => match frames.last_mut() {
                 Some(frame) if frame.mapping && frame.expect_key => {
+                    frame.keys.push(value.to_string());
                     frame.key = Some(value.into_owned());
                     frame.expect_key = false;
                 }
@@ -215,11 +223,48 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
                 }
                 value_done(&mut frames);
             }
-            Event::DocumentEnd => break,
             _ => {}
         }
     }
     Ok(values)
+}
+
+/// What snowplow-cli's YAML library (yaml.v3, through viper) refuses or
+/// reads otherwise than we would, so we refuse it rather than read other
+/// values than snowplow-cli: a duplicate key (yaml.v3 refuses it), a merge
+/// key, a tag (`!!binary` decodes), a second document.
+fn unlike_snowplow_cli(
+    event: &saphyr_parser::Event,
+    frames: &[Frame],
+    documents: &mut u32,
+) -> Option<String> {
+    use saphyr_parser::Event;
+    match event {
+        Event::DocumentStart(_) => {
+            *documents += 1;
+            (*documents > 1).then(|| "a second YAML document (`---`): keep one".into())
+        }
+        Event::Scalar(_, _, _, Some(_))
+        | Event::MappingStart(_, Some(_))
+        | Event::SequenceStart(_, Some(_)) => {
+            Some("a YAML tag (`!…`): write plain values, as snowplow-cli setup does".into())
+        }
+        Event::Scalar(key, ..) => match frames.last() {
+            Some(frame) if frame.mapping && frame.expect_key => {
+                if key == "<<" {
+                    Some("a merge key (`<<`): write the values out".into())
+                } else if frame.keys.iter().any(|k| k == key) {
+                    Some(format!(
+                        "`{key}` appears twice in one mapping (snowplow-cli refuses that too)"
+                    ))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// After a value, the enclosing mapping expects a key again.
@@ -335,6 +380,31 @@ mod tests {
         assert!(e.contains("aliases"), "{e}");
         let e = parse_yml("console:\n  host: |\n    https://a\n    https://b\n").unwrap_err();
         assert_eq!(e, "line 3, column 5: console.host must be one line");
+    }
+
+    #[test]
+    fn yml_that_snowplow_cli_reads_otherwise_is_refused() {
+        for (yml, why) in [
+            (
+                "console:\n  org-id: a\n  org-id: b\n",
+                "`org-id` appears twice",
+            ),
+            (
+                "console:\n  org-id: a\nconsole:\n  org-id: b\n",
+                "`console` appears twice",
+            ),
+            ("base: &b {org-id: a}\nconsole:\n  <<: *b\n", "merge key"),
+            ("console:\n  api-key: !!binary aGk=\n", "YAML tag"),
+            (
+                "console:\n  org-id: a\n---\nconsole:\n  org-id: b\n",
+                "second YAML document",
+            ),
+        ] {
+            let e = parse_yml(yml).unwrap_err();
+            assert!(e.starts_with("line ") && e.contains(why), "{yml:?}: {e}");
+        }
+        // The same key in two mappings is fine.
+        assert!(parse_yml("a:\n  org-id: x\nconsole:\n  org-id: y\n").is_ok());
     }
 
     #[test]

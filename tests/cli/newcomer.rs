@@ -883,6 +883,37 @@ fn the_integration_scripts_call_the_profiles_console() {
     );
 }
 
+#[test]
+fn a_relative_home_is_ignored_as_a_relative_xdg_config_home_is() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::new();
+    write_yml_for(&sandbox, ".config/snowplow", &console);
+    // HOME=. in the directory that holds .config/snowplow: a repository's
+    // files must not become the config.
+    sandbox.set("HOME", ".").unset("XDG_CONFIG_HOME");
+    let mut cmd = sandbox.command(&["token"]);
+    cmd.current_dir(sandbox.home.path());
+    let out = output_of(&mut cmd, None);
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr), @r#"
+    1
+    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    "#);
+    assert_eq!(console.token_requests(), 0);
+}
+
+#[test]
+fn a_snowplow_yml_snowplow_cli_would_read_otherwise_is_a_one_line_error() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path(".config/snowplow/snowplow.yml");
+    write_private(
+        &path,
+        "console:\n  org-id: 11111111-1111-4111-8111-111111111111\n  org-id: 22222222-2222-4222-8222-222222222222\n",
+    );
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.home_redacted(&sandbox).stderr, @"snowplow-credentials: ~/.config/snowplow/snowplow.yml, line 3, column 3: `org-id` appears twice in one mapping (snowplow-cli refuses that too)");
+}
+
 /// Our own config file is looked up in the same directories, in the same
 /// order, as snowplow-cli's files (one list for both).
 #[test]
