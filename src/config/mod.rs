@@ -321,9 +321,13 @@ fn cache_dir_in(env: Env) -> Result<PathBuf> {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => directories::BaseDirs::new()
             .map(|d| d.cache_dir().join("snowplow").join("credentials"))
+            // A relative HOME would put the cache in whatever directory we
+            // run in.
+            .filter(|d| d.is_absolute())
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "no home directory to keep the cache in: set HOME or {ENV_CACHE_DIR}"
+                    "no home directory to keep the cache in: set HOME (an absolute path) or \
+                     {ENV_CACHE_DIR}"
                 ))
             }),
     }

@@ -899,6 +899,17 @@ fn a_relative_home_is_ignored_as_a_relative_xdg_config_home_is() {
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     "#);
     assert_eq!(console.token_requests(), 0);
+    // Nor does the cache go in the directory we run in.
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("HOME", ".").unset("XDG_CACHE_HOME");
+    let mut cmd = sandbox.command(&["token"]);
+    cmd.current_dir(sandbox.home.path());
+    let out = output_of(&mut cmd, None);
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr), @"
+    1
+    snowplow-credentials: no home directory to keep the cache in: set HOME (an absolute path) or SNOWPLOW_CREDENTIALS_CACHE_DIR
+    ");
+    assert!(!sandbox.home.path().join(".cache").exists());
 }
 
 #[test]
