@@ -56,7 +56,7 @@ fn build(settings: &Settings) -> Result<Request> {
             Ok(console_call(settings, url, vec![("X-API-Key", key)]))
         }
         // token::get never exchanges for a token file.
-        Auth::TokenFile { path } => Err(Error::Config(format!(
+        Auth::TokenFile { path, .. } => Err(Error::Config(format!(
             "profile {} serves the token file {} and exchanges nothing",
             settings.profile,
             path.display()
@@ -251,6 +251,7 @@ mod tests {
         Settings {
             profile: "bot".into(),
             file: Some("/etc/credentials.toml".into()),
+            file_without_profile: None,
             host: Url::parse("https://console.test", "https").unwrap(),
             auth,
             min_ttl: 900,

@@ -125,7 +125,7 @@ fn check_paths(settings: &Settings, opts: &Options) -> Result<()> {
     }
     for path in std::iter::once(&opts.path).chain(&opts.header) {
         let at = files::resolved(path);
-        if let crate::config::Auth::TokenFile { path: served } = &settings.auth
+        if let crate::config::Auth::TokenFile { path: served, .. } = &settings.auth
             && files::resolved(served) == at
         {
             return Err(Error::Usage(format!(

@@ -72,8 +72,14 @@ pub fn read(path: &Path) -> Result<FileToken> {
 pub fn parse(text: &str) -> Result<Secret<String>, &'static str> {
     let text = text.trim();
     let token = if text.starts_with('{') {
-        let answer: Answer =
-            serde_json::from_str(text).map_err(|_| "it is JSON without a string accessToken")?;
+        let answer: Answer = serde_json::from_str(text).map_err(|e| match e {
+            // Which of two tokens was meant cannot be known.
+            e if e.to_string().starts_with("duplicate field") => {
+                "its JSON names accessToken more than once"
+            }
+            e if e.is_syntax() || e.is_eof() => "it starts with `{` but is not valid JSON",
+            _ => "it is JSON without a string accessToken",
+        })?;
         answer.access_token
     } else {
         Secret::new(text.to_string())

@@ -85,7 +85,11 @@ pub enum Auth {
     },
     /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
     /// file on every call: no key, no exchange, no cache.
-    TokenFile { path: PathBuf },
+    TokenFile {
+        path: PathBuf,
+        /// Shown by `status` and used by `console-url` when configured.
+        org: Option<String>,
+    },
 }
 
 impl Auth {
@@ -93,8 +97,7 @@ impl Auth {
     pub fn org(&self) -> Option<&str> {
         match self {
             Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
-            Auth::Password { org, .. } => org.as_deref(),
-            Auth::TokenFile { .. } => None,
+            Auth::Password { org, .. } | Auth::TokenFile { org, .. } => org.as_deref(),
         }
     }
 
@@ -113,7 +116,7 @@ impl Auth {
                 username,
                 ..
             } => format!("password {host} {org} {auth_url} {audience} {client_id} {username}"),
-            Auth::TokenFile { path } => format!("file {}", path.display()),
+            Auth::TokenFile { path, .. } => format!("file {}", path.display()),
         }
     }
 
@@ -151,7 +154,7 @@ impl Auth {
                 client_id,
                 ..
             } => format!("user {username} with client ID {client_id}"),
-            Auth::TokenFile { path } => format!("the token in {}", path.display()),
+            Auth::TokenFile { path, .. } => format!("the token in {}", path.display()),
         }
     }
 
@@ -183,6 +186,8 @@ pub struct Settings {
     pub profile: String,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// A config file that exists but holds no such profile, for `status`.
+    pub file_without_profile: Option<PathBuf>,
     pub host: Url,
     pub auth: Auth,
     pub min_ttl: u64,

@@ -286,7 +286,8 @@ fn field_key(key: &str) -> Option<&'static str> {
 /// unquoted values ending at ` #`. Other variables are skipped.
 pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
     let mut values = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
+    let mut lines = text.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -295,7 +296,8 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String
         let Some((name, value)) = line.split_once(['=', ':']) else {
             return Err(format!("line {}: expected NAME=value", n + 1));
         };
-        let value = dotenv_value(value.trim()).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let value = quoted_over_lines(value.trim(), &mut lines)
+            .map_err(|e| format!("line {}: {e}", n + 1))?;
         let key = FIELDS
             .iter()
             .find(|(_, env)| *env == name.trim())
@@ -310,6 +312,27 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String
         }
     }
     Ok(values)
+}
+
+/// A value as godotenv reads it, where a quoted one may run over the
+/// following lines (a multi-line value of another variable is no error).
+fn quoted_over_lines<'a>(
+    first: &str,
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+) -> Result<String, String> {
+    let mut raw = first.to_string();
+    loop {
+        match dotenv_value(&raw) {
+            Err(e) if raw.starts_with(['"', '\'']) => match lines.next() {
+                Some((_, more)) => {
+                    raw.push('\n');
+                    raw.push_str(more);
+                }
+                None => return Err(format!("{e} before the end of the file")),
+            },
+            done => return done,
+        }
+    }
 }
 
 fn dotenv_value(raw: &str) -> Result<String, String> {
@@ -425,5 +448,15 @@ mod tests {
         assert!(parse_dotenv("garbage\n").is_err());
         let e = parse_dotenv("SNOWPLOW_CONSOLE_HOST=\"a\\nb\"\n").unwrap_err();
         assert_eq!(e, "line 1: SNOWPLOW_CONSOLE_HOST must be one line");
+    }
+
+    #[test]
+    fn dotenv_quoted_values_may_run_over_lines_as_in_godotenv() {
+        let v = parse_dotenv("PEM=\"a\nb\"\nSNOWPLOW_CONSOLE_ORG_ID=o\nX='c\nd'\n").unwrap();
+        assert_eq!(v.into_iter().collect::<Vec<_>>(), [("org-id", "o".into())]);
+        let e = parse_dotenv("SNOWPLOW_CONSOLE_HOST=\"https://a\nb\"\n").unwrap_err();
+        assert_eq!(e, "line 1: SNOWPLOW_CONSOLE_HOST must be one line");
+        let e = parse_dotenv("X=\"a\nb\n").unwrap_err();
+        assert_eq!(e, "line 1: no closing \" before the end of the file");
     }
 }

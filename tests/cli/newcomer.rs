@@ -925,6 +925,45 @@ fn a_snowplow_yml_snowplow_cli_would_read_otherwise_is_a_one_line_error() {
     assert_snapshot!(out.home_redacted(&sandbox).stderr, @"snowplow-credentials: ~/.config/snowplow/snowplow.yml, line 3, column 3: `org-id` appears twice in one mapping (snowplow-cli refuses that too)");
 }
 
+#[test]
+fn status_says_the_config_file_exists_without_the_profile() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.write_config("[profiles.other]\norg_id = \"o\"\n");
+    let out = sandbox.run(&["status"]);
+    let first = out.home_redacted(&sandbox).stdout;
+    assert_snapshot!(first.lines().next().unwrap(), @"profile:       default (not in ~/.config/snowplow/credentials.toml)");
+    std::fs::write(sandbox.config_file(), "").unwrap();
+    let out = sandbox.run(&["status"]);
+    let first = out.home_redacted(&sandbox).stdout;
+    assert_snapshot!(first.lines().next().unwrap(), @"profile:       default (not in ~/.config/snowplow/credentials.toml)");
+}
+
+#[test]
+fn a_dotenv_value_over_several_lines_is_read_as_godotenv_reads_it() {
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    let url = console.url();
+    let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----";
+    write_dotenv(
+        &sandbox,
+        ".config/snowplow",
+        &[("OTHER_PEM", pem), ("SNOWPLOW_CONSOLE_HOST", &url)],
+    );
+    assert_eq!(sandbox.run(&["console-url"]).stdout, format!("{url}\n"));
+    write_dotenv(
+        &sandbox,
+        ".config/snowplow",
+        &[(
+            "SNOWPLOW_CONSOLE_HOST",
+            &format!("{url}\nhttps://elsewhere.test"),
+        )],
+    );
+    let out = sandbox.run(&["console-url"]);
+    out.failure();
+    assert_snapshot!(out.home_redacted(&sandbox).stderr, @"snowplow-credentials: ~/.config/snowplow/.env, line 1: SNOWPLOW_CONSOLE_HOST must be one line");
+}
+
 /// Our own config file is looked up in the same directories, in the same
 /// order, as snowplow-cli's files (one list for both).
 #[test]
