@@ -217,12 +217,19 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
             serde_json::from_slice::<Console>(body).map(|c| (c.access_token, None)),
         ),
     };
+    // The setting that chose the server that answered.
+    let (setting, meant) = match auth {
+        Auth::Password { .. } => (
+            format!("auth_url in {}", settings.profile_place()),
+            "Snowplow's identity server",
+        ),
+        _ => (settings.origin("host").to_string(), "the Snowplow Console"),
+    };
     let not_a_token = |what: &str| {
         Error::Unavailable(format!(
-            "the {} answered with {what} instead of a token: check {} points at \
-             the Snowplow Console ({})",
+            "the {} answered with {what} instead of a token: check {setting} points at \
+             {meant} ({})",
             auth.issuer(),
-            settings.origin("host"),
             auth.issuer_origin(&settings.host)
         ))
     };

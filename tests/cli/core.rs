@@ -160,7 +160,7 @@ fn password_grant_posts_the_form() {
     assert_snapshot!(out.redacted(&console), @r#"
     exit: 0
     --- stdout
-    {"Version":1,"AccessKeyId":"snowplow-console","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
+    {"Version":1,"AccessKeyId":"snowplow","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
     --- stderr
     "#);
     sandbox.run(&["token"]).success();

@@ -86,7 +86,7 @@ fn every_protocol_serves_the_file_without_a_key_or_an_exchange() {
     $ aws
     exit: 0
     --- stdout
-    {"Version":1,"AccessKeyId":"snowplow-console","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
+    {"Version":1,"AccessKeyId":"snowplow","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
     --- stderr
     $ git get
     exit: 0
