@@ -423,14 +423,16 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut sink = SinkFlags::default();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("profile") => flags.profile = Some(parser.value()?.string()?),
-            Long("config") => flags.config = Some(parser.value()?.into()),
-            Long("org-id") => flags.org_id = Some(parser.value()?.string()?),
-            Long("api-key-id") => flags.api_key_id = Some(parser.value()?.string()?),
-            Long("host") => flags.host = Some(parser.value()?.string()?),
+            Long("profile") => flags.profile = Some(given(&mut parser, "--profile")?),
+            Long("config") => flags.config = Some(given_os(&mut parser, "--config")?.into()),
+            Long("org-id") => flags.org_id = Some(given(&mut parser, "--org-id")?),
+            Long("api-key-id") => flags.api_key_id = Some(given(&mut parser, "--api-key-id")?),
+            Long("host") => flags.host = Some(given(&mut parser, "--host")?),
             Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl")?),
             Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout")?),
-            Long("token-file") => flags.token_file = Some(parser.value()?.into()),
+            Long("token-file") => {
+                flags.token_file = Some(given_os(&mut parser, "--token-file")?.into())
+            }
             Long("once") => sink.once = true,
             Long("header-file") => sink.header = Some(parser.value()?.into()),
             Long("mode") => sink.mode = Some(parser.value()?.string()?),
@@ -520,6 +522,26 @@ impl SinkFlags {
             ..options
         }))
     }
+}
+
+/// The value of the option `name`, which must not be empty: `--org-id ''`
+/// (an unset shell variable) would otherwise fall back to the environment
+/// or the profile without a word.
+fn given(parser: &mut lexopt::Parser, name: &str) -> Result<String> {
+    given_os(parser, name)?
+        .into_string()
+        .map_err(|v| lexopt::Error::NonUnicodeValue(v).into())
+}
+
+/// [`given`] for paths, which need not be UTF-8.
+fn given_os(parser: &mut lexopt::Parser, name: &str) -> Result<OsString> {
+    let value = parser.value()?;
+    if value.is_empty() {
+        return Err(Error::Usage(format!(
+            "{name} needs a value, and was given an empty one (an unset variable?)"
+        )));
+    }
+    Ok(value)
 }
 
 /// A whole number of seconds for the option `name`.

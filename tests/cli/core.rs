@@ -558,6 +558,34 @@ fn configuration_errors_name_what_to_set() {
 }
 
 #[test]
+fn empty_flag_values_are_usage_errors_not_a_silent_fallback() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let mut seen = String::new();
+    for flag in [
+        "--org-id",
+        "--api-key-id",
+        "--host",
+        "--profile",
+        "--config",
+        "--token-file",
+    ] {
+        let out = sandbox.run(&["token", flag, ""]);
+        assert_eq!(out.code, 2, "{flag}: {out:?}");
+        seen.push_str(&out.stderr);
+    }
+    assert_snapshot!(seen, @"
+    snowplow-credentials: --org-id needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --api-key-id needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --host needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --profile needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --config needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --token-file needs a value, and was given an empty one (an unset variable?)
+    ");
+    assert_eq!(console.token_requests(), 0);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let sandbox = Sandbox::new();
     let out = sandbox.run(&["frobnicate"]);

@@ -184,7 +184,10 @@ fn the_export_script_exports_the_token_without_eval() {
     for shell in [&["sh", "-i"][..], &["bash", "--norc", "--noprofile", "-i"]] {
         let mut cmd = sandbox.program(shell[0], &shell[1..]);
         let out = output_of(&mut cmd, Some(sourced.as_bytes()));
-        assert_eq!(out.stdout, "still open: 1 token:unset\n", "{shell:?}: {out:?}");
+        assert_eq!(
+            out.stdout, "still open: 1 token:unset\n",
+            "{shell:?}: {out:?}"
+        );
     }
 }
 
