@@ -475,7 +475,7 @@ fn real_botocore_reads_the_file_s_token_through_credential_process() {
     assert_snapshot!(out.redacted(&console), @"
     exit: 0
     --- stdout
-    custom-process snowplow-console True <JWT 1>
+    custom-process snowplow True <JWT 1>
     --- stderr
     ");
 }
