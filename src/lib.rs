@@ -38,7 +38,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
     let cli = match cli::parse(args) {
         Ok(cli) => cli,
         Err(e) => {
-            eprintln!("snowplow-credentials: {e}");
+            log::say(format_args!("{e}"));
             return e.exit_code();
         }
     };
@@ -55,11 +55,16 @@ pub fn run(args: Vec<OsString>) -> u8 {
     match result {
         Ok(code) => code,
         Err(e) if errors_to_stdout => {
-            println!("{e}");
+            // Nowhere else to say it if stdout fails too: exit 1 tells.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                log::escape_controls(&e.to_string())
+            );
             1
         }
         Err(e) => {
-            eprintln!("snowplow-credentials: {e}");
+            log::say(format_args!("{e}"));
             e.exit_code()
         }
     }
@@ -88,10 +93,9 @@ fn execute(cli: &cli::Cli) -> Result<(String, u8)> {
         Command::Status => {
             let (out, fresh) = commands::status(&load()?);
             if !fresh {
-                eprintln!(
-                    "snowplow-credentials: no fresh token is cached: run \
-                     `snowplow-credentials token` to get one"
-                );
+                log::say(format_args!(
+                    "no fresh token is cached: run `snowplow-credentials token` to get one"
+                ));
             }
             return Ok((out, u8::from(!fresh)));
         }

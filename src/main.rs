@@ -21,6 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    no_core_dumps();
     standard_fds_valid();
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
@@ -31,7 +32,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("snowplow-credentials: internal error{place}; please report it");
+        snowplow_credentials::log::say(format_args!("internal error{place}; please report it"));
     }));
     let args = (0..usize::try_from(argc).unwrap_or(0))
         .map(|i| {
@@ -41,6 +42,29 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         })
         .collect();
     c_int::from(snowplow_credentials::run(args))
+}
+
+/// The API key and tokens live in this process's memory: no core file may
+/// hold them (a crash in a git repository would leave one there), and no
+/// other process of the same user may read them through ptrace or
+/// /proc/PID/mem. A zero core limit covers every Unix; on Linux the process
+/// is also made non-dumpable, which also stops core files piped to a
+/// handler. macOS has no per-process equivalent short of
+/// `PT_DENY_ATTACH`, which would also break debuggers: the limit is all.
+#[cfg(not(test))]
+fn no_core_dumps() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit reads a valid rlimit; lowering a limit cannot fail
+    // for lack of privilege, and if it fails anyway we go on.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+    // SAFETY: PR_SET_DUMPABLE with 0 takes no pointers.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
+    };
 }
 
 /// Opens /dev/null on any of fds 0, 1 and 2 that is closed, as std's
