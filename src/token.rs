@@ -102,11 +102,17 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
 fn lock_wait() -> Result<Duration> {
     match env(ENV_LOCK_WAIT) {
         None => Ok(DEFAULT_LOCK_WAIT),
-        Some(v) => v.parse().map(Duration::from_secs).map_err(|_| {
-            Error::Config(format!(
-                "{ENV_LOCK_WAIT} must be a whole number of seconds, not `{v}`"
-            ))
-        }),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|secs| *secs <= time::MAX_WAIT_SECS)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{ENV_LOCK_WAIT} must be a whole number of seconds up to {}, not `{v}`",
+                    time::MAX_WAIT_SECS
+                ))
+            }),
     }
 }
 
@@ -122,6 +128,12 @@ fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Ser
             ));
         }
     };
+    if entry.exp > time::LATEST {
+        return Err(format!(
+            "cache miss: {} (its expiry is after the year 9999); it will be replaced",
+            cache.path.display()
+        ));
+    }
     let threshold = threshold(settings.min_ttl, entry.iat, entry.exp, floor);
     if entry.exp.saturating_sub(now) > threshold {
         return Ok(Served {
@@ -146,7 +158,9 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
             settings.host
         ))
     })?;
-    let exp = claims.exp.or(issued.expires_in.map(|s| now + s));
+    let exp = claims
+        .exp
+        .or(issued.expires_in.map(|s| now.saturating_add(s)));
     let Some(exp) = exp else {
         debug!("the token has no readable exp claim, so it is served but not cached");
         return Ok(Served {
@@ -160,6 +174,13 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
             "the token from {} expired at {}, before it arrived: check this machine's clock",
             settings.host,
             time::rfc3339(exp)
+        )));
+    }
+    if exp > time::LATEST {
+        return Err(Error::Unavailable(format!(
+            "the token from {} expires after the year 9999, which is not a real answer: check \
+             SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
+            settings.host
         )));
     }
     let iat = claims.iat.filter(|iat| *iat < exp).unwrap_or(now);
