@@ -103,24 +103,25 @@ fn execute(cli: &cli::Cli) -> Result<(String, u8)> {
         Command::Aws => aws::run(&load()?, want)?,
         Command::Kubernetes => kubernetes::run(&load()?, want)?,
         Command::Git(action) => {
-            let input = protocol::read_stdin("git")?;
+            let input = protocol::read_stdin("git", protocol::End::BlankLine)?;
             git::run(&load()?, want, action, &input)?
         }
         Command::Docker(action) => {
             let input = match action.as_str() {
                 "list" => String::new(),
-                _ => protocol::read_stdin("docker")?,
+                "store" => protocol::read_stdin("docker", protocol::End::JsonObject)?,
+                _ => protocol::read_stdin("docker", protocol::End::Line)?,
             };
             docker::run(&load()?, want, action, &input)?
         }
         Command::Terraform(action, host) => {
             if action == "store" {
-                protocol::read_stdin("terraform")?;
+                protocol::read_stdin("terraform", protocol::End::Eof)?;
             }
             terraform::run(&load()?, want, action, host)?
         }
         Command::Bazel(action) => {
-            let input = protocol::read_stdin("the build tool")?;
+            let input = protocol::read_stdin("the build tool", protocol::End::JsonObject)?;
             bazel::run(&load()?, want, action, &input)?
         }
     };
