@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod exchange;
 pub mod files;
+pub mod ids;
 pub mod jwt;
 pub mod log;
 pub mod protocol;
