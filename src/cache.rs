@@ -169,6 +169,17 @@ pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// An identity from its fields, each prefixed with its length, so that no
+/// two different lists of fields give the same identity: space-joined,
+/// org `A B` with key ID `C` was org `A` with key ID `B C`.
+pub fn identity(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|field| format!("{}:{field}", field.len()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Whether `name` is one [`file_name`] makes.
 fn is_token_file_name(name: &str) -> bool {
     name.strip_prefix("token-")
@@ -201,6 +212,16 @@ mod tests {
         assert!(file_name("a").starts_with("token-") && file_name("a").len() == 27);
         assert!(is_token_file_name(&file_name("a")));
         assert!(!is_token_file_name("package.json") && !is_token_file_name("token-1.json"));
+    }
+
+    #[test]
+    fn identities_are_unambiguous() {
+        assert_ne!(
+            identity(&["v3", "h", "A B", "C"]),
+            identity(&["v3", "h", "A", "B C"])
+        );
+        assert_ne!(identity(&["a", ""]), identity(&["a"]));
+        assert_eq!(identity(&["v2", "h", "o"]), "2:v2 1:h 1:o");
     }
 
     #[test]

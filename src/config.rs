@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::files::ConfigFileError;
+use crate::ids;
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
 
@@ -172,6 +174,40 @@ struct Loaded {
     shared: bool,
 }
 
+impl Auth {
+    fn sources(&self) -> Vec<&SecretSource> {
+        match self {
+            Auth::ApiKey { key, .. } => vec![key],
+            Auth::Password {
+                client_secret,
+                password,
+                ..
+            } => vec![client_secret, password],
+        }
+    }
+
+    /// How many of its secrets come from a command, each bounded by
+    /// `command_timeout`.
+    pub fn commands(&self) -> u32 {
+        let commands = self
+            .sources()
+            .into_iter()
+            .filter(|s| matches!(s, SecretSource::Command(_)))
+            .count();
+        u32::try_from(commands).unwrap_or(u32::MAX)
+    }
+
+    /// The environment variables that carry a secret: the API key's own and
+    /// every one an `*_env` setting names. A key command runs without them.
+    pub fn secret_vars(&self) -> Vec<&str> {
+        let named = self.sources().into_iter().filter_map(|s| match s {
+            SecretSource::Env(var) => Some(var.as_str()),
+            _ => None,
+        });
+        std::iter::once(ENV_API_KEY).chain(named).collect()
+    }
+}
+
 impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
         let (path, explicit) = config_path(flags)?;
@@ -229,21 +265,27 @@ impl Settings {
     /// identity may share a cached token; no two different ones do.
     pub fn identity(&self) -> String {
         let org = self.org_id.as_deref().unwrap_or("");
+        let host = self.host.to_string();
         match &self.auth {
             Auth::ApiKey {
                 key_id: Some(id), ..
-            } => format!("v3 {} {org} {id}", self.host),
-            Auth::ApiKey { key_id: None, .. } => format!("v2 {} {org}", self.host),
+            } => crate::cache::identity(&["v3", &host, org, id]),
+            Auth::ApiKey { key_id: None, .. } => crate::cache::identity(&["v2", &host, org]),
             Auth::Password {
                 auth_url,
                 audience,
                 client_id,
                 username,
                 ..
-            } => format!(
-                "password {} {org} {auth_url} {audience} {client_id} {username}",
-                self.host
-            ),
+            } => crate::cache::identity(&[
+                "password",
+                &host,
+                org,
+                &auth_url.to_string(),
+                audience,
+                client_id,
+                username,
+            ]),
         }
     }
 
@@ -327,29 +369,40 @@ fn config_path(flags: &Flags) -> Result<(PathBuf, Option<&'static str>)> {
 }
 
 fn read_file(path: &Path, explicit: Option<&str>) -> Result<Option<(File, bool)>> {
-    use std::io::Read;
-    use std::os::unix::fs::PermissionsExt;
-    // One open gives the text and the permissions of the very file read.
-    let read = || {
-        let mut file = std::fs::File::open(path)?;
-        let meta = file.metadata();
-        let mut text = String::with_capacity(meta.as_ref().map_or(0, |m| m.len() as usize));
-        // Through `take`: File's own read_to_string would fstat and lseek
-        // again for the size we already have.
-        (&mut file).take(u64::MAX).read_to_string(&mut text)?;
-        let shared = meta.map_or(true, |m| m.permissions().mode() & 0o077 != 0);
-        Ok::<_, std::io::Error>((text, shared))
-    };
-    let (text, shared) = match read() {
-        Ok(read) => read,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
-            return Ok(None);
-        }
-        Err(e) => {
-            let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
+    let from = || explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
+    let shown = display_path(path);
+    let (text, shared) = match crate::files::read_config(path) {
+        Ok(Some(read)) => read,
+        Ok(None) if explicit.is_none() => return Ok(None),
+        Ok(None) => {
             return Err(Error::Config(format!(
-                "cannot read config file {}{from}: {e}",
-                display_path(path)
+                "cannot read config file {shown}{}: No such file or directory (os error 2)",
+                from()
+            )));
+        }
+        Err(ConfigFileError::Io(e)) => {
+            return Err(Error::Config(format!(
+                "cannot read config file {shown}{}: {e}",
+                from()
+            )));
+        }
+        Err(ConfigFileError::Writable { path: at, mode }) => {
+            let at = display_path(&at);
+            let what = if at == shown {
+                "it".to_string()
+            } else {
+                format!("its directory {at}")
+            };
+            return Err(Error::Config(format!(
+                "refusing config file {shown}: {what} can be changed by others (mode {mode:o}), \
+                 who could make it run their commands; run `chmod go-w {at}`"
+            )));
+        }
+        Err(ConfigFileError::Owner { path: at, uid }) => {
+            return Err(Error::Config(format!(
+                "refusing config file {shown}: {} belongs to another user (uid {uid}); it must \
+                 be yours or root's",
+                display_path(&at)
             )));
         }
     };
@@ -377,6 +430,18 @@ fn parse_file(path: &Path, text: &str) -> Result<File> {
             e.message().trim().replace('\n', " ")
         ))
     })
+}
+
+/// A duration setting, if it is at most a day: more is a mistake, and near
+/// `u64::MAX` it would overflow every clock it is added to.
+fn seconds_at_most_a_day(secs: u64, origin: &str) -> Result<u64> {
+    if secs > crate::time::MAX_WAIT_SECS {
+        return Err(Error::Config(format!(
+            "{origin} is {secs} seconds: at most {} (a day) is allowed",
+            crate::time::MAX_WAIT_SECS
+        )));
+    }
+    Ok(secs)
 }
 
 fn select_profile(flags: &Flags, file: Option<&File>) -> (String, String) {
@@ -461,12 +526,24 @@ impl Resolver<'_> {
             from_profile.map(|v| v.to_string()),
         );
         Ok(match picked {
-            Some(v) => v.parse().unwrap_or(default),
+            Some(v) => {
+                let secs = v.parse().unwrap_or(default);
+                seconds_at_most_a_day(secs, &self.origin_of(name))?
+            }
             None => {
                 self.origins.push((name, "default".into()));
                 default
             }
         })
+    }
+
+    /// Where the setting `name` came from, as recorded by [`Self::pick`].
+    fn origin_of(&self, name: &str) -> String {
+        self.origins
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map_or_else(|| name.to_string(), |(_, origin)| origin.clone())
     }
 
     fn missing(&self, what: &str, env_name: &str, key: &str) -> Error {
@@ -490,12 +567,18 @@ impl Resolver<'_> {
             ("--org-id", ENV_ORG_ID),
             org,
         );
+        let org_id = org_id
+            .map(|v| ids::org_id(&v, &self.origin_of("org_id")))
+            .transpose()?;
         let key_id = self.pick(
             "api_key_id",
             flags.api_key_id.clone(),
             ("--api-key-id", ENV_API_KEY_ID),
             key_id,
         );
+        let key_id = key_id
+            .map(|v| ids::name("API key ID", &v, &self.origin_of("api_key_id")))
+            .transpose()?;
         let host = match self.pick("host", flags.host.clone(), ("--host", ENV_HOST), host) {
             Some(h) => h,
             None => {
@@ -503,8 +586,12 @@ impl Resolver<'_> {
                 DEFAULT_HOST.to_string()
             }
         };
-        let host = Url::parse(&host, "https")
-            .map_err(|e| Error::Config(format!("bad Console host: {e}")))?;
+        let host = Url::parse(&host, "https").map_err(|e| {
+            Error::Config(format!(
+                "bad Console host from {}: {e}",
+                self.origin_of("host")
+            ))
+        })?;
 
         let profile = self.profile();
         let (min_ttl, timeout, command_timeout) = (
@@ -528,7 +615,13 @@ impl Resolver<'_> {
                 DEFAULT_TIMEOUT,
             )?
             .max(1);
-        let command_timeout = command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT).max(1);
+        let command_timeout = match command_timeout {
+            Some(secs) => {
+                seconds_at_most_a_day(secs, &format!("command_timeout in {}", self.place()))?
+            }
+            None => DEFAULT_COMMAND_TIMEOUT,
+        }
+        .max(1);
 
         let mut hosts = Vec::new();
         for h in self
@@ -536,9 +629,12 @@ impl Resolver<'_> {
             .and_then(|p| p.hosts.clone())
             .unwrap_or_default()
         {
-            hosts.push(Origin::parse(&h, "https").map_err(|e| {
-                Error::Config(format!("bad entry in hosts of {}: {e}", self.place()))
-            })?);
+            let origin = Origin::parse(&h, "https")
+                .and_then(|o| o.check_transport().map(|()| o))
+                .map_err(|e| {
+                    Error::Config(format!("bad entry in hosts of {}: {e}", self.place()))
+                })?;
+            hosts.push(origin);
         }
 
         let kind = self.profile().and_then(|p| p.auth).unwrap_or_default();
@@ -602,8 +698,16 @@ impl Resolver<'_> {
                 ))
             })
         };
-        let client_id = need(&p.client_id, "client_id")?;
-        let username = need(&p.username, "username")?;
+        let client_id = ids::name(
+            "client ID",
+            &need(&p.client_id, "client_id")?,
+            &format!("client_id in {place}"),
+        )?;
+        let username = ids::name(
+            "user name",
+            &need(&p.username, "username")?,
+            &format!("username in {place}"),
+        )?;
         let auth_url = p
             .auth_url
             .clone()

@@ -16,7 +16,7 @@ use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Settings};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
-use crate::{debug, proxy, warn};
+use crate::{debug, ids, proxy, relay, warn};
 
 /// A real token answer is a few kilobytes; anything far larger is refused
 /// without being read whole.
@@ -76,8 +76,9 @@ fn method_name(m: &minreq::Method) -> &'static str {
 
 fn build(settings: &Settings) -> Result<Call> {
     let place = settings.profile_place();
+    let hidden = settings.auth.secret_vars();
     let read = |source: &crate::config::SecretSource, what: &str| {
-        source.read(what, &place, settings.command_timeout)
+        source.read(what, &place, settings.command_timeout, &hidden)
     };
     let org = settings.org_id.as_deref().unwrap_or_default();
     let call = match &settings.auth {
@@ -145,6 +146,19 @@ fn build(settings: &Settings) -> Result<Call> {
             }
         }
     };
+    // The one rule for headers: no CR/LF (or other control character) may
+    // add a header or split the request. IDs are checked where they are
+    // read; this also covers the secrets. Only the header's name is said.
+    if let Some((name, _)) = call
+        .headers
+        .iter()
+        .find(|(_, v)| ids::has_control(v.expose()))
+    {
+        return Err(Error::Config(format!(
+            "the {name} header would carry a control character: check where its value is set"
+        )));
+    }
+    call.url.for_client().map_err(Error::Config)?;
     Ok(call)
 }
 
@@ -178,8 +192,20 @@ enum Failure {
     NoAnswer,
 }
 
+/// All attempts of one exchange start within this.
+fn budget(timeout: u64) -> Duration {
+    Duration::from_secs(timeout.saturating_mul(3))
+}
+
+/// The longest one exchange can take: its budget, plus the last attempt's
+/// own timeout, which is cut to what is left of the budget but at least a
+/// second. A process waiting for another's refresh waits at least this.
+pub fn bound(timeout: u64) -> Duration {
+    budget(timeout).saturating_add(Duration::from_secs(1))
+}
+
 fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
-    let budget = Duration::from_secs(timeout.saturating_mul(3));
+    let budget = budget(timeout);
     let started = Instant::now();
     let proxy = proxy::for_origin(&call.url.origin)
         .map_err(|e| Error::Unavailable(network_message(call, &e, timeout, None)))?;
@@ -187,6 +213,13 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
         proxy::go_direct();
     }
     let via = proxy.as_ref().map(|(_, var)| *var);
+    let proxy = if relay::needed(&call.url.origin) {
+        let relay = relay::start(&call.url.origin, Duration::from_secs(timeout))
+            .map_err(|e| Error::io("cannot start the relay to [::1]", e))?;
+        Some((relay, ""))
+    } else {
+        proxy
+    };
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 0;
     loop {
@@ -215,7 +248,7 @@ fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
         };
         if let Some(wait) = wait
             && attempt < MAX_ATTEMPTS
-            && elapsed + wait <= budget
+            && elapsed.saturating_add(wait) <= budget
         {
             std::thread::sleep(wait);
             backoff *= 2;
@@ -260,7 +293,12 @@ type Reply = (u16, Option<u64>, Vec<u8>);
 const NO_STATUS_LINE: &str = "Server did not provide a status line";
 
 fn send_once(call: &Call, timeout: u64, proxy: Option<minreq::Proxy>) -> Result<Reply, Failure> {
-    let mut request = minreq::Request::new(call.method.clone(), call.url.to_string())
+    // build() has checked that the client can take the URL.
+    let target = call
+        .url
+        .for_client()
+        .unwrap_or_else(|_| call.url.to_string());
+    let mut request = minreq::Request::new(call.method.clone(), target)
         .with_timeout(timeout)
         .with_follow_redirects(false)
         .with_header(
@@ -360,6 +398,10 @@ fn network_message(call: &Call, e: &minreq::Error, timeout: u64, via: Option<&st
         }
         E::AddressNotFound => format!("cannot resolve {}: check {ENV_HOST}", origin.host),
         E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
+        // The relay to [::1] answers 502 when nothing listens there.
+        E::ProxyConnect if relay::needed(origin) => {
+            format!("cannot connect to {origin}: check {ENV_HOST}")
+        }
         E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => {
             format!(
                 "the proxy for {origin} failed ({e}): check HTTPS_PROXY/https_proxy, or add \

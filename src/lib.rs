@@ -17,6 +17,7 @@ pub mod jwt;
 pub mod log;
 pub mod protocol;
 pub mod proxy;
+pub mod relay;
 pub mod secret;
 pub mod secret_source;
 pub mod time;

@@ -22,7 +22,15 @@ use crate::secret::Secret;
 impl SecretSource {
     /// The secret's value, trimmed. `what` names it in messages ("API key"),
     /// `place` says where it is configured.
-    pub fn read(&self, what: &str, place: &str, timeout_secs: u64) -> Result<Secret<String>> {
+    /// A command runs without the variables in `hidden`, which carry
+    /// secrets it has no business seeing.
+    pub fn read(
+        &self,
+        what: &str,
+        place: &str,
+        timeout_secs: u64,
+        hidden: &[&str],
+    ) -> Result<Secret<String>> {
         let value = match self {
             SecretSource::Inline(secret) => secret.expose().trim().to_string(),
             SecretSource::Env(var) => std::env::var(var)
@@ -35,7 +43,7 @@ impl SecretSource {
                 })?
                 .trim()
                 .to_string(),
-            SecretSource::Command(argv) => run(argv, what, place, timeout_secs)?,
+            SecretSource::Command(argv) => run(argv, (what, place), timeout_secs, hidden)?,
         };
         if value.is_empty() {
             return Err(Error::Config(format!("the {what} from {place} is empty")));
@@ -62,7 +70,12 @@ enum Event {
     Exited(std::io::Result<ExitStatus>),
 }
 
-fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<String> {
+fn run(
+    argv: &[String],
+    (what, place): (&str, &str),
+    timeout_secs: u64,
+    hidden: &[&str],
+) -> Result<String> {
     let program = &argv[0];
     let says = |why: String| {
         Error::Config(format!(
@@ -73,7 +86,11 @@ fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<St
     let deadline = started
         .checked_add(Duration::from_secs(timeout_secs))
         .unwrap_or(started);
-    let child = Command::new(program)
+    let mut command = Command::new(program);
+    for var in hidden {
+        command.env_remove(var);
+    }
+    let child = command
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

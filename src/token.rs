@@ -15,9 +15,10 @@ use crate::{debug, exchange, jwt, time, warn};
 /// botocore refreshes on its own within 15 minutes of `Expiration` and would
 /// run us on every access if we kept handing it a token closer than that.
 pub const AWS_MIN_THRESHOLD: u64 = 15 * 60;
-/// How long a refresh waits for another process's refresh to finish.
+/// The least a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
-/// Overrides [`DEFAULT_LOCK_WAIT`] (seconds), for tests and impatient users.
+/// Raises [`DEFAULT_LOCK_WAIT`] (seconds); the wait never ends before the
+/// holder's own bounds, whatever it says.
 pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 
 /// The seconds before `exp` at which a token stops being served: `min_ttl`,
@@ -65,7 +66,7 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
         }
     }
     let _lock = match cache.prepare() {
-        Ok(()) => match cache.lock(lock_wait()?) {
+        Ok(()) => match cache.lock(lock_wait(settings)?) {
             Lock::Held(file) => Some(file),
             Lock::TimedOut => {
                 warn!(
@@ -99,9 +100,13 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
     exchange_now(settings, Some(&cache), want)
 }
 
-fn lock_wait() -> Result<Duration> {
-    match env(ENV_LOCK_WAIT) {
-        None => Ok(DEFAULT_LOCK_WAIT),
+/// How long to wait for another process's refresh: at least as long as that
+/// refresh may legitimately take (its key commands, each up to
+/// `command_timeout`, then the exchange), so that a slow prompt is not
+/// answered twice; [`DEFAULT_LOCK_WAIT`] or [`ENV_LOCK_WAIT`] if longer.
+fn lock_wait(settings: &Settings) -> Result<Duration> {
+    let asked = match env(ENV_LOCK_WAIT) {
+        None => DEFAULT_LOCK_WAIT,
         Some(v) => v
             .parse()
             .ok()
@@ -112,9 +117,19 @@ fn lock_wait() -> Result<Duration> {
                     "{ENV_LOCK_WAIT} must be a whole number of seconds up to {}, not `{v}`",
                     time::MAX_WAIT_SECS
                 ))
-            }),
-    }
+            })?,
+    };
+    let commands =
+        Duration::from_secs(settings.command_timeout).saturating_mul(settings.auth.commands());
+    let holder = commands
+        .saturating_add(exchange::bound(settings.timeout))
+        .saturating_add(HOLDER_SLACK);
+    Ok(asked.max(holder))
 }
+
+/// Beyond its key commands and exchange, what a refresh does under the lock
+/// (start-up, reading the cache, writing it with fsyncs).
+const HOLDER_SLACK: Duration = Duration::from_secs(2);
 
 /// The cached token if more than its threshold remains, else why not.
 fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Served, String> {

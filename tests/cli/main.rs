@@ -14,6 +14,7 @@ mod harness;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod attacks;
 mod aws;
 mod bad_input;
 mod bazel;
