@@ -32,7 +32,12 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        snowplow_credentials::log::say(format_args!("internal error{place}; please report it"));
+        // Ignoring a stderr that cannot be written: a panic inside the
+        // panic hook would abort.
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!("snowplow-credentials: internal error{place}; please report it\n"),
+        );
     }));
     let args = (0..usize::try_from(argc).unwrap_or(0))
         .map(|i| {

@@ -15,9 +15,19 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::config::SecretSource;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+
+/// Where a secret is read from, on a cache miss only.
+#[derive(Debug)]
+pub enum SecretSource {
+    /// An environment variable's value.
+    Env(String),
+    /// An argv run without a shell; its trimmed stdout.
+    Command(Vec<String>),
+    /// Written in the (private) config file.
+    Inline(Secret<String>),
+}
 
 impl SecretSource {
     /// The secret's value, trimmed. `what` names it in messages ("API key"),
@@ -87,6 +97,9 @@ fn run(
         .checked_add(Duration::from_secs(timeout_secs))
         .unwrap_or(started);
     let mut command = Command::new(program);
+    // The proxy variables this program took from its own environment (see
+    // crate::proxy) go back; the variables that carry secrets do not.
+    command.envs(crate::proxy::taken());
     for var in hidden {
         command.env_remove(var);
     }

@@ -690,7 +690,7 @@ fn clear_all_never_fails_on_a_file_already_gone() {
     for _ in 0..3 {
         for n in 0..3000_u64 {
             let file = sandbox.cache_dir().join(format!("token-{n:016x}.json"));
-            harness::write_private(&file, "{}");
+            crate::machine::write_private(&file, "{}");
         }
         let clears: Vec<_> = (0..4).map(|_| sandbox.spawn(&["clear", "--all"])).collect();
         for clear in clears {

@@ -12,13 +12,12 @@ use insta::assert_snapshot;
 use crate::console::Console;
 use crate::harness::{Output, Sandbox, output_of};
 
-/// The one error line of a failed run, with the sandbox's home as `~`.
+/// The one error line of a failed run, with the sandbox's home as `<HOME>`.
 #[track_caller]
 fn error_line(out: &Output, sandbox: &Sandbox) -> String {
     out.failure();
     assert_eq!(out.stdout, "", "no protocol output on failure");
-    let home = sandbox.home.path().to_str().unwrap();
-    out.stderr.trim_end().replace(home, "~")
+    out.home_redacted(sandbox).stderr.trim_end().to_string()
 }
 
 /// Runs `args` with `stdin` and returns its error line.
@@ -246,9 +245,9 @@ fn config_files_that_cannot_be_used() {
     snowplow-credentials: api_key_command in profile "default" of ~/.config/snowplow/credentials.toml is empty: give the program and its arguments, e.g. ["pass", "show", "snowplow"]
     snowplow-credentials: profile "default" of ~/.config/snowplow/credentials.toml sets more than one of api_key_command, api_key_env, api_key: keep one
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 17: unexpected key or value, expected newline, `#`
-    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: stream did not contain valid UTF-8
+    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: it is not UTF-8 text
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 1, column 2: key with no value, expected `=`
-    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: Is a directory (os error 21)
+    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: it is not a regular file
     "#);
     assert_eq!(console.token_requests(), 0);
 }

@@ -6,8 +6,9 @@ use std::process::Stdio;
 
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
-use crate::harness::{Sandbox, now, write_private};
+use crate::console::{self, Console, FAR_FUTURE_EXP, Fault, now};
+use crate::harness::Sandbox;
+use crate::machine::write_private;
 
 #[test]
 fn token_exchanges_once_then_serves_the_cache() {
@@ -137,31 +138,24 @@ fn without_a_key_id_v2_is_used_with_a_warning_on_exchange_only() {
     assert_eq!(request.header("x-api-key"), Some(console::KEY));
 }
 
-fn password_profile(console: &Console, extra: &str) -> String {
-    format!(
-        r#"[profiles.default]
-auth = "password"
-host = "{url}"
-auth_url = "{url}/oauth/token"
-client_id = "{client_id}"
-client_secret_env = "MY_CLIENT_SECRET"
-username = "{username}"
-password_command = ["printf", "%s\n", "{password}"]
-{extra}
-"#,
-        url = console.url(),
-        client_id = console::CLIENT_ID,
-        username = console::USERNAME,
-        password = console::PASSWORD,
-    )
+/// A sandbox whose profile uses the password grant against `console`, the
+/// password printed by a command.
+fn password_sandbox(console: &Console) -> Sandbox {
+    let mut sandbox = Sandbox::new();
+    sandbox.write_password_profile(
+        console,
+        &format!(
+            r#"password_command = ["printf", "%s\n", "{}"]"#,
+            console::PASSWORD
+        ),
+    );
+    sandbox
 }
 
 #[test]
 fn password_grant_posts_the_form() {
     let console = Console::start();
-    let mut sandbox = Sandbox::new();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
-    sandbox.write_config(&password_profile(&console, ""));
+    let sandbox = password_sandbox(&console);
     let out = sandbox.run(&["aws"]);
     assert_snapshot!(out.redacted(&console), @r#"
     exit: 0
@@ -189,9 +183,7 @@ fn password_grant_lifetime_comes_from_expires_in_without_exp() {
     let console = Console::start();
     console.set_exp_claim(false);
     console.set_lifetime(3600);
-    let mut sandbox = Sandbox::new();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
-    sandbox.write_config(&password_profile(&console, ""));
+    let sandbox = password_sandbox(&console);
     let out = sandbox.run(&["aws"]);
     out.success();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -240,14 +232,17 @@ fn rejections_say_what_to_do() {
     ");
 
     let mut sandbox = Sandbox::for_console(&console);
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "no-such-org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f3",
+    );
     let not_found = sandbox.run(&["token"]);
     not_found.failure();
     assert_snapshot!(not_found.redacted(&console), @"
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404, trace ID t-1): check SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST
+    snowplow-credentials: <CONSOLE> has no organization 00000000-0000-4000-8000-0000000000f3 (HTTP 404, trace ID t-1): check SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST
     ");
     assert_eq!(console.token_requests(), 3, "4xx answers are not retried");
 }
@@ -417,7 +412,7 @@ fn settings_come_from_flags_then_env_then_profile() {
         r#"default_profile = "work"
 
 [profiles.work]
-org_id = "profile-org"
+org_id = "00000000-0000-4000-8000-0000000000f1"
 api_key_id = "{key_id}"
 host = "{url}"
 
@@ -433,7 +428,10 @@ host = "{url}"
     // default_profile "work" has the wrong org: 404.
     sandbox.run(&["token"]).failure();
     // The environment beats the profile.
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "env-org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f2",
+    );
     let env = sandbox.run(&["token", "-v"]);
     assert_eq!(env.code, 1);
     assert!(
@@ -519,14 +517,14 @@ fn configuration_errors_name_what_to_set() {
     let mut check = |sandbox: &Sandbox, args: &[&str]| {
         let out = sandbox.run(args);
         out.failure();
-        seen.push_str(
-            &out.stderr
-                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>"),
-        );
+        seen.push_str(&out.home_redacted(sandbox).stderr);
     };
     check(&sandbox, &["token"]);
     let mut sandbox = Sandbox::new();
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f4",
+    );
     check(&sandbox, &["token"]);
     sandbox.write_config("[profiles.default]\norg_idd = \"typo\"\n");
     check(&sandbox, &["token"]);
@@ -636,7 +634,7 @@ fn status_and_clear() {
     sandbox.run(&["token"]).success();
     assert_eq!(console.token_requests(), 2);
     let all = sandbox.run(&["clear", "--all"]);
-    assert_snapshot!(all.redacted(&console).replace(sandbox.home.path().to_str().unwrap(), "<HOME>"), @"
+    assert_snapshot!(all.home_redacted(&sandbox).redacted(&console), @"
     exit: 0
     --- stdout
     removed 1 cached file from ~/.cache/snowplow/credentials
