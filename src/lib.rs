@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod exchange;
 mod files;
+mod foreground;
 mod http;
 mod ids;
 mod jwt;

@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::foreground::{self, Foreground};
 use crate::secret::Secret;
 
 /// Where a secret is read from, on a cache miss only.
@@ -103,6 +104,17 @@ fn run(
     for var in hidden {
         command.env_remove(var);
     }
+    // Interactive: the command may prompt on the terminal, from its group.
+    let foreground = Foreground::ours();
+    if let Some(tty) = foreground.as_ref().map(Foreground::fd) {
+        // SAFETY: the hook makes only async-signal-safe calls.
+        unsafe {
+            command.pre_exec(move || {
+                foreground::take_in_child(tty);
+                Ok(())
+            })
+        };
+    }
     let child = command
         .args(&argv[1..])
         .stdin(Stdio::null())
@@ -119,6 +131,9 @@ fn run(
             })
         })?;
     let group = child.id();
+    if let Some(foreground) = &foreground {
+        foreground.lend_to(group);
+    }
     let events = watch(child);
     match collect(&events, deadline) {
         Collected::Done(status, output) if status.success() => decode(output).map_err(says),

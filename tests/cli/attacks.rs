@@ -6,9 +6,10 @@
 //! Hangs are caught by a watchdog ([`finish_within`]) that kills the child
 //! and fails the test; no test waits on a sleep.
 
+use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use insta::assert_snapshot;
@@ -251,6 +252,39 @@ fn a_key_command_printing_more_than_64_kib_is_refused() {
     out.failure();
     assert_snapshot!(out.stderr, @"snowplow-credentials: the command `sh` that gives the API key (profile \"default\" of ~/.config/snowplow/credentials.toml) printed more than 64 KiB: it must print only the API key");
     assert_eq!(console.token_requests(), 0, "a cut key was sent");
+}
+
+/// The key command's own process group (so that a timeout kills all it
+/// started) must not cost it the terminal: a command that prompts there, as
+/// `op` does without biometrics, gets the terminal's foreground while it
+/// runs. Run under `script`, which gives the binary a terminal.
+#[test]
+fn a_key_command_in_its_own_group_can_still_prompt_on_the_terminal() {
+    let Some(script) = harness::require("script") else {
+        return;
+    };
+    let console = Console::start();
+    let prompt = "printf 'key: ' >/dev/tty; read -r key </dev/tty; echo \"$key\"";
+    let sandbox = with_key_command(&console, prompt, "command_timeout = 10");
+    let mut child = sandbox
+        .program(
+            &script,
+            &["-qec", &format!("'{}' token", harness::BIN), "/dev/null"],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Typed at the prompt; stdin stays open, as a terminal's does.
+    let mut typed = child.stdin.take().unwrap();
+    typed
+        .write_all(format!("{}\n", console::KEY).as_bytes())
+        .unwrap();
+    let out = finish_within(child, WATCHDOG);
+    drop(typed);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&console.issued()[0]), "{out:?}");
 }
 
 // 5. Aborts, and core dumps.
