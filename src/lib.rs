@@ -88,10 +88,19 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
                     "no fresh token is cached: run `snowplow-credentials token` to get one"
                 ));
             }
-            return Ok((out, u8::from(!fresh)));
+            return Ok((for_people(&out), u8::from(!fresh)));
         }
     };
-    Ok((out, 0))
+    Ok((for_people(&out), 0))
+}
+
+/// What the commands for people print (not the protocols' answers), with
+/// control characters escaped line by line: a profile name or a path from
+/// outside must not add lines or repaint the terminal.
+fn for_people(out: &str) -> String {
+    out.lines()
+        .map(|line| log::escape_controls(line) + "\n")
+        .collect()
 }
 
 fn load(cli: &Cli) -> Result<Settings> {

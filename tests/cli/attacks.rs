@@ -833,10 +833,21 @@ fn control_characters_in_messages_are_escaped() {
     let out = sandbox.run(&["token"]);
     out.failure();
     seen.push_str(&out.stderr);
+    // A profile name with an ESC in it (TOML allows one in a quoted key):
+    // `status`, which is for people, prints it escaped on stdout too.
+    sandbox.write_config("[profiles.\"evil\\u001b[2J\"]\n");
+    sandbox.set("SNOWPLOW_CREDENTIALS_PROFILE", "evil\x1b[2J");
+    let status = sandbox.run(&["status"]);
+    assert!(
+        status.stdout.starts_with("profile:       evil\\u{1b}[2J ("),
+        "{status:?}"
+    );
+    seen.push_str(status.stdout.lines().next().unwrap_or_default());
     assert!(!seen.contains('\x1b') && !seen.contains('\x07'), "{seen:?}");
     assert_snapshot!(seen, @"
     snowplow-credentials: no profile \"evil\\n\\u{1b}[31mred\" (from --profile) in ~/.config/snowplow/credentials.toml; its profiles: default
     snowplow-credentials: cannot read config file ~/odd\\u{1b}]0;title\\u{7}\\nname.toml (from --config): No such file or directory (os error 2)
     snowplow-credentials: no profile \"x\\ty\\u{1b}\" (from SNOWPLOW_CREDENTIALS_PROFILE) in ~/.config/snowplow/credentials.toml; its profiles: default
+    profile:       evil\\u{1b}[2J (~/.config/snowplow/credentials.toml)
     ");
 }
