@@ -345,4 +345,32 @@ mod tests {
         std::os::unix::fs::symlink(&path, &link).unwrap();
         assert!(open_private(&link, 100).is_err());
     }
+
+    #[test]
+    fn config_files_others_can_change_or_that_never_end_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("c.toml");
+        fs::write(&path, "x = 1\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let (text, shared) = read_config(&path).unwrap().unwrap();
+        assert_eq!((text.as_str(), shared), ("x = 1\n", true));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(matches!(
+            read_config(&path),
+            Err(ConfigFileError::Writable { .. })
+        ));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(read_config(&path).is_ok(), "a sticky directory is fine");
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            matches!(read_config(&path), Err(ConfigFileError::Writable { path: p, .. }) if p == root.path())
+        );
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(matches!(
+            read_config(Path::new("/dev/zero")),
+            Err(ConfigFileError::Io(_))
+        ));
+        assert!(read_config(&root.path().join("none")).unwrap().is_none());
+    }
 }

@@ -227,7 +227,7 @@ fn a_key_command_whose_child_keeps_stdout_open_is_used_once_it_exits() {
     let console = Console::start();
     // An agent started in the background inherits stdout and outlives the
     // command, as password managers' agents do.
-    let script = format!("echo {}; sleep 300 2>/dev/null & exit 0", console::KEY);
+    let script = format!("echo {}; sleep 60 2>/dev/null & exit 0", console::KEY);
     let sandbox = with_key_command(&console, &script, "command_timeout = 60");
     let out = run_bounded(&sandbox, &["token"]);
     out.success();
