@@ -29,10 +29,11 @@ const TAG_NAME: &str = "CACHEDIR.TAG";
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
     # A cache directory created by snowplow-credentials: it holds tokens.\n";
 
-/// The effective user ID: files we trust must be owned by it.
+/// The effective user ID: files we trust must be owned by it. Asked once.
 pub fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Whether `meta` is something only we can read: ours, no group or other
@@ -258,17 +259,30 @@ pub enum ConfigFileError {
     },
 }
 
-/// Checks the file, then every directory above it (as named and after
-/// symlinks), for owners other than us and root and for write bits of
-/// group or others (a sticky directory, as /tmp, keeps others from
-/// replacing what is ours).
+/// Checks the file, then every directory above it as named, for owners
+/// other than us and root and for write bits of group or others (a sticky
+/// directory, as /tmp, keeps others from replacing what is ours). When a
+/// symlink is on the way, the directories above its target are checked
+/// too. One `lstat` per directory: a hit reads the config file every time.
 fn writable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
     check_owner_and_mode(path, meta, false)?;
     let absolute = std::path::absolute(path).map_err(ConfigFileError::Io)?;
-    let real = fs::canonicalize(path).map_err(ConfigFileError::Io)?;
-    for dir in absolute.ancestors().skip(1).chain(real.ancestors().skip(1)) {
-        let meta = fs::metadata(dir).map_err(ConfigFileError::Io)?;
+    let lstat = |p: &Path| fs::symlink_metadata(p).map_err(ConfigFileError::Io);
+    let mut symlinked = lstat(&absolute)?.is_symlink();
+    for dir in absolute.ancestors().skip(1) {
+        let meta = lstat(dir)?;
+        if meta.is_symlink() {
+            // Its own directory is checked next; its target's below.
+            symlinked = true;
+            continue;
+        }
         check_owner_and_mode(dir, &meta, true)?;
+    }
+    if symlinked {
+        let real = fs::canonicalize(path).map_err(ConfigFileError::Io)?;
+        for dir in real.ancestors().skip(1) {
+            check_owner_and_mode(dir, &fs::metadata(dir).map_err(ConfigFileError::Io)?, true)?;
+        }
     }
     Ok(())
 }
@@ -367,6 +381,15 @@ mod tests {
             matches!(read_config(&path), Err(ConfigFileError::Writable { path: p, .. }) if p == root.path())
         );
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        // Through a symlink, the target's directories count too.
+        let open = root.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::rename(&path, open.join("c.toml")).unwrap();
+        std::os::unix::fs::symlink(open.join("c.toml"), &path).unwrap();
+        assert!(read_config(&path).is_ok());
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = read_config(&path);
+        assert!(matches!(refused, Err(ConfigFileError::Writable { path: p, .. }) if p == open));
         assert!(matches!(
             read_config(Path::new("/dev/zero")),
             Err(ConfigFileError::Io(_))
