@@ -10,6 +10,7 @@
 //! later arguments name something private.
 
 use std::io::Read;
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -97,39 +98,16 @@ fn run(
     let deadline = started
         .checked_add(Duration::from_secs(timeout_secs))
         .unwrap_or(started);
-    let mut command = Command::new(program);
-    // The proxy variables this program took from its own environment (see
-    // crate::proxy) go back; the variables that carry secrets do not.
-    command.envs(crate::proxy::taken());
-    for var in hidden {
-        command.env_remove(var);
-    }
     // Interactive: the command may prompt on the terminal, from its group.
     let foreground = Foreground::ours();
-    if let Some(tty) = foreground.as_ref().map(Foreground::fd) {
-        // SAFETY: the hook makes only async-signal-safe calls.
-        unsafe {
-            command.pre_exec(move || {
-                foreground::take_in_child(tty);
-                Ok(())
-            })
-        };
-    }
-    let child = command
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        // Its own process group, so that a timeout kills whatever it started.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            says(if e.kind() == std::io::ErrorKind::NotFound {
-                "was not found".to_string()
-            } else {
-                format!("could not start: {e}")
-            })
-        })?;
+    let tty = foreground.as_ref().map(Foreground::fd);
+    let child = spawn(argv, hidden, tty).map_err(|e| {
+        says(if e.kind() == std::io::ErrorKind::NotFound {
+            "was not found".to_string()
+        } else {
+            format!("could not start: {e}")
+        })
+    })?;
     let group = child.id();
     if let Some(foreground) = &foreground {
         foreground.lend_to(group);
@@ -154,6 +132,35 @@ fn run(
             )))
         }
     }
+}
+
+/// Starts `argv` in a process group of its own (so that a timeout kills
+/// whatever it started), stdout piped, without the `hidden` variables and
+/// with the proxy variables this program took from its own environment
+/// (see [`crate::proxy`]); given the terminal `tty`, its group takes the
+/// foreground before the program runs.
+fn spawn(argv: &[String], hidden: &[&str], tty: Option<RawFd>) -> std::io::Result<Child> {
+    let mut command = Command::new(&argv[0]);
+    command.envs(crate::proxy::taken());
+    for var in hidden {
+        command.env_remove(var);
+    }
+    if let Some(tty) = tty {
+        // SAFETY: the hook makes only async-signal-safe calls.
+        unsafe {
+            command.pre_exec(move || {
+                foreground::take_in_child(tty);
+                Ok(())
+            })
+        };
+    }
+    command
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()
 }
 
 /// Starts the threads that read `child`'s stdout and wait for its exit;
