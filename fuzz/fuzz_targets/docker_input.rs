@@ -18,7 +18,9 @@ fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<(tempfile::TempDir, Settings)> = OnceLock::new();
     let (_, settings) = SETTINGS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let profile = "[profiles.default]\norg_id = \"org\"\napi_key_id = \"key-id\"\n\
+        let profile = "[profiles.default]\n\
+                       org_id = \"00000000-0000-4000-8000-0000000000aa\"\n\
+                       api_key_id = \"key-id\"\n\
                        api_key = \"key\"\nhost = \"https://console.test\"\n\
                        hosts = [\"registry.test:5000\"]\n";
         let path = Path::new("/fuzz/credentials.toml");
