@@ -134,9 +134,8 @@ fn serve<P: Protocol>(call: P, cli: &Cli) -> Result<(String, u8)> {
     };
     match answer() {
         Ok(out) => Ok((out, 0)),
-        Err(e) if P::ERRORS_TO_STDOUT => {
-            Ok((format!("{}\n", log::escape_controls(&e.to_string())), 1))
-        }
+        // Error's Display escapes control characters: one line.
+        Err(e) if P::ERRORS_TO_STDOUT => Ok((format!("{e}\n"), 1)),
         Err(e) => Err(e),
     }
 }
