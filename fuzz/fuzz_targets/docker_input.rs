@@ -4,7 +4,7 @@
 //! not panicking: every answer is one line of JSON, or nothing.
 #![no_main]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
@@ -25,7 +25,7 @@ fn settings() -> &'static Settings {
                        hosts = [\"registry.test:5000\"]\n";
         let path = Path::new("/fuzz/credentials.toml");
         let mut settings = Settings::from_toml(&Flags::default(), path, profile).unwrap();
-        settings.cache_dir = PathBuf::from(dir.path());
+        settings.cache_dir = dir.path().join("cache");
         let cache = cache_for(&settings);
         cache.prepare().unwrap();
         cache
