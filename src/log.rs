@@ -59,3 +59,12 @@ macro_rules! warn {
         $crate::log::say(format_args!("warning: {}", format_args!($($arg)*)))
     };
 }
+
+/// A line always shown, for what a long-running command (`sink`) did: one
+/// per refresh or failure, so its log tells the story without `-v`.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => {
+        $crate::log::say(format_args!($($arg)*))
+    };
+}

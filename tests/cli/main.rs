@@ -28,6 +28,8 @@ mod kubernetes;
 mod load;
 mod parsers;
 mod secrets;
+mod sink;
 mod startup;
 mod terraform;
+mod token_file;
 mod transport;
