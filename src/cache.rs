@@ -148,9 +148,9 @@ impl Cache {
     }
 }
 
-/// Every file in `dir` named as this program names its cache files (tokens
-/// and leftover temporary files, not locks, which a running refresh may
-/// hold), for `clear --all`. Nothing else there is ours to remove.
+/// Every file in `dir` named as this program names its files: tokens,
+/// their lock files and leftover temporary files, for `clear --all`.
+/// Nothing else there is ours to remove.
 pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let entries = match fs::read_dir(dir) {
@@ -161,7 +161,8 @@ pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     for entry in entries {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if is_token_file_name(name) || name.starts_with(files::TEMP_PREFIX) {
+        let ours = is_token_file_name(name, ".json") || is_token_file_name(name, ".lock");
+        if ours || name.starts_with(files::TEMP_PREFIX) {
             found.push(path);
         }
     }
@@ -180,10 +181,11 @@ pub fn identity(fields: &[&str]) -> String {
         .join(" ")
 }
 
-/// Whether `name` is one [`file_name`] makes.
-fn is_token_file_name(name: &str) -> bool {
+/// Whether `name` is one [`file_name`] makes, with `extension` (`.json`
+/// for the token, `.lock` for its lock file).
+fn is_token_file_name(name: &str, extension: &str) -> bool {
     name.strip_prefix("token-")
-        .and_then(|rest| rest.strip_suffix(".json"))
+        .and_then(|rest| rest.strip_suffix(extension))
         .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
@@ -210,8 +212,9 @@ mod tests {
             file_name("v3 https://x o k2")
         );
         assert!(file_name("a").starts_with("token-") && file_name("a").len() == 27);
-        assert!(is_token_file_name(&file_name("a")));
-        assert!(!is_token_file_name("package.json") && !is_token_file_name("token-1.json"));
+        assert!(is_token_file_name(&file_name("a"), ".json"));
+        assert!(!is_token_file_name("package.json", ".json"));
+        assert!(!is_token_file_name("token-1.json", ".json"));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use std::io::Read;
 use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -29,6 +30,12 @@ pub enum SecretSource {
     Command(Vec<String>),
     /// Written in the (private) config file.
     Inline(Secret<String>),
+    /// The API key of snowplow-cli's files in `dirs`, read only on a cache
+    /// miss; `missing` says what to do if they have none.
+    SnowplowCli { dirs: Vec<PathBuf>, missing: String },
+    /// Configured nowhere: fine for a cache hit, and this message for an
+    /// exchange.
+    Missing(String),
 }
 
 impl SecretSource {
@@ -56,6 +63,16 @@ impl SecretSource {
                 .trim()
                 .to_string(),
             SecretSource::Command(argv) => run(argv, (what, place), timeout_secs, hidden)?,
+            SecretSource::SnowplowCli { dirs, missing } => {
+                let files = crate::config::snowplow_cli::load(dirs)?;
+                let key = files
+                    .iter()
+                    .find_map(|f| f.get(crate::config::snowplow_cli::SECRET));
+                key.ok_or_else(|| Error::Config(missing.clone()))?
+                    .trim()
+                    .to_string()
+            }
+            SecretSource::Missing(message) => return Err(Error::Config(message.clone())),
         };
         if value.is_empty() {
             return Err(Error::Config(format!("the {what} from {place} is empty")));

@@ -835,7 +835,10 @@ fn control_characters_in_messages_are_escaped() {
     seen.push_str(&out.stderr);
     // A profile name with an ESC in it (TOML allows one in a quoted key):
     // `status`, which is for people, prints it escaped on stdout too.
-    sandbox.write_config("[profiles.\"evil\\u001b[2J\"]\n");
+    sandbox.write_config(&format!(
+        "[profiles.\"evil\\u001b[2J\"]\norg_id = \"{}\"\n",
+        console::ORG
+    ));
     sandbox.set("SNOWPLOW_CREDENTIALS_PROFILE", "evil\x1b[2J");
     let status = sandbox.run(&["status"]);
     assert!(

@@ -26,6 +26,7 @@ mod faults;
 mod git;
 mod kubernetes;
 mod load;
+mod newcomer;
 mod parsers;
 mod secrets;
 mod sink;
