@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::display_path;
 use super::resolve::Env;
 use crate::error::{Error, Result};
-use crate::files::ConfigFileError;
+use crate::files::{self, ConfigFileError};
 use crate::secret::Secret;
 
 #[derive(Deserialize, Default)]
@@ -112,38 +112,45 @@ pub(super) fn read_default() -> Result<(PathBuf, Option<Read>)> {
 /// Reads and parses `path`. A missing file is no error unless the user named
 /// it (`explicit` says how: `--config` or the variable).
 pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> {
-    let from = || explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
-    let shown = display_path(path);
-    let cannot = |why: &dyn std::fmt::Display| {
-        Error::Config(format!("cannot read config file {shown}{}: {why}", from()))
+    let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
+    let label = format!("config file {}{from}", display_path(path));
+    let Some((text, shared)) = read_checked(path, &label)? else {
+        if explicit.is_none() {
+            return Ok(None);
+        }
+        let missing = std::io::Error::from_raw_os_error(libc::ENOENT);
+        return Err(Error::Config(format!("cannot read {label}: {missing}")));
     };
-    // The rules for what may be read as config live in files.rs.
-    let (text, shared) = match crate::files::read_config(path) {
-        Ok(Some(read)) => read,
-        Ok(None) if explicit.is_none() => return Ok(None),
-        Ok(None) => return Err(cannot(&std::io::Error::from_raw_os_error(libc::ENOENT))),
-        Err(ConfigFileError::Io(e)) => return Err(cannot(&e)),
+    let file = parse(path, &text)?;
+    Ok(Some(Read { file, shared }))
+}
+
+/// A settings file's text, with whether others may read it, through the
+/// one set of rules for files we take settings from ([`files::read_config`]:
+/// regular, bounded, changeable only by its owner); `None` if it does not
+/// exist. `label` names it in messages.
+pub(super) fn read_checked(path: &Path, label: &str) -> Result<Option<(String, bool)>> {
+    let shown = display_path(path);
+    match files::read_config(path) {
+        Ok(read) => Ok(read),
+        Err(ConfigFileError::Io(e)) => Err(Error::Config(format!("cannot read {label}: {e}"))),
         Err(ConfigFileError::Writable { path: at, mode }) => {
             let at = display_path(&at);
             let what = match at == shown {
                 true => "it".to_string(),
                 false => format!("its directory {at}"),
             };
-            return Err(Error::Config(format!(
-                "refusing config file {shown}: {what} can be changed by others (mode {mode:o}), \
-                 who could make it run their commands; run `chmod go-w {at}`"
-            )));
+            Err(Error::Config(format!(
+                "refusing {label}: {what} can be changed by others (mode {mode:o}), who could \
+                 make us run their commands or send the key elsewhere; run `chmod go-w {at}`"
+            )))
         }
-        Err(ConfigFileError::Owner { path: at, uid }) => {
-            return Err(Error::Config(format!(
-                "refusing config file {shown}: {} belongs to another user (uid {uid}); it must \
-                 be yours or root's",
-                display_path(&at)
-            )));
-        }
-    };
-    let file = parse(path, &text)?;
-    Ok(Some(Read { file, shared }))
+        Err(ConfigFileError::Owner { path: at, uid }) => Err(Error::Config(format!(
+            "refusing {label}: {} belongs to another user (uid {uid}); it must be yours or \
+             root's",
+            display_path(&at)
+        ))),
+    }
 }
 
 /// Parses config text read from `path`; errors say where, by line and

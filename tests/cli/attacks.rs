@@ -594,10 +594,10 @@ fn a_config_file_others_can_write_is_refused() {
         .run(&["token", "--config", config.to_str().unwrap()])
         .success();
     assert_snapshot!(seen, @"
-    snowplow-credentials: refusing config file ~/open/credentials.toml: it can be changed by others (mode 666), who could make it run their commands; run `chmod go-w ~/open/credentials.toml`
-    snowplow-credentials: refusing config file ~/open/credentials.toml: it can be changed by others (mode 620), who could make it run their commands; run `chmod go-w ~/open/credentials.toml`
-    snowplow-credentials: refusing config file ~/open/credentials.toml: its directory ~/open can be changed by others (mode 777), who could make it run their commands; run `chmod go-w ~/open`
-    snowplow-credentials: refusing config file ~/open/credentials.toml: its directory ~/open can be changed by others (mode 770), who could make it run their commands; run `chmod go-w ~/open`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): it can be changed by others (mode 666), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open/credentials.toml`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): it can be changed by others (mode 620), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open/credentials.toml`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): its directory ~/open can be changed by others (mode 777), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): its directory ~/open can be changed by others (mode 770), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open`
     ");
 }
 

@@ -263,7 +263,7 @@ fn a_snowplow_yml_others_can_write_is_not_read_at_all() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: refusing ~/.config/snowplow/snowplow.yml: others can write to it; run `chmod 600 ~/.config/snowplow/snowplow.yml`
+    snowplow-credentials: refusing ~/.config/snowplow/snowplow.yml: it can be changed by others (mode 622), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/.config/snowplow/snowplow.yml`
     ");
     let dotenv = write_dotenv(
         &sandbox,
