@@ -182,9 +182,18 @@ fn a_config_path_that_is_a_fifo_or_endless_is_refused() {
     let out = output_of(&mut cmd, None);
     out.failure();
     seen.push_str(&out.stderr);
+    // snowplow-cli's settings file, read when nothing of ours is set.
+    let bare = Sandbox::new();
+    let yml = bare.path(".config/snowplow/snowplow.yml");
+    std::fs::create_dir_all(yml.parent().unwrap()).unwrap();
+    mkfifo(&yml);
+    let out = run_bounded(&bare, &["token"]);
+    out.failure();
+    seen.push_str(&out.stderr);
     assert_snapshot!(seen, @"
     snowplow-credentials: cannot read config file ~/config.toml (from --config): it is not a regular file
     snowplow-credentials: cannot read config file /dev/zero (from --config): it is not a regular file
+    snowplow-credentials: cannot read ~/.config/snowplow/snowplow.yml: it is not a regular file
     ");
     assert_eq!(console.token_requests(), 0);
 }
