@@ -691,9 +691,18 @@ fn an_expiry_past_year_9999_is_a_bad_answer() {
     out.failure();
     seen.push_str(&stderr_of(&out, &sandbox, &console));
     assert!(sandbox.cache_files().is_empty(), "cached");
+    // A token minted elsewhere, in a token_file, likewise.
+    let far = console::make_jwt(&serde_json::json!({ "exp": 300_000_000_000_u64 }));
+    let file = sandbox.path("token");
+    crate::machine::write_private(&file, &far);
+    sandbox.write_config(&format!("[profiles.default]\ntoken_file = {file:?}\n"));
+    let out = sandbox.run(&["aws"]);
+    out.failure();
+    seen.push_str(&stderr_of(&out, &sandbox, &console));
     assert_snapshot!(seen, @"
     snowplow-credentials: the token from <CONSOLE> expires after the year 9999, which is not a real answer: check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console
     snowplow-credentials: the token from <CONSOLE> expires after the year 9999, which is not a real answer: check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console
+    snowplow-credentials: cannot use the token file <HOME>/token: its token expires after the year 9999, which is not a real expiry; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     ");
 }
 
