@@ -30,5 +30,6 @@ mod load;
 mod parsers;
 mod secrets;
 mod startup;
+mod static_build;
 mod terraform;
 mod transport;

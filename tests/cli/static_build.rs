@@ -1,0 +1,452 @@
+//! The fully static Linux build (`bash .ci/static`: x86_64-unknown-linux-musl),
+//! the one the release archives and the container image carry. These run it
+//! the way a `FROM scratch` container does: chrooted into an empty directory,
+//! with no environment but its own settings, so anything it would want from
+//! the system (a dynamic loader, libc, /etc files) is missing. They show
+//! where it finds CA certificates on a system with nothing else, that
+//! SSL_CERT_FILE works there, and that the Dockerfile's tree runs as its
+//! non-root user.
+//!
+//! `.ci/run` builds the binary and names it in SNOWPLOW_TEST_STATIC_BINARY.
+//! Without that variable, or without root (chroot needs it), these say so and
+//! skip; under CI=true they fail.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use insta::assert_snapshot;
+
+use crate::console::{self, Console};
+use crate::harness::{self, Output, output_of};
+use crate::tls::{TlsCerts, TlsProxy};
+
+/// Where .ci/run says the static binary is.
+const BINARY_VAR: &str = "SNOWPLOW_TEST_STATIC_BINARY";
+/// Debian's bundle: the stand-in Console speaks plain HTTP, but the binary
+/// must still start with a real bundle in place, as in the image.
+const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The static binary and the chroot program, or `None` after saying why not.
+#[track_caller]
+fn prerequisites() -> Option<(PathBuf, PathBuf)> {
+    let Some(binary) = std::env::var_os(BINARY_VAR) else {
+        harness::missing(&format!(
+            "{BINARY_VAR} is not set (bash .ci/static builds it)"
+        ));
+        return None;
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        harness::missing("chroot needs root");
+        return None;
+    }
+    Some((PathBuf::from(binary), harness::require("chroot")?))
+}
+
+/// An empty directory to chroot into, 0755 like any root file system.
+struct Root {
+    dir: tempfile::TempDir,
+    chroot: PathBuf,
+}
+
+impl Root {
+    fn new(chroot: &Path) -> Root {
+        let dir = tempfile::tempdir().expect("a directory for the root");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        Root {
+            dir,
+            chroot: chroot.to_path_buf(),
+        }
+    }
+
+    fn path(&self, inside: &str) -> PathBuf {
+        self.dir.path().join(inside.trim_start_matches('/'))
+    }
+
+    /// Copies `from` to `inside` with `mode`; parents are created 0755.
+    fn put(&self, inside: &str, from: &Path, mode: u32) {
+        let to = self.path(inside);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        fs::set_permissions(&to, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// `argv` run inside the root as `user` (`UID:GID`, or root), with
+    /// exactly `vars` for its environment.
+    fn run(&self, user: Option<&str>, vars: &[(&str, &str)], argv: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.chroot);
+        if let Some(user) = user {
+            cmd.arg(format!("--userspec={user}"));
+        }
+        cmd.arg(self.dir.path()).args(argv).env_clear();
+        cmd.envs(vars.iter().copied());
+        output_of(&mut cmd, None)
+    }
+
+    /// Every file and directory in the root with its mode and owner, one a
+    /// line, cache file names redacted: what the root held.
+    fn tree(&self) -> String {
+        let mut lines = Vec::new();
+        walk(self.dir.path(), self.dir.path(), &mut lines);
+        lines.sort();
+        harness::redact_cache_names(&lines.join("\n"))
+    }
+}
+
+fn walk(root: &Path, dir: &Path, lines: &mut Vec<String>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let inside = path.strip_prefix(root).unwrap().display();
+        let mode = meta.mode() & 0o7777;
+        lines.push(format!("/{inside} {mode:o} {}:{}", meta.uid(), meta.gid()));
+        if meta.is_dir() {
+            walk(root, &path, lines);
+        }
+    }
+}
+
+/// The stand-in Console's settings as the only environment, and the cache in
+/// the root (there is no HOME).
+fn settings(console_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SNOWPLOW_CONSOLE_ORG_ID", console::ORG.into()),
+        ("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID.into()),
+        ("SNOWPLOW_CONSOLE_API_KEY", console::KEY.into()),
+        ("SNOWPLOW_CONSOLE_HOST", console_url.into()),
+        ("SNOWPLOW_CREDENTIALS_CACHE_DIR", "/cache".into()),
+    ]
+}
+
+fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// A system tool's output; the tool must be installed.
+#[track_caller]
+fn tool(program: &str, args: &[&str]) -> Output {
+    let path = harness::require(program).expect("binutils, file and libc-bin are installed");
+    output_of(Command::new(path).args(args), None)
+}
+
+#[test]
+fn file_ldd_and_readelf_call_it_static() {
+    let Some((binary, _)) = prerequisites() else {
+        return;
+    };
+    let binary = binary.to_str().unwrap();
+    let file = tool("file", &["-b", binary]);
+    assert!(
+        file.stdout.contains("statically linked") && !file.stdout.contains("interpreter"),
+        "file says: {}",
+        file.stdout
+    );
+    let ldd = tool("ldd", &[binary]);
+    assert_eq!(
+        (ldd.code, ldd.stderr.trim()),
+        (1, "not a dynamic executable"),
+        "ldd says: {ldd:?}"
+    );
+    // No program interpreter and no dynamic section: nothing for a loader to do.
+    let headers = tool("readelf", &["--program-headers", "--wide", binary]);
+    assert_eq!(headers.code, 0, "{}", headers.stderr);
+    let kinds: Vec<&str> = headers
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(kinds.contains(&"LOAD"), "{}", headers.stdout);
+    assert!(
+        !kinds.contains(&"INTERP") && !kinds.contains(&"DYNAMIC"),
+        "{}",
+        headers.stdout
+    );
+}
+
+#[test]
+fn it_answers_token_in_an_empty_root_with_only_its_settings() {
+    let Some((binary, chroot)) = prerequisites() else {
+        return;
+    };
+    let console = Console::start();
+    let root = Root::new(&chroot);
+    root.put("/snowplow-credentials", &binary, 0o755);
+    root.put(SYSTEM_BUNDLE, Path::new(SYSTEM_BUNDLE), 0o644);
+    let vars = settings(&console.url());
+
+    let miss = root.run(None, &borrowed(&vars), &["/snowplow-credentials", "token"]);
+    let hit = root.run(None, &borrowed(&vars), &["/snowplow-credentials", "token"]);
+    let transcript = format!(
+        "miss: {}\nhit: {}",
+        miss.redacted(&console),
+        hit.redacted(&console)
+    );
+    assert_snapshot!(transcript, @r"
+    miss: exit: 0
+    --- stdout
+    <JWT 1>
+    --- stderr
+
+    hit: exit: 0
+    --- stdout
+    <JWT 1>
+    --- stderr
+    ");
+    assert_eq!(console.token_requests(), 1, "the second call was a hit");
+    assert_snapshot!(root.tree(), @"
+    /cache 700 0:0
+    /cache/token-<HASH>.json 600 0:0
+    /cache/token-<HASH>.lock 600 0:0
+    /etc 755 0:0
+    /etc/ssl 755 0:0
+    /etc/ssl/certs 755 0:0
+    /etc/ssl/certs/ca-certificates.crt 644 0:0
+    /snowplow-credentials 755 0:0
+    ");
+
+    // Nothing at all in the environment: one line that says what to set.
+    let bare = root.run(None, &[], &["/snowplow-credentials", "token"]);
+    bare.failure();
+    assert_snapshot!(bare.stderr, @r#"snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml"#);
+}
+
+#[test]
+fn it_trusts_the_distributions_bundle_paths_and_ssl_cert_file() {
+    let Some((binary, chroot)) = prerequisites() else {
+        return;
+    };
+    let console = Console::start();
+    let certs = TlsCerts::generate();
+    let front = TlsProxy::start(&certs, console.addr(), &[]);
+    // Where the root holds the test CA (its only trusted root), and
+    // SSL_CERT_FILE. /certs/other.pem, Debian's bundle without the test CA,
+    // is there in every row, where no probe looks.
+    let rows = [
+        // Debian, Ubuntu, and the image; Alpine; Fedora and RHEL.
+        (Some(SYSTEM_BUNDLE), None),
+        (Some("/etc/ssl/cert.pem"), None),
+        (Some("/etc/pki/tls/certs/ca-bundle.crt"), None),
+        // Nowhere the probe looks: found only through SSL_CERT_FILE.
+        (Some("/certs/ours.pem"), None),
+        (Some("/certs/ours.pem"), Some("/certs/ours.pem")),
+        // SSL_CERT_FILE replaces the system bundle rather than adding to it.
+        (Some(SYSTEM_BUNDLE), Some("/certs/other.pem")),
+        // No bundle anywhere the probe looks.
+        (None, None),
+    ];
+    let mut table = String::new();
+    for (test_ca_at, ssl_cert_file) in rows {
+        let root = Root::new(&chroot);
+        root.put("/snowplow-credentials", &binary, 0o755);
+        root.put("/certs/other.pem", Path::new(SYSTEM_BUNDLE), 0o644);
+        if let Some(inside) = test_ca_at {
+            root.put(inside, &certs.ca_pem, 0o644);
+        }
+        let mut vars = settings(&front.ip_url());
+        if let Some(file) = ssl_cert_file {
+            vars.push(("SSL_CERT_FILE", file.into()));
+        }
+        let out = root.run(None, &borrowed(&vars), &["/snowplow-credentials", "token"]);
+        let stderr = out.stderr.replace(&front.port.to_string(), "<PORT>");
+        table.push_str(&format!(
+            "test CA at {}, SSL_CERT_FILE={}: exit {} {}\n",
+            test_ca_at.unwrap_or("none"),
+            ssl_cert_file.unwrap_or("unset"),
+            out.code,
+            stderr.trim()
+        ));
+    }
+    assert_snapshot!(table, @"
+    test CA at /etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE=unset: exit 0 
+    test CA at /etc/ssl/cert.pem, SSL_CERT_FILE=unset: exit 0 
+    test CA at /etc/pki/tls/certs/ca-bundle.crt, SSL_CERT_FILE=unset: exit 0 
+    test CA at /certs/ours.pem, SSL_CERT_FILE=unset: exit 1 snowplow-credentials: TLS with https://127.0.0.1:<PORT> failed (error creating rustls connection: unexpected error: No CA certificates were loaded from the system): if your network uses its own certificate authority, point SSL_CERT_FILE at its PEM bundle
+    test CA at /certs/ours.pem, SSL_CERT_FILE=/certs/ours.pem: exit 0 
+    test CA at /etc/ssl/certs/ca-certificates.crt, SSL_CERT_FILE=/certs/other.pem: exit 1 snowplow-credentials: TLS with https://127.0.0.1:<PORT> failed (invalid peer certificate: UnknownIssuer): if your network uses its own certificate authority, point SSL_CERT_FILE at its PEM bundle
+    test CA at none, SSL_CERT_FILE=unset: exit 1 snowplow-credentials: TLS with https://127.0.0.1:<PORT> failed (error creating rustls connection: unexpected error: No CA certificates were loaded from the system): if your network uses its own certificate authority, point SSL_CERT_FILE at its PEM bundle
+    ");
+}
+
+#[test]
+fn the_dockerfiles_tree_runs_as_its_non_root_user() {
+    let Some((binary, chroot)) = prerequisites() else {
+        return;
+    };
+    let console = Console::start();
+    let certs = TlsCerts::generate();
+    let front = TlsProxy::start(&certs, console.addr(), &[]);
+    let context = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/image-context");
+    let assembled = output_of(
+        Command::new("bash")
+            .arg(script)
+            .arg(context.path().join("image"))
+            .arg(&binary)
+            .env("CA_BUNDLE", &certs.ca_pem),
+        None,
+    );
+    assert_eq!(assembled.code, 0, "{}", assembled.stderr);
+
+    let root = Root::new(&chroot);
+    let image = image::build(&context.path().join("image"), root.dir.path());
+    let mut vars: Vec<(&str, String)> = image.env.clone();
+    vars.extend(
+        settings(&front.ip_url())
+            .into_iter()
+            .filter(|(k, _)| !k.ends_with("CACHE_DIR")),
+    );
+    let mut argv: Vec<&str> = image.entrypoint.iter().map(String::as_str).collect();
+    argv.push("token");
+    for call in ["miss", "hit"] {
+        let out = root.run(Some(&image.user), &borrowed(&vars), &argv);
+        assert_eq!(out.code, 0, "{call}: {out:?}");
+        assert_eq!(out.stdout.trim(), console.issued()[0], "{call}");
+    }
+    assert_eq!(console.token_requests(), 1, "the second call was a hit");
+    assert_snapshot!(root.tree(), @"
+    /etc 755 0:0
+    /etc/ssl 755 0:0
+    /etc/ssl/certs 755 0:0
+    /etc/ssl/certs/ca-certificates.crt 644 0:0
+    /home 755 0:0
+    /home/nonroot 700 65532:65532
+    /home/nonroot/.cache 700 65532:65532
+    /home/nonroot/.cache/snowplow 700 65532:65532
+    /home/nonroot/.cache/snowplow/credentials 700 65532:65532
+    /home/nonroot/.cache/snowplow/credentials/token-<HASH>.json 600 65532:65532
+    /home/nonroot/.cache/snowplow/credentials/token-<HASH>.lock 600 65532:65532
+    /usr 755 0:0
+    /usr/local 755 0:0
+    /usr/local/bin 755 0:0
+    /usr/local/bin/snowplow-credentials 755 0:0
+    ");
+}
+
+/// The Dockerfile's instructions, carried out on a directory as a builder
+/// would on an empty image: the subset the Dockerfile may use.
+mod image {
+    use super::*;
+
+    pub struct Image {
+        pub user: String,
+        pub env: Vec<(&'static str, String)>,
+        pub entrypoint: Vec<String>,
+    }
+
+    /// Reads the repository's Dockerfile and builds its tree from `context`
+    /// into `root`, for linux/amd64.
+    pub fn build(context: &Path, root: &Path) -> Image {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile");
+        let text = fs::read_to_string(path).unwrap();
+        let args = BTreeMap::from([("TARGETARCH", "amd64")]);
+        let mut image = Image {
+            user: "0:0".into(),
+            env: Vec::new(),
+            entrypoint: Vec::new(),
+        };
+        for line in instructions(&text) {
+            let (word, rest) = line.split_once(' ').unwrap_or((&line, ""));
+            let rest = substitute(rest.trim(), &args);
+            match word {
+                "FROM" => assert_eq!(rest, "scratch", "the image starts empty"),
+                "ARG" => assert!(args.contains_key(rest.as_str()), "ARG {rest} is unknown"),
+                "LABEL" => {}
+                "COPY" => copy(context, root, &rest),
+                "USER" => image.user = rest,
+                "ENV" => image.env.push(env_pair(&rest)),
+                "ENTRYPOINT" => image.entrypoint = serde_json::from_str(&rest).unwrap(),
+                other => panic!("the Dockerfile uses {other}, which this test cannot carry out"),
+            }
+        }
+        image
+    }
+
+    /// Instructions with continuation lines joined, comments dropped.
+    fn instructions(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = String::new();
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
+                continue;
+            }
+            match line.strip_suffix('\\') {
+                Some(part) => current.push_str(part),
+                None => {
+                    current.push_str(line);
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+        }
+        out
+    }
+
+    fn substitute(text: &str, args: &BTreeMap<&str, &str>) -> String {
+        args.iter().fold(text.to_string(), |t, (k, v)| {
+            t.replace(&format!("${{{k}}}"), v)
+        })
+    }
+
+    fn env_pair(rest: &str) -> (&'static str, String) {
+        let (name, value) = rest.split_once('=').expect("ENV NAME=value");
+        assert_eq!(name, "HOME", "the test knows only ENV HOME");
+        ("HOME", value.to_string())
+    }
+
+    /// `COPY [--chown=U:G] SRC... DEST`: a directory's contents go into DEST,
+    /// a file to DEST (or into it, if DEST ends with '/'); the copies, not
+    /// the parents made for them, get the owner.
+    fn copy(context: &Path, root: &Path, rest: &str) {
+        let mut words: Vec<&str> = rest.split_whitespace().collect();
+        let owner = words[0].strip_prefix("--chown=").map(|o| {
+            let (uid, gid) = o.split_once(':').unwrap();
+            (uid.parse::<u32>().unwrap(), gid.parse::<u32>().unwrap())
+        });
+        if owner.is_some() {
+            words.remove(0);
+        }
+        let dest = words.pop().unwrap();
+        for source in words {
+            let from = context.join(source.trim_end_matches('/'));
+            let into_dir = from.is_dir() || dest.ends_with('/');
+            let to = root.join(dest.trim_start_matches('/'));
+            let to = match into_dir && from.is_file() {
+                true => to.join(from.file_name().unwrap()),
+                false => to,
+            };
+            fs::create_dir_all(if from.is_dir() {
+                &to
+            } else {
+                to.parent().unwrap()
+            })
+            .unwrap();
+            copy_tree(&from, &to, owner);
+        }
+    }
+
+    fn copy_tree(from: &Path, to: &Path, owner: Option<(u32, u32)>) {
+        if from.is_dir() {
+            for entry in fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap().path();
+                let target = to.join(entry.file_name().unwrap());
+                if entry.is_dir() {
+                    fs::create_dir_all(&target).unwrap();
+                    let mode = fs::metadata(&entry).unwrap().permissions();
+                    fs::set_permissions(&target, mode).unwrap();
+                    chown(&target, owner);
+                }
+                copy_tree(&entry, &target, owner);
+            }
+        } else {
+            fs::copy(from, to).unwrap();
+            chown(to, owner);
+        }
+    }
+
+    fn chown(path: &Path, owner: Option<(u32, u32)>) {
+        let (uid, gid) = owner.unwrap_or((0, 0));
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+    }
+}
