@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{self, Lookup};
 use crate::cli::LINKS;
-use crate::config::{Auth, Settings, display_path};
+use crate::config::{Settings, display_path};
 use crate::error::{Error, Result};
 use crate::{time, token};
 
@@ -18,26 +18,12 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Some(path) => display_path(path),
         None => "no config file".into(),
     };
-    let org = settings.org_id.as_deref().unwrap_or("(none)");
-    let auth = match &settings.auth {
-        Auth::ApiKey {
-            key_id: Some(id), ..
-        } => format!("API key (Credentials API v3), key ID {id}"),
-        Auth::ApiKey { key_id: None, .. } => {
-            "API key (deprecated Credentials API v2, no key ID)".to_string()
-        }
-        Auth::Password {
-            username,
-            client_id,
-            auth_url,
-            ..
-        } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
-    };
+    let org = settings.auth.org().unwrap_or("(none)");
     let cache = token::cache_for(settings);
     let _ = writeln!(out, "profile:       {} ({file})", settings.profile);
     let _ = writeln!(out, "host:          {}", settings.host);
     let _ = writeln!(out, "organization:  {org}");
-    let _ = writeln!(out, "auth:          {auth}");
+    let _ = writeln!(out, "auth:          {}", settings.auth.describe());
     let _ = writeln!(out, "cache file:    {}", display_path(&cache.path));
     let now = time::now();
     let fresh = match cache.read() {
@@ -52,7 +38,7 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Lookup::Found(entry) => {
             let threshold = token::threshold(settings.min_ttl, entry.iat, entry.exp, 0);
             let left = entry.exp.saturating_sub(now);
-            let fresh = left > threshold;
+            let fresh = token::is_fresh(now, entry.exp, threshold);
             let _ = writeln!(
                 out,
                 "token:         {}, expires {} ({}), refreshed from {}",
