@@ -25,8 +25,17 @@ pub const LINKS: [(&str, &str); 3] = [
     ("terraform-credentials-snowplow", "terraform"),
 ];
 
-/// What `--version` and Docker's `version` print.
-pub const VERSION_LINE: &str = concat!("snowplow-credentials ", env!("CARGO_PKG_VERSION"), "\n");
+/// What `--version` and Docker's `version` print: the version, then which
+/// build this is (the target triple, and whether it is static: build.rs).
+pub const VERSION_LINE: &str = concat!(
+    "snowplow-credentials ",
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BUILD_TARGET"),
+    ", ",
+    env!("BUILD_LINKING"),
+    ")\n"
+);
 
 #[derive(Debug, PartialEq)]
 pub enum Command {

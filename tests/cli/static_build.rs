@@ -133,7 +133,7 @@ fn tool(program: &str, args: &[&str]) -> Output {
 }
 
 #[test]
-fn file_ldd_and_readelf_call_it_static() {
+fn file_ldd_readelf_and_its_version_call_it_static() {
     let Some((binary, _)) = prerequisites() else {
         return;
     };
@@ -163,6 +163,15 @@ fn file_ldd_and_readelf_call_it_static() {
         !kinds.contains(&"INTERP") && !kinds.contains(&"DYNAMIC"),
         "{}",
         headers.stdout
+    );
+    let version = output_of(Command::new(binary).arg("--version"), None);
+    assert_eq!(
+        version.stdout,
+        concat!(
+            "snowplow-credentials ",
+            env!("CARGO_PKG_VERSION"),
+            " (x86_64-unknown-linux-musl, statically linked)\n"
+        )
     );
 }
 
