@@ -46,8 +46,21 @@ pub enum Command {
         all: bool,
     },
     InstallLinks(Option<PathBuf>),
+    /// `completions SHELL`: the script to install.
+    Completions(Shell),
+    /// `__complete N WORD...`, what the scripts call on TAB: see complete.rs.
+    Complete(Vec<String>),
     Help,
     Version,
+}
+
+/// The shells `completions` writes a script for.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 #[derive(Debug)]
@@ -60,10 +73,13 @@ pub struct Cli {
 
 /// One command: its words (the name, then aliases), how `--help` shows it,
 /// and how its arguments (the words after its name) become a [`Command`].
-struct Spec {
-    words: &'static [&'static str],
-    usage: &'static str,
-    about: &'static str,
+pub struct Spec {
+    pub words: &'static [&'static str],
+    /// The name, then each argument: `<a|b>` one of these words, `<name>`
+    /// any value, `[DIR]` an optional directory, `[--flag]` an optional
+    /// flag. Shell completion reads it too (complete.rs).
+    pub usage: &'static str,
+    pub about: &'static str,
     parse: fn(&[&str], bool) -> Option<Command>,
     /// What to say when `parse` refuses the arguments, if more than "wrong
     /// arguments".
@@ -71,7 +87,7 @@ struct Spec {
 }
 
 /// Every command, in `--help` order: the one list of command words.
-const COMMANDS: &[Spec] = &[
+pub const COMMANDS: &[Spec] = &[
     Spec {
         words: &["token"],
         usage: "token",
@@ -191,6 +207,105 @@ const COMMANDS: &[Spec] = &[
         },
         wrong: None,
     },
+    Spec {
+        words: &["completions"],
+        usage: "completions <bash|zsh|fish|powershell>",
+        about: "print the shell's completion script",
+        parse: |args, _| {
+            Some(Command::Completions(match args {
+                ["bash"] => Shell::Bash,
+                ["zsh"] => Shell::Zsh,
+                ["fish"] => Shell::Fish,
+                ["powershell"] => Shell::Powershell,
+                _ => return None,
+            }))
+        },
+        wrong: Some("completions needs a shell: bash, zsh, fish or powershell"),
+    },
+];
+
+/// A global option: `--long`, its short form, the placeholder of its value
+/// (none: a switch), and its `--help` text (later lines indented).
+pub struct Opt {
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub value: Option<&'static str>,
+    pub about: &'static str,
+}
+
+/// Every global option, in `--help` order. The parser matches the same
+/// names (a unit test checks it accepts each); completion offers them.
+pub const OPTIONS: &[Opt] = &[
+    Opt {
+        long: "profile",
+        short: None,
+        value: Some("NAME"),
+        about: "profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]",
+    },
+    Opt {
+        long: "config",
+        short: None,
+        value: Some("FILE"),
+        about: "config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]\n\
+                [default: ~/.config/snowplow/credentials.toml]",
+    },
+    Opt {
+        long: "org-id",
+        short: None,
+        value: Some("ID"),
+        about: "organization ID  [env: SNOWPLOW_CONSOLE_ORG_ID]",
+    },
+    Opt {
+        long: "api-key-id",
+        short: None,
+        value: Some("ID"),
+        about: "API key ID  [env: SNOWPLOW_CONSOLE_API_KEY_ID]",
+    },
+    Opt {
+        long: "host",
+        short: None,
+        value: Some("URL"),
+        about: "Console URL  [env: SNOWPLOW_CONSOLE_HOST]\n\
+                [default: https://console.snowplowanalytics.com]",
+    },
+    Opt {
+        long: "min-ttl",
+        short: None,
+        value: Some("SECONDS"),
+        about: "refresh when less than this is left  [default: 900]\n\
+                [env: SNOWPLOW_CREDENTIALS_MIN_TTL]",
+    },
+    Opt {
+        long: "timeout",
+        short: None,
+        value: Some("SECONDS"),
+        about: "HTTP connect and read timeout  [default: 10]\n\
+                [env: SNOWPLOW_CREDENTIALS_TIMEOUT]",
+    },
+    Opt {
+        long: "refresh",
+        short: None,
+        value: None,
+        about: "exchange a new token even if the cached one is fresh",
+    },
+    Opt {
+        long: "verbose",
+        short: Some('v'),
+        value: None,
+        about: "explain what happens, on stderr (secrets redacted)",
+    },
+    Opt {
+        long: "help",
+        short: Some('h'),
+        value: None,
+        about: "print this help",
+    },
+    Opt {
+        long: "version",
+        short: Some('V'),
+        value: None,
+        about: "print the version, target and whether the build is static",
+    },
 ];
 
 const HELP_HEAD: &str = "\
@@ -202,27 +317,19 @@ Commands:
 ";
 
 const HELP_TAIL: &str = "
-Options:
-      --profile <NAME>       profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]
-      --config <FILE>        config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]
-                             [default: ~/.config/snowplow/credentials.toml]
-      --org-id <ID>          organization ID  [env: SNOWPLOW_CONSOLE_ORG_ID]
-      --api-key-id <ID>      API key ID  [env: SNOWPLOW_CONSOLE_API_KEY_ID]
-      --host <URL>           Console URL  [env: SNOWPLOW_CONSOLE_HOST]
-                             [default: https://console.snowplowanalytics.com]
-      --min-ttl <SECONDS>    refresh when less than this is left  [default: 900]
-      --timeout <SECONDS>    HTTP connect and read timeout  [default: 10]
-      --refresh              exchange a new token even if the cached one is fresh
-  -v, --verbose              explain what happens, on stderr (secrets redacted)
-  -h, --help                 print this help
-  -V, --version              print the version
+Environment:
+  SNOWPLOW_CREDENTIALS_CACHE_DIR   the token cache  [default: ~/.cache/snowplow/credentials]
+  SNOWPLOW_CREDENTIALS_LOCK_WAIT   seconds to wait for another process's exchange
+  SSL_CERT_FILE                    PEM bundle of the CAs to trust instead of the system's
+  HTTPS_PROXY, NO_PROXY            the proxy, read as curl reads them
 
 The API key is read from SNOWPLOW_CONSOLE_API_KEY or the profile's api_key_command,
 api_key_env or api_key; there is no flag for it, since argv is visible to all users.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
-/// `--help`: the commands from [`COMMANDS`], between fixed text.
+/// `--help`: the commands from [`COMMANDS`] and the options from
+/// [`OPTIONS`], between fixed text.
 pub fn help() -> String {
     let mut out = HELP_HEAD.to_string();
     for spec in COMMANDS {
@@ -232,6 +339,14 @@ pub fn help() -> String {
         } else {
             let _ = writeln!(out, "  {usage}\n{:29}{}", "", spec.about);
         }
+    }
+    out.push_str("\nOptions:\n");
+    for opt in OPTIONS {
+        let short = opt.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+        let value = opt.value.map(|v| format!(" <{v}>")).unwrap_or_default();
+        let left = format!("--{}{value}", opt.long);
+        let about = opt.about.replace('\n', &format!("\n{:29}", ""));
+        let _ = writeln!(out, "  {short:4}{left:<23}{about}");
     }
     out + HELP_TAIL
 }
@@ -248,6 +363,17 @@ fn link_command(argv0: &OsString) -> Option<&'static str> {
 pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut args = args.into_iter();
     let argv0 = args.next().unwrap_or_default();
+    // What the completion scripts send is a half-typed line, not options to
+    // check: it goes to complete.rs as it is.
+    let mut args = args.peekable();
+    if args.next_if(|a| a == "__complete").is_some() {
+        return Ok(Cli {
+            command: Command::Complete(args.map(|a| a.to_string_lossy().into_owned()).collect()),
+            flags: Flags::default(),
+            refresh: false,
+            verbose: false,
+        });
+    }
     let mut positional: Vec<String> = link_command(&argv0).map(String::from).into_iter().collect();
     let mut parser = lexopt::Parser::from_args(args);
     let mut flags = Flags::default();
@@ -360,6 +486,20 @@ mod tests {
              credential helper"
         ));
         assert!(help.contains("  bazel get                  Bazel credential helper\n"));
+    }
+
+    #[test]
+    fn the_parser_takes_every_option_of_the_table() {
+        for opt in OPTIONS {
+            let long = format!("--{}", opt.long);
+            let mut words = vec!["sc", "token", long.as_str()];
+            words.extend(opt.value.map(|_| "5"));
+            assert!(parse_words(&words).is_ok(), "{long}");
+            if let Some(c) = opt.short {
+                let short = format!("-{c}");
+                assert!(parse_words(&["sc", "token", &short]).is_ok(), "{short}");
+            }
+        }
     }
 
     #[test]

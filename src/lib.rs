@@ -8,6 +8,7 @@
 mod cache;
 mod cli;
 mod commands;
+mod complete;
 mod config;
 mod error;
 mod exchange;
@@ -76,6 +77,8 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Help => cli::help(),
         Command::Version => cli::VERSION_LINE.to_string(),
         Command::InstallLinks(dir) => commands::install_links(dir.clone())?,
+        Command::Completions(shell) => complete::script(*shell),
+        Command::Complete(words) => complete::candidates(words),
         Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
         Command::Clear { all: false } => commands::clear(&load(cli)?)?,
         Command::Status => {

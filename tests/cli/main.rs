@@ -17,6 +17,7 @@ mod bad_input;
 mod bazel;
 mod cache_faults;
 mod ci;
+mod completions;
 mod core;
 mod crashes;
 mod curl_make;
