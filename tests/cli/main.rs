@@ -22,6 +22,7 @@ mod core;
 mod crashes;
 mod curl_make;
 mod docker;
+mod docs;
 mod faults;
 mod git;
 mod kubernetes;
