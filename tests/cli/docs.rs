@@ -72,7 +72,10 @@ fn help_the_man_page_and_the_readme_name_every_command_and_variable() {
         }
     }
     let mut vars = Vec::new();
-    snowplow_vars(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut vars);
+    snowplow_vars(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut vars,
+    );
     assert!(vars.len() >= 10, "{vars:?}");
     vars.extend(STANDARD_VARS.map(String::from));
     for var in &vars {
@@ -82,5 +85,9 @@ fn help_the_man_page_and_the_readme_name_every_command_and_variable() {
             }
         }
     }
-    assert!(missing.is_empty(), "not documented:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "not documented:\n{}",
+        missing.join("\n")
+    );
 }
