@@ -4,8 +4,9 @@
 //! with no environment but its own settings, so anything it would want from
 //! the system (a dynamic loader, libc, /etc files) is missing. They show
 //! where it finds CA certificates on a system with nothing else, that
-//! SSL_CERT_FILE works there, and that the Dockerfile's tree runs as its
-//! non-root user.
+//! SSL_CERT_FILE works there, that the Dockerfile's tree runs as its
+//! non-root user, and that buildah (no daemon needed) builds that image and
+//! runs it.
 //!
 //! `.ci/run` builds the binary and names it in SNOWPLOW_TEST_STATIC_BINARY.
 //! Without that variable, or without root (chroot needs it), these say so and
@@ -287,18 +288,7 @@ fn the_dockerfiles_tree_runs_as_its_non_root_user() {
     let console = Console::start();
     let certs = TlsCerts::generate();
     let front = TlsProxy::start(&certs, console.addr(), &[]);
-    let context = tempfile::tempdir().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/image-context");
-    let assembled = output_of(
-        Command::new("bash")
-            .arg(script)
-            .arg(context.path().join("image"))
-            .arg(&binary)
-            .env("CA_BUNDLE", &certs.ca_pem),
-        None,
-    );
-    assert_eq!(assembled.code, 0, "{}", assembled.stderr);
-
+    let context = image_context(&binary, &certs.ca_pem);
     let root = Root::new(&chroot);
     let image = image::build(&context.path().join("image"), root.dir.path());
     let mut vars: Vec<(&str, String)> = image.env.clone();
@@ -320,7 +310,7 @@ fn the_dockerfiles_tree_runs_as_its_non_root_user() {
     /etc/ssl 755 0:0
     /etc/ssl/certs 755 0:0
     /etc/ssl/certs/ca-certificates.crt 644 0:0
-    /home 755 0:0
+    /home 755 65532:65532
     /home/nonroot 700 65532:65532
     /home/nonroot/.cache 700 65532:65532
     /home/nonroot/.cache/snowplow 700 65532:65532
@@ -332,6 +322,102 @@ fn the_dockerfiles_tree_runs_as_its_non_root_user() {
     /usr/local/bin 755 0:0
     /usr/local/bin/snowplow-credentials 755 0:0
     ");
+}
+
+/// The Dockerfile's build context (in `image/` of the returned directory),
+/// as .ci/image-context assembles it, with `ca` as the image's CA bundle.
+fn image_context(binary: &Path, ca: &Path) -> tempfile::TempDir {
+    let context = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/image-context");
+    let assembled = output_of(
+        Command::new("bash")
+            .arg(script)
+            .arg(context.path().join("image"))
+            .arg(binary)
+            .env("CA_BUNDLE", ca),
+        None,
+    );
+    assert_eq!(assembled.code, 0, "{}", assembled.stderr);
+    context
+}
+
+/// buildah, from Debian, builds the Dockerfile for real: no daemon, its
+/// storage (vfs) in a temporary directory, chroot isolation. The image has
+/// the user and entrypoint the Dockerfile says, the same files as the tree
+/// the test above carries out, and answers `token` from the stand-in.
+#[test]
+fn buildah_builds_the_image_and_it_answers_token() {
+    let Some((binary, _)) = prerequisites() else {
+        return;
+    };
+    let Some(buildah) = harness::require("buildah") else {
+        return;
+    };
+    let console = Console::start();
+    let certs = TlsCerts::generate();
+    let front = TlsProxy::start(&certs, console.addr(), &[]);
+    let context = image_context(&binary, &certs.ca_pem);
+    let store = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(&buildah);
+        cmd.arg("--root")
+            .arg(store.path().join("root"))
+            .arg("--runroot")
+            .arg(store.path().join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args);
+        let out = output_of(&mut cmd, None);
+        assert_eq!(out.code, 0, "buildah {args:?}: {}", out.stderr);
+        out.stdout.trim().to_string()
+    };
+    let dockerfile = concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile");
+    let context_dir = context.path().join("image");
+    #[rustfmt::skip]
+    run(&["bud", "--isolation", "chroot", "--platform", "linux/amd64", "-f", dockerfile,
+          "-t", "snowplow-credentials:test", context_dir.to_str().unwrap()]);
+    let config = run(&[
+        "inspect",
+        "--type",
+        "image",
+        "--format",
+        "{{.OCIv1.Config.User}} {{.OCIv1.Config.Env}} {{.OCIv1.Config.Entrypoint}}",
+        "snowplow-credentials:test",
+    ]);
+    assert_snapshot!(config, @"65532:65532 [PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nonroot] [/usr/local/bin/snowplow-credentials]");
+    let container = run(&["from", "snowplow-credentials:test"]);
+    let mut argv = vec!["run".to_string(), "--isolation".into(), "chroot".into()];
+    for (name, value) in settings(&front.ip_url()) {
+        if !name.ends_with("CACHE_DIR") {
+            argv.extend(["--env".to_string(), format!("{name}={value}")]);
+        }
+    }
+    argv.extend([container.clone(), "--".into()]);
+    argv.extend(["/usr/local/bin/snowplow-credentials".into(), "token".into()]);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    for call in ["miss", "hit"] {
+        assert_eq!(run(&argv), console.issued()[0], "{call}");
+    }
+    assert_eq!(console.token_requests(), 1, "the second call was a hit");
+    let mounted = PathBuf::from(run(&["mount", &container]));
+    let mut lines = Vec::new();
+    for top in ["etc/ssl", "home", "usr"] {
+        walk(&mounted, &mounted.join(top), &mut lines);
+    }
+    lines.sort();
+    assert_snapshot!(harness::redact_cache_names(&lines.join("\n")), @"
+    /etc/ssl/certs 755 0:0
+    /etc/ssl/certs/ca-certificates.crt 644 0:0
+    /home/nonroot 700 65532:65532
+    /home/nonroot/.cache 700 65532:65532
+    /home/nonroot/.cache/snowplow 700 65532:65532
+    /home/nonroot/.cache/snowplow/credentials 700 65532:65532
+    /home/nonroot/.cache/snowplow/credentials/token-<HASH>.json 600 65532:65532
+    /home/nonroot/.cache/snowplow/credentials/token-<HASH>.lock 600 65532:65532
+    /usr/local 755 0:0
+    /usr/local/bin 755 0:0
+    /usr/local/bin/snowplow-credentials 755 0:0
+    ");
+    run(&["rm", &container]);
 }
 
 /// The Dockerfile's instructions, carried out on a directory as a builder
@@ -425,12 +511,18 @@ mod image {
                 true => to.join(from.file_name().unwrap()),
                 false => to,
             };
-            fs::create_dir_all(if from.is_dir() {
+            let dir = if from.is_dir() {
                 &to
             } else {
                 to.parent().unwrap()
-            })
-            .unwrap();
+            };
+            // A destination directory the copy creates gets the owner too,
+            // as buildah does; parents made on the way do not.
+            let created = !dir.exists();
+            fs::create_dir_all(dir).unwrap();
+            if created && from.is_dir() {
+                chown(dir, owner);
+            }
             copy_tree(&from, &to, owner);
         }
     }
