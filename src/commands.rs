@@ -1,61 +1,12 @@
-//! The commands that are not a tool's protocol: `status`, `clear` and
-//! `install-links`. Their output is for people.
+//! `clear` and `console-url`: the commands that are neither a tool's
+//! protocol nor `status` or `install-links`.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::cache::{self, Lookup};
-use crate::cli::LINKS;
-use crate::config::{Settings, display_path};
+use crate::cache;
+use crate::config::{Flags, Settings, display_path};
 use crate::error::{Error, Result};
-use crate::{time, token};
-
-/// Everything about the current identity but the token and secrets, and
-/// whether a fresh token is cached (the exit code says so, for scripts).
-pub fn status(settings: &Settings) -> (String, bool) {
-    let mut out = String::new();
-    let file = match &settings.file {
-        Some(path) => display_path(path),
-        None => "no config file".into(),
-    };
-    let org = settings.auth.org().unwrap_or("(none)");
-    let cache = token::cache_for(settings);
-    let _ = writeln!(out, "profile:       {} ({file})", settings.profile);
-    let _ = writeln!(out, "host:          {}", settings.host);
-    let _ = writeln!(out, "organization:  {org}");
-    let _ = writeln!(out, "auth:          {}", settings.auth.describe());
-    let _ = writeln!(out, "cache file:    {}", display_path(&cache.path));
-    let now = time::now();
-    let fresh = match cache.read() {
-        Lookup::Missing => {
-            let _ = writeln!(out, "token:         none cached");
-            false
-        }
-        Lookup::Unusable(why) => {
-            let _ = writeln!(out, "token:         none usable ({why})");
-            false
-        }
-        Lookup::Found(entry) => {
-            let threshold = token::threshold(settings.min_ttl, entry.iat, entry.exp, 0);
-            let left = entry.exp.saturating_sub(now);
-            let fresh = token::is_fresh(now, entry.exp, threshold);
-            let _ = writeln!(
-                out,
-                "token:         {}, expires {} ({}), refreshed from {}",
-                if fresh { "fresh" } else { "stale" },
-                time::rfc3339(entry.exp),
-                if left == 0 {
-                    "expired".to_string()
-                } else {
-                    format!("in {}", time::human_duration(left))
-                },
-                time::rfc3339(entry.exp - threshold)
-            );
-            fresh
-        }
-    };
-    (out, fresh)
-}
+use crate::token;
 
 pub fn clear(settings: &Settings) -> Result<String> {
     let path = token::cache_for(settings).path;
@@ -81,39 +32,31 @@ pub fn clear_all(dir: &Path) -> Result<String> {
     ))
 }
 
-/// Links each helper name to this binary in `dir` (default: beside it).
-/// Running it again changes nothing; a file of another kind is left alone.
-pub fn install_links(dir: Option<PathBuf>) -> Result<String> {
-    let exe = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .map_err(|e| Error::io("cannot find this program's own path", e))?;
-    let dir = match dir {
-        Some(dir) => dir,
-        None => exe.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
-    let mut out = String::new();
-    for (name, _) in LINKS {
-        let link = dir.join(name);
-        match std::fs::symlink_metadata(&link) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                if std::fs::read_link(&link).is_ok_and(|t| t == exe) {
-                    let _ = writeln!(out, "{} already links to {}", link.display(), exe.display());
-                    continue;
-                }
-                std::fs::remove_file(&link)
-                    .map_err(|e| Error::io(format!("cannot replace {}", link.display()), e))?;
-            }
-            Ok(_) => {
-                return Err(Error::Config(format!(
-                    "{} exists and is not a link; move it away and run install-links again",
-                    link.display()
-                )));
-            }
-            Err(_) => {}
-        }
-        std::os::unix::fs::symlink(&exe, &link)
-            .map_err(|e| Error::io(format!("cannot create {}", link.display()), e))?;
-        let _ = writeln!(out, "linked {} -> {}", link.display(), exe.display());
+/// The selected Console's URL with `path` appended, `{org}` in it replaced by
+/// the organization ID; with `json`, `{"url", "host"}` (the host as
+/// Terraform's helper protocol names it).
+pub fn console_url(flags: &Flags, path: Option<&str>, json: bool) -> Result<String> {
+    let (host, org) = Settings::console(flags)?;
+    let mut path = path.unwrap_or_default().to_string();
+    if path.contains("{org}") {
+        let org = org.ok_or_else(|| {
+            Error::Config(format!(
+                "no organization ID for {{org}} in `{path}`: set SNOWPLOW_CONSOLE_ORG_ID, \
+                 --org-id, or org_id in the profile"
+            ))
+        })?;
+        path = path.replace("{org}", &org);
     }
-    Ok(out)
+    if !path.is_empty() && !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    let url = format!("{}{path}", host.to_string().trim_end_matches('/'));
+    if !json {
+        return Ok(format!("{url}\n"));
+    }
+    let host = host.origin.authority();
+    Ok(format!(
+        "{}\n",
+        serde_json::json!({ "url": url, "host": host })
+    ))
 }

@@ -53,29 +53,37 @@ pub fn candidates(args: &[String]) -> String {
 }
 
 /// What the complete words say: the command, how many of its arguments are
-/// given, the option still waiting for its value, and `--config`.
+/// given, the option still waiting for its value (its placeholder, or the
+/// global option), and `--config`.
 #[derive(Default)]
 struct Line {
     command: Option<&'static Spec>,
     arguments: usize,
-    wants_value: Option<&'static Opt>,
+    wants_value: Option<Wanted>,
     config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy)]
+enum Wanted {
+    Global(&'static Opt),
+    /// A command's own option, by its value's placeholder (`<PATH>`).
+    Own(&'static str),
 }
 
 impl Line {
     fn read(words: &[String]) -> Line {
         let mut line = Line::default();
         for word in words {
-            if let Some(opt) = line.wants_value.take() {
-                line.value(opt, word);
+            if let Some(wanted) = line.wants_value.take() {
+                line.value(wanted, word);
             } else if let Some(long) = word.strip_prefix("--") {
                 let (name, value) = long.split_once('=').unwrap_or((long, ""));
-                match OPTIONS.iter().find(|o| o.long == name && o.value.is_some()) {
-                    Some(opt) if long.contains('=') => line.value(opt, value),
-                    Some(opt) => line.wants_value = Some(opt),
-                    None => {}
+                match line.option(name) {
+                    Some(wanted) if long.contains('=') => line.value(wanted, value),
+                    wanted => line.wants_value = wanted,
                 }
             } else if word.starts_with('-') {
+                // A short switch (-v, -h, -V): nothing to remember.
             } else if line.command.is_none() {
                 line.command = COMMANDS.iter().find(|c| c.words.contains(&word.as_str()));
             } else {
@@ -85,33 +93,43 @@ impl Line {
         line
     }
 
-    fn value(&mut self, opt: &Opt, value: &str) {
-        if opt.long == "config" {
+    /// `--name`'s value, if it takes one: a global option or the command's.
+    fn option(&self, name: &str) -> Option<Wanted> {
+        if let Some(opt) = OPTIONS.iter().find(|o| o.long == name) {
+            return opt.value.map(|_| Wanted::Global(opt));
+        }
+        let own = own_options(self.command?)
+            .into_iter()
+            .find(|(n, _)| *n == name)?;
+        own.1.map(Wanted::Own)
+    }
+
+    fn value(&mut self, wanted: Wanted, value: &str) {
+        if let Wanted::Global(opt) = wanted
+            && opt.long == "config"
+        {
             self.config = Some(PathBuf::from(value));
         }
     }
 
     /// Every candidate here (the caller keeps those that fit what is typed).
     fn offer(&self, current: &str) -> Vec<(String, String)> {
-        if let Some(opt) = self.wants_value {
-            return self.values(opt, "");
+        if let Some(wanted) = self.wants_value {
+            return self.values(wanted, "");
         }
         if let Some((name, _)) = current.strip_prefix("--").and_then(|l| l.split_once('='))
-            && let Some(opt) = OPTIONS.iter().find(|o| o.long == name)
+            && let Some(wanted) = self.option(name)
         {
-            let prefix = format!("--{name}=");
-            let values = self.values(opt, &prefix);
-            return values;
+            return self.values(wanted, &format!("--{name}="));
         }
         if current.starts_with('-') {
             return self.options();
         }
         match self.command {
-            None => COMMANDS
-                .iter()
-                .flat_map(|c| c.words.iter().map(|w| (w.to_string(), c.about.to_string())))
-                .collect(),
-            Some(spec) => argument(spec, self.arguments),
+            None => command_words(),
+            Some(spec) => positionals(spec)
+                .get(self.arguments)
+                .map_or_else(Vec::new, |slot| slot_values(slot)),
         }
     }
 
@@ -121,49 +139,109 @@ impl Line {
             .iter()
             .map(|o| (format!("--{}", o.long), about(o)))
             .collect();
-        // Flags a command's usage names, such as `clear [--all]`.
+        // Options a command's usage names, such as `clear [--all]`.
         if let Some(spec) = self.command {
-            for flag in spec.usage.split(' ').filter_map(|w| w.strip_prefix("[--")) {
-                all.push((format!("--{}", flag.trim_end_matches(']')), String::new()));
+            for (name, _) in own_options(spec) {
+                all.push((format!("--{name}"), String::new()));
             }
         }
         all
     }
 
-    /// The values `opt` can take: profile names, a file, or nothing known.
-    fn values(&self, opt: &Opt, prefix: &str) -> Vec<(String, String)> {
-        match opt.long {
-            "profile" => profiles(self.config.clone())
-                .into_iter()
-                .map(|p| (format!("{prefix}{p}"), "profile".to_string()))
-                .collect(),
-            "config" if prefix.is_empty() => vec![(":files".into(), String::new())],
-            _ => Vec::new(),
+    /// The values wanted: profile names, a path, or the placeholder's.
+    fn values(&self, wanted: Wanted, prefix: &str) -> Vec<(String, String)> {
+        let slot = match wanted {
+            Wanted::Global(opt) if opt.long == "profile" => {
+                return profiles(self.config.clone())
+                    .into_iter()
+                    .map(|p| (format!("{prefix}{p}"), "profile".to_string()))
+                    .collect();
+            }
+            Wanted::Global(opt) => opt.value.unwrap_or(""),
+            Wanted::Own(placeholder) => placeholder,
+        };
+        let values = slot_values(slot);
+        if !prefix.is_empty() && values.iter().any(|(w, _)| w.starts_with(':')) {
+            return Vec::new();
         }
+        values
+            .into_iter()
+            .map(|(w, about)| (format!("{prefix}{w}"), about))
+            .collect()
     }
 }
 
-/// The candidates for a command's argument number `n`, from its usage.
-fn argument(spec: &Spec, n: usize) -> Vec<(String, String)> {
-    let slots: Vec<&str> = spec
-        .usage
-        .split(' ')
-        .skip(1)
-        .filter(|w| !w.starts_with("[--"))
-        .collect();
-    let Some(slot) = slots.get(n) else {
-        return Vec::new();
-    };
-    if slot.starts_with('[') && slot.to_ascii_uppercase().contains("DIR") {
-        return vec![(":dirs".into(), String::new())];
-    }
-    if slot.starts_with('<') && !slot.contains('|') {
-        return Vec::new();
-    }
-    slot.trim_matches(['<', '>'])
-        .split('|')
-        .map(|w| (w.to_string(), String::new()))
+fn command_words() -> Vec<(String, String)> {
+    COMMANDS
+        .iter()
+        .flat_map(|c| c.words.iter().map(|w| (w.to_string(), c.about.to_string())))
         .collect()
+}
+
+/// A command's usage after its name, a token each: `[...]` and `<...>`
+/// groups whole.
+fn usage_tokens(usage: &'static str) -> Vec<&'static str> {
+    let rest = usage.split_once(' ').map_or("", |r| r.1);
+    let (mut tokens, mut depth, mut start) = (Vec::new(), 0, 0);
+    for (i, c) in rest.char_indices() {
+        match c {
+            '[' | '<' => depth += 1,
+            ']' | '>' => depth -= 1,
+            ' ' if depth == 0 => {
+                tokens.push(&rest[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    tokens.push(&rest[start..]);
+    tokens.retain(|t| !t.is_empty());
+    tokens
+}
+
+/// A command's own options (`[--name VALUE]`): each name and the
+/// placeholder of its value, if it takes one.
+fn own_options(spec: &Spec) -> Vec<(&'static str, Option<&'static str>)> {
+    usage_tokens(spec.usage)
+        .into_iter()
+        .filter_map(|t| t.strip_prefix("[--")?.strip_suffix(']'))
+        .map(|inner| match inner.split_once(' ') {
+            Some((name, value)) => (name, Some(value)),
+            None => (inner, None),
+        })
+        .collect()
+}
+
+/// A command's arguments, in order.
+fn positionals(spec: &Spec) -> Vec<&'static str> {
+    usage_tokens(spec.usage)
+        .into_iter()
+        .filter(|t| !t.starts_with("[--"))
+        .collect()
+}
+
+/// The values of one usage slot: `get` itself, `<a|b>` each word, a path
+/// for the shell to complete (`DIR`, `FILE`, and `<PATH>`: `sink`'s file,
+/// where console-url's `[PATH]` is part of a URL), `COMMAND` the command
+/// words; anything else (`<host>`, `NAMES`) nothing known.
+fn slot_values(slot: &str) -> Vec<(String, String)> {
+    let name = slot.trim_matches(['[', ']', '<', '>']);
+    if name.contains('|') {
+        return name
+            .split('|')
+            .map(|w| (w.to_string(), String::new()))
+            .collect();
+    }
+    match name {
+        "DIR" => vec![(":dirs".into(), String::new())],
+        "FILE" => vec![(":files".into(), String::new())],
+        "PATH" if slot.starts_with('<') => vec![(":files".into(), String::new())],
+        "COMMAND" => command_words(),
+        _ if slot == name && name.chars().all(|c| c.is_ascii_lowercase()) => {
+            vec![(name.to_string(), String::new())]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The profile names of the config file that `--config`, else the
@@ -214,6 +292,20 @@ mod tests {
         );
         assert_eq!(offered("install-links "), [":dirs"]);
         assert_eq!(offered("token "), Vec::<String>::new());
+        assert_eq!(offered("help to"), ["token"]);
+        assert_eq!(offered("sink "), [":files"]);
+        assert_eq!(offered("console-url "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_commands_own_options_and_their_values() {
+        assert_eq!(offered("status --j"), ["--json"]);
+        assert_eq!(offered("install-links --r"), ["--refresh", "--remove"]);
+        assert_eq!(offered("sink f --mode "), ["0600", "0640"]);
+        assert_eq!(offered("sink f --header-file "), [":files"]);
+        assert_eq!(offered("sink f --group "), Vec::<String>::new());
+        // An own option's value is not taken for an argument.
+        assert_eq!(offered("sink --mode 0600 "), [":files"]);
     }
 
     #[test]

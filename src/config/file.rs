@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::display_path;
+use super::resolve::Env;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -38,6 +39,7 @@ pub(super) struct Profile {
     pub timeout: Option<u64>,
     pub command_timeout: Option<u64>,
     pub auth: Option<AuthKind>,
+    pub token_file: Option<PathBuf>,
     pub api_key_command: Option<Vec<String>>,
     pub api_key_env: Option<String>,
     pub api_key: Option<Secret<String>>,
@@ -59,11 +61,51 @@ pub(super) struct Read {
     pub shared: bool,
 }
 
-/// `~/.config/snowplow/credentials.toml` (or the platform's equivalent).
+/// The directories settings files are looked up in, first match wins:
+/// `$HOME/.config/snowplow` (on every OS, as snowplow-cli does), then the
+/// OS config directory's `snowplow` (`$XDG_CONFIG_HOME` or `~/.config` on
+/// Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows,
+/// as Go's `os.UserConfigDir`). The one list for our own config file and
+/// for snowplow-cli's files; `env` reads the environment.
+pub fn dirs(env: Env) -> Vec<PathBuf> {
+    let home = env("HOME").map(PathBuf::from);
+    let os = if cfg!(target_os = "macos") {
+        home.as_ref().map(|h| h.join("Library/Application Support"))
+    } else if cfg!(windows) {
+        env("APPDATA").map(PathBuf::from)
+    } else {
+        let xdg = env("XDG_CONFIG_HOME").map(PathBuf::from);
+        xdg.filter(|x| x.is_absolute())
+            .or_else(|| home.as_ref().map(|h| h.join(".config")))
+    };
+    let mut dirs: Vec<PathBuf> = home.map(|h| h.join(".config")).into_iter().collect();
+    dirs.extend(os);
+    dirs.dedup();
+    dirs.into_iter().map(|d| d.join("snowplow")).collect()
+}
+
+/// Where `credentials.toml` is looked for, in order (see [`dirs`]).
+fn candidates() -> Vec<PathBuf> {
+    let dirs = dirs(&super::env);
+    dirs.iter().map(|d| d.join("credentials.toml")).collect()
+}
+
+/// Where messages say to write `credentials.toml`: the first candidate.
 pub(super) fn default_path() -> PathBuf {
-    directories::BaseDirs::new()
-        .map(|d| d.config_dir().join("snowplow").join("credentials.toml"))
-        .unwrap_or_else(|| PathBuf::from("~/.config/snowplow/credentials.toml"))
+    let first = candidates().into_iter().next();
+    first.unwrap_or_else(|| PathBuf::from("~/.config/snowplow/credentials.toml"))
+}
+
+/// The first `credentials.toml` of the candidates that exists, read (with
+/// its path), else the first candidate's path and nothing: each is only
+/// opened, never checked beforehand, so a hit pays no extra system call.
+pub(super) fn read_default() -> Result<(PathBuf, Option<Read>)> {
+    for path in candidates() {
+        if let Some(read) = read(&path, None)? {
+            return Ok((path, Some(read)));
+        }
+    }
+    Ok((default_path(), None))
 }
 
 /// Reads and parses `path`. A missing file is no error unless the user named
@@ -140,8 +182,8 @@ mod tests {
             error("[profiles.default]\norg_idd = \"x\"\n"),
             "config file /etc/credentials.toml, line 2, column 1: unknown field `org_idd`, \
              expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, \
-             `command_timeout`, `auth`, `api_key_command`, `api_key_env`, `api_key`, \
-             `auth_url`, `audience`, `client_id`, `client_secret_command`, \
+             `command_timeout`, `auth`, `token_file`, `api_key_command`, `api_key_env`, \
+             `api_key`, `auth_url`, `audience`, `client_id`, `client_secret_command`, \
              `client_secret_env`, `client_secret`, `username`, `password_command`, \
              `password_env`, `password`"
         );

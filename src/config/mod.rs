@@ -12,6 +12,7 @@
 
 mod file;
 mod resolve;
+pub mod snowplow_cli;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,7 @@ pub const ENV_PROFILE: &str = "SNOWPLOW_CREDENTIALS_PROFILE";
 pub const ENV_MIN_TTL: &str = "SNOWPLOW_CREDENTIALS_MIN_TTL";
 pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
 pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
+pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 
 pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 pub const DEFAULT_AUTH_URL: &str = "https://id.snowplowanalytics.com/oauth/token";
@@ -54,6 +56,7 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub min_ttl: Option<u64>,
     pub timeout: Option<u64>,
+    pub token_file: Option<PathBuf>,
 }
 
 /// Who the token is for, and what is exchanged for it. The API-key
@@ -80,6 +83,9 @@ pub enum Auth {
         client_secret: SecretSource,
         password: SecretSource,
     },
+    /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
+    /// file on every call: no key, no exchange, no cache.
+    TokenFile { path: PathBuf },
 }
 
 impl Auth {
@@ -88,6 +94,7 @@ impl Auth {
         match self {
             Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
             Auth::Password { org, .. } => org.as_deref(),
+            Auth::TokenFile { .. } => None,
         }
     }
 
@@ -106,6 +113,7 @@ impl Auth {
                 username,
                 ..
             } => format!("password {host} {org} {auth_url} {audience} {client_id} {username}"),
+            Auth::TokenFile { path } => format!("file {}", path.display()),
         }
     }
 
@@ -129,6 +137,7 @@ impl Auth {
                 auth_url,
                 ..
             } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
+            Auth::TokenFile { .. } => "a token minted elsewhere: no key, no exchange".into(),
         }
     }
 
@@ -142,6 +151,7 @@ impl Auth {
                 client_id,
                 ..
             } => format!("user {username} with client ID {client_id}"),
+            Auth::TokenFile { path } => format!("the token in {}", path.display()),
         }
     }
 
@@ -211,8 +221,7 @@ pub fn display_path(path: &Path) -> String {
 
 impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
-        let (path, explicit) = config_path(flags, &env)?;
-        let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
+        let (path, read) = read_config(flags)?;
         resolve::settings(flags, &env, path, read)
     }
 
@@ -226,6 +235,13 @@ impl Settings {
             shared: false,
         };
         resolve::settings(flags, &env, path.to_path_buf(), Some(read))
+    }
+
+    /// Only the Console URL and the organization ID (if any): what
+    /// `console-url` needs, resolved as [`Settings::load`] would.
+    pub fn console(flags: &Flags) -> Result<(Url, Option<String>)> {
+        let (path, read) = read_config(flags)?;
+        resolve::console(flags, &env, path, read)
     }
 
     /// Names this token's owner; see [`Auth::identity`].
@@ -242,7 +258,16 @@ impl Settings {
     /// of the profile's `hosts`, by scheme, case-insensitive host and
     /// effective port.
     pub fn serves(&self, asked: &Origin) -> bool {
-        self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked))
+        let served = self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked));
+        if !served {
+            let list: Vec<String> = self.served_hosts().map(Origin::to_string).collect();
+            crate::debug!(
+                "not answering for {asked}: this profile serves only {} (add other hosts to \
+                 `hosts` in a profile)",
+                list.join(", ")
+            );
+        }
+        served
     }
 
     /// [`Settings::serves`] for a URL or `host[:port]` as a tool sends it
@@ -256,11 +281,20 @@ impl Settings {
         std::iter::once(&self.host.origin).chain(&self.hosts)
     }
 
+    /// Where the setting `name` (`host`, `org_id`, …) came from, as messages
+    /// name it: `--host`, `SNOWPLOW_CONSOLE_HOST`, `host in profile "x" of
+    /// FILE`, `host in ~/.config/snowplow/snowplow.yml`, `default`.
+    pub fn origin(&self, name: &str) -> &str {
+        let found = self.origins.iter().rev().find(|(n, _)| *n == name);
+        found.map_or("default", |(_, origin)| origin.as_str())
+    }
+
     /// Where each setting came from, one line each, for `-v`.
     pub fn describe_origins(&self) -> String {
         let mut out = String::new();
         for (name, origin) in &self.origins {
             let _ = match *name {
+                "profile" if self.file.is_none() => write!(out, "no profile of ours; "),
                 "profile" => write!(out, "profile \"{}\" from {origin}; ", self.profile),
                 _ => write!(out, "{name} from {origin}; "),
             };
@@ -281,11 +315,8 @@ impl Settings {
 /// name, for shell completion: none when it cannot be read or parsed (a
 /// completion has nowhere to say why).
 pub fn profile_names(flags: &Flags) -> Vec<String> {
-    let Ok((path, explicit)) = config_path(flags, &env) else {
-        return Vec::new();
-    };
-    match file::read(&path, explicit.map(|d| d.to_string()).as_deref()) {
-        Ok(Some(read)) => read.file.profiles.into_keys().collect(),
+    match read_config(flags) {
+        Ok((_, Some(read))) => read.file.profiles.into_keys().collect(),
         _ => Vec::new(),
     }
 }
@@ -312,17 +343,21 @@ fn profile_place(profile: &str, path: &Path) -> String {
     format!("profile \"{profile}\" of {}", display_path(path))
 }
 
-/// The config file's path, and where it was named if the user named it
-/// (then it must exist).
-fn config_path(flags: &Flags, env: Env) -> Result<(PathBuf, Option<Definition>)> {
+/// The config file's path and contents: the file `--config` or the
+/// variable names (which must exist), else the first found of the default
+/// places.
+fn read_config(flags: &Flags) -> Result<(PathBuf, Option<file::Read>)> {
     let named = pick(
-        env,
+        &env,
         ("--config", flags.config.clone()),
         ENV_CONFIG,
         (Definition::Default, None),
     )?;
-    Ok(match named {
-        Some(Value { val, definition }) => (val, Some(definition)),
-        None => (file::default_path(), None),
-    })
+    match named {
+        Some(Value { val, definition }) => {
+            let read = file::read(&val, Some(&definition.to_string()))?;
+            Ok((val, read))
+        }
+        None => file::read_default(),
+    }
 }

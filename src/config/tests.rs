@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::resolve::{self, Definition, Value, pick};
-use super::{Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_ORG_ID, ENV_TIMEOUT, Flags, Settings, file};
+use super::{
+    Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT,
+    ENV_TOKEN_FILE, Flags, Settings, file,
+};
 use crate::config::SecretSource;
 
 const PATH: &str = "/etc/credentials.toml";
@@ -119,7 +122,7 @@ fn every_setting_says_where_it_came_from() {
     let toml = "[profiles.default]\norg_id = \"o\"\napi_key_id = \"\"\nmin_ttl = 60\n\
                 api_key_command = [\"pass\", \"show\", \"k\"]\n";
     let flags = Flags {
-        timeout: Some(0),
+        timeout: Some(5),
         ..Flags::default()
     };
     let settings = load(toml, &[(ENV_ORG_ID, "env-org")], &flags, false).unwrap();
@@ -130,9 +133,22 @@ fn every_setting_says_where_it_came_from() {
          timeout from --timeout; \
          api_key from api_key_command `pass` in profile \"default\" of /etc/credentials.toml"
     );
-    // A zero timeout would never connect.
-    assert_eq!((settings.min_ttl, settings.timeout), (60, 1));
+    assert_eq!((settings.min_ttl, settings.timeout), (60, 5));
     assert_eq!(settings.auth.org(), Some("env-org"));
+    // A zero timeout would never connect: refused, naming where it was set.
+    let zero = Flags {
+        timeout: Some(0),
+        ..Flags::default()
+    };
+    assert_eq!(
+        load(toml, &[], &zero, false).unwrap_err(),
+        "--timeout must be at least 1 second, not 0"
+    );
+    let zero = "[profiles.default]\norg_id = \"o\"\ntimeout = 0\n";
+    assert_eq!(
+        failure(zero, &[]),
+        "timeout in profile \"default\" of /etc/credentials.toml must be at least 1 second, not 0"
+    );
 }
 
 #[test]
@@ -189,6 +205,54 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
     );
 }
 
+#[test]
+fn a_token_file_replaces_the_key_source_from_any_layer() {
+    let file_of = |settings: &Settings| match &settings.auth {
+        Auth::TokenFile { path } => path.display().to_string(),
+        other => panic!("not a token file: {other:?}"),
+    };
+    // No organization, key ID or key needed.
+    let plain = loaded("[profiles.default]\ntoken_file = \"/t\"\n", &[]);
+    assert_eq!(file_of(&plain), "/t");
+    assert_eq!(plain.auth.org(), None);
+    // The environment beats the profile's key source, as SNOWPLOW_CONSOLE_API_KEY does.
+    let keyed = "[profiles.default]\norg_id = \"o\"\napi_key_env = \"K\"\n";
+    let from_env = loaded(keyed, &[(ENV_TOKEN_FILE, "/e")]);
+    assert_eq!(file_of(&from_env), "/e");
+    let origin = from_env.origins.iter().find(|(n, _)| *n == "token_file");
+    assert_eq!(origin.unwrap().1, ENV_TOKEN_FILE);
+    // The flag beats the environment; empty counts as unset.
+    let flags = Flags {
+        token_file: Some(PathBuf::from("/f")),
+        ..Flags::default()
+    };
+    let from_flag = load(keyed, &[(ENV_TOKEN_FILE, "/e")], &flags, false).unwrap();
+    assert_eq!(file_of(&from_flag), "/f");
+    assert!(matches!(
+        loaded(keyed, &[(ENV_TOKEN_FILE, "")]).auth,
+        Auth::V2 { .. }
+    ));
+    // In the file, `~/` is home and a relative path is the file's
+    // directory's; from the environment, a path is the shell's.
+    let home = loaded(
+        "[profiles.default]\ntoken_file = \"~/t\"\n",
+        &[("HOME", "/h")],
+    );
+    assert_eq!(file_of(&home), "/h/t");
+    let relative = loaded("[profiles.default]\ntoken_file = \"run/t\"\n", &[]);
+    assert_eq!(file_of(&relative), "/etc/run/t");
+    assert_eq!(file_of(&loaded("", &[(ENV_TOKEN_FILE, "run/t")])), "run/t");
+    // Beside a key source in the same profile, only one can be meant.
+    assert_eq!(
+        failure(
+            "[profiles.default]\ntoken_file = \"/t\"\napi_key_command = [\"k\"]\n",
+            &[]
+        ),
+        "profile \"default\" of /etc/credentials.toml sets both token_file and \
+         api_key_command: token_file replaces the key source, so keep one"
+    );
+}
+
 /// The API key's source and its recorded origin, or the error.
 fn api_key(keys: &str, vars: &[(&str, &str)], shared: bool) -> Result<(String, String), String> {
     let toml = format!("[profiles.default]\norg_id = \"o\"\n{keys}");
@@ -235,9 +299,11 @@ fn exactly_one_secret_source_is_chosen() {
         ("api_key_command = [\"\"]\n", &[], false,
             err("api_key_command PLACE is empty: give the program and its arguments, \
                  e.g. [\"pass\", \"show\", \"snowplow\"]")),
+        // None: only an exchange needs one, and then says where to set it.
         ("", &[], false,
-            err("no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, \
-                 api_key_env, api_key PLACE")),
+            ok("Missing(\"no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, or \
+                set one of api_key_command, api_key_env, api_key in profile \\\"default\\\" of \
+                /etc/credentials.toml\")", "nowhere (only an exchange needs it)")),
     ];
     for (keys, vars, shared, expected) in table {
         assert_eq!(
@@ -251,15 +317,27 @@ fn exactly_one_secret_source_is_chosen() {
 #[test]
 fn the_password_grant_needs_each_of_its_secrets() {
     let base = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n";
+    // A missing one is an error only when an exchange needs it.
+    let missing = |toml: String| match loaded(&toml, &[]).auth {
+        Auth::Password {
+            client_secret: SecretSource::Missing(m),
+            ..
+        }
+        | Auth::Password {
+            password: SecretSource::Missing(m),
+            ..
+        } => m,
+        auth => panic!("nothing missing: {auth:?}"),
+    };
     assert_eq!(
-        failure(&format!("{base}password_env = \"P\"\n"), &[]),
-        "no client secret: set one of client_secret_command, client_secret_env, \
-         client_secret in profile \"default\" of /etc/credentials.toml"
+        missing(format!("{base}password_env = \"P\"\n")),
+        "no client secret to exchange for a token: set one of client_secret_command, \
+         client_secret_env, client_secret in profile \"default\" of /etc/credentials.toml"
     );
     assert_eq!(
-        failure(&format!("{base}client_secret_env = \"S\"\n"), &[]),
-        "no password: set one of password_command, password_env, password in profile \
-         \"default\" of /etc/credentials.toml"
+        missing(format!("{base}client_secret_env = \"S\"\n")),
+        "no password to exchange for a token: set one of password_command, password_env, \
+         password in profile \"default\" of /etc/credentials.toml"
     );
     let settings = loaded(
         &format!("{base}client_secret = \"s\"\npassword_command = [\"pw\"]\n"),
@@ -275,4 +353,55 @@ fn the_password_grant_needs_each_of_its_secrets() {
     };
     assert!(matches!(client_secret, SecretSource::Inline(_)));
     assert!(matches!(password, SecretSource::Command(argv) if argv == &["pw"]));
+}
+
+#[test]
+fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
+    let toml = "[profiles.a]\norg_id = \"A\"\nhost = \"https://a.test\"\napi_key_env = \"K\"\n\
+                [profiles.default]\norg_id = \"D\"\n";
+    let vars = [
+        (ENV_ORG_ID, "env-org"),
+        (ENV_HOST, "https://env.test"),
+        (ENV_API_KEY, "env-key"),
+    ];
+    let named = Flags {
+        profile: Some("a".into()),
+        ..Flags::default()
+    };
+    let settings = load(toml, &vars, &named, false).unwrap();
+    assert_eq!(settings.host.to_string(), "https://a.test");
+    assert_eq!(settings.auth.org(), Some("A"));
+    assert_eq!(
+        settings.origin("api_key"),
+        "api_key_env $K in profile \"a\" of /etc/credentials.toml"
+    );
+    // The same through the variable that names a profile.
+    let mut by_var = vars.to_vec();
+    by_var.push((ENV_PROFILE, "a"));
+    let settings = load(toml, &by_var, &Flags::default(), false).unwrap();
+    assert_eq!(settings.host.to_string(), "https://a.test");
+    // A flag still wins.
+    let flagged = Flags {
+        profile: Some("a".into()),
+        host: Some("https://flag.test".into()),
+        ..Flags::default()
+    };
+    let settings = load(toml, &vars, &flagged, false).unwrap();
+    assert_eq!(settings.origin("host"), "--host");
+    // Chosen implicitly, the profile yields to the variables.
+    let settings = load(toml, &vars, &Flags::default(), false).unwrap();
+    assert_eq!(
+        (settings.auth.org(), settings.origin("org_id")),
+        (Some("env-org"), ENV_ORG_ID)
+    );
+    // A named profile that does not exist is an error, never a fallback.
+    let missing = Flags {
+        profile: Some("nope".into()),
+        ..Flags::default()
+    };
+    assert!(
+        load(toml, &vars, &missing, false)
+            .unwrap_err()
+            .starts_with("no profile \"nope\"")
+    );
 }

@@ -61,7 +61,7 @@ ask snowplow-credentials install-links ''
     let out = run_shell(&sandbox, &bash, &["--norc", "--noprofile", "-c", &probe]);
     assert_snapshot!(out.stdout, @"
     complete -F _snowplow_credentials snowplow-credentials
-    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel install-links completions
+    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink completions
     snowplow-credentials gi -> git
     snowplow-credentials git  -> get store erase
     snowplow-credentials --host x docker l -> list
@@ -94,14 +94,17 @@ end"
     bazel	Bazel credential helper
     clear	drop this identity's cached token (--all: every one)
     completions	print the shell's completion script
+    console-url	print the Console's URL (with PATH; {org} is the organization ID)
     credential-process	AWS credential_process (alias: credential-process)
     docker	Docker credential helper (also as docker-credential-snowplow)
     exec-credential	Kubernetes exec credential plugin (alias: exec-credential)
     git	git credential helper (also as git-credential-snowplow)
     header	print `Authorization: Bearer <token>`
+    help	print this help, or one command's (also: COMMAND --help)
     install-links	link the git/docker/terraform helper names to this binary
     kubernetes	Kubernetes exec credential plugin (alias: exec-credential)
-    status	show the profile, identity and cached token's expiry
+    sink	keep the token file PATH fresh until stopped (--once: write it and exit)
+    status	show the profile, identity, served hosts and cached token's expiry
     terraform	Terraform credentials helper (also as terraform-credentials-snowplow)
     token	print the token (a JWT) and a newline
     [snowplow-credentials ter]

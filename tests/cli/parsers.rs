@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use snowplow_credentials::fuzzing::{
-    Flags, Settings, bazel_request, git_request, jwt_claims, kubernetes_api_version, read_input,
+    Flags, Settings, bazel_request, dotenv, git_request, jwt_claims, kubernetes_api_version,
+    read_input, snowplow_yml, token_file_contents,
 };
 
 use crate::console::make_jwt;
@@ -52,7 +53,18 @@ fn parse_everything(input: &[u8]) {
         let _ = bazel_request(&text);
         let _ = kubernetes_api_version(Some(&text));
         let _ = jwt_claims(&text);
+        if let Ok(token) = token_file_contents(&text) {
+            assert!(!token.expose().contains(char::is_whitespace), "{text:?}");
+        }
         let _ = Settings::from_toml(&Flags::default(), Path::new("/x/credentials.toml"), &text);
+        // snowplow-cli's files: errors are one line (they end up in tools'
+        // output), and a value never holds a line break.
+        for parsed in [snowplow_yml(&text), dotenv(&text)] {
+            match parsed {
+                Ok(values) => assert!(values.values().all(|v| !v.contains('\n')), "{text:?}"),
+                Err(e) => assert!(!e.contains('\n'), "{e}"),
+            }
+        }
     }
 }
 
@@ -73,15 +85,18 @@ fn claims_survive_encoding() {
 
 #[test]
 fn random_and_mutated_input_never_panics_a_parser() {
-    let valid: [&[u8]; 6] = [
+    let valid: [&[u8]; 9] = [
         b"capability[]=authtype\nprotocol=https\nhost=console.test:8443\n\n",
         br#"{"uri": "https://console.test/x"}"#,
         br#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1"}"#,
         b"eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDAsImlhdCI6NDEwMjM1ODQwMH0.c2ln",
+        br#" {"accessToken": "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.c2ln"} "#,
         b"[profiles.default]\norg_id = \"o\"\nhost = \"https://[::1]:8443/x\"\n\
           hosts = [\"a.test\"]\napi_key_command = [\"pass\"]\n",
         b"[profiles.p]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n\
           auth_url = \"http://localhost/t\"\npassword = \"p\"\nclient_secret_env = \"S\"\n",
+        b"console:\n    api-key: k\n    api-key-id: \"id\"\n    host: 'https://h'\n    org-id: o\nother: [1, {a: b}]\n",
+        b"# c\nexport SNOWPLOW_CONSOLE_ORG_ID='o'\nSNOWPLOW_CONSOLE_API_KEY=\"k\\\"q\" # c\nSNOWPLOW_CONSOLE_HOST=https://h\n",
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for _ in 0..5000 {

@@ -221,7 +221,7 @@ fn it_answers_token_in_an_empty_root_with_only_its_settings() {
     // Nothing at all in the environment: one line that says what to set.
     let bare = root.run(None, &[], &["/snowplow-credentials", "token"]);
     bare.failure();
-    assert_snapshot!(bare.stderr, @r#"snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml"#);
+    assert_snapshot!(bare.stderr, @r#"snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml"#);
 }
 
 #[test]
