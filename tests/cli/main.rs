@@ -12,6 +12,7 @@ mod machine;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod attacks;
 mod aws;
 mod bad_input;
 mod bazel;
