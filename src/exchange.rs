@@ -34,8 +34,10 @@ pub fn exchange(settings: &Settings) -> Result<Issued> {
 
 fn build(settings: &Settings) -> Result<Request> {
     let place = settings.profile_place();
-    let read =
-        |source: &SecretSource, what: &str| source.read(what, &place, settings.command_timeout);
+    let hidden = settings.auth.secret_vars();
+    let read = |source: &SecretSource, what: &str| {
+        source.read(what, &place, settings.command_timeout, &hidden)
+    };
     match &settings.auth {
         Auth::V3 { org, key_id, key } => {
             let url = console_url(settings, org, "v3")?;

@@ -1,10 +1,17 @@
-//! Private files: the one place that decides file and directory permissions
-//! and how a file is replaced.
+//! Private files: the one place that decides file and directory permissions,
+//! how a file we read is opened, and how a file is replaced.
 //!
 //! Cache and config files hold tokens and keys, so they are 0600 inside 0700
 //! directories owned by the user, and a file is only ever replaced whole
 //! (write a temporary file beside it, fsync, rename), so a crash at any
 //! moment leaves either the old file or the new one, never half of either.
+//!
+//! Nothing here trusts a path: another local user may have planted a FIFO
+//! (which blocks an open), a device (which never ends), a symlink, or a file
+//! of their own. So every open is non-blocking, checks the type, owner and
+//! mode of what it opened, and reads a bounded amount. Only directories this
+//! program created (marked with its `CACHEDIR.TAG`) ever have their mode
+//! changed; one it did not create is used only if it is already private.
 //!
 //! Token files shared with other programs follow the same rules where they
 //! can: `sink` writes them whole, 0600 or 0640 with a chosen group; a
@@ -14,17 +21,26 @@
 //! write, and of bounded size.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const FILE_MODE: u32 = 0o600;
 pub const DIR_MODE: u32 = 0o700;
+/// The prefix of this program's temporary files, so that `clear --all`
+/// removes its own leftovers and nothing else.
+pub const TEMP_PREFIX: &str = ".tmp-token-";
+/// The file that marks a directory as created by this program (the
+/// Cache Directory Tagging Specification's name, so backups skip it).
+const TAG_NAME: &str = "CACHEDIR.TAG";
+const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+    # A cache directory created by snowplow-credentials: it holds tokens.\n";
 
-/// The effective user ID: files we trust must be owned by it.
+/// The effective user ID: files we trust must be owned by it. Asked once.
 pub fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Whether `meta` is something only we can read: ours, no group or other
@@ -33,33 +49,68 @@ pub fn is_private(meta: &fs::Metadata) -> bool {
     meta.uid() == euid() && meta.mode() & 0o077 == 0
 }
 
-/// Creates `dir` (and its parents) as 0700, or checks an existing one: it
-/// must be owned by us, even when reached through a symlink, and loose
-/// permissions are tightened.
+/// Why `meta` is not a private regular file of ours, if it is not.
+fn not_ours(meta: &fs::Metadata) -> Option<String> {
+    if !meta.is_file() {
+        return Some("it is not a regular file".into());
+    }
+    (!is_private(meta)).then(|| {
+        format!(
+            "its permissions are too open (mode {:o}, owner {})",
+            meta.mode() & 0o7777,
+            meta.uid()
+        )
+    })
+}
+
+/// Creates `dir` (and its parents) as 0700 and tags it as ours, or checks an
+/// existing one: it must be a directory owned by us, even when reached
+/// through a symlink. A loose one is tightened only if we created it;
+/// anyone else's is refused, never "fixed".
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
-            .recursive(true)
-            .mode(DIR_MODE)
-            .create(dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(DIR_MODE)
+                .create(dir)?;
+            // Best effort: without the tag the directory is still private,
+            // just never tightened later.
+            let _ = write_atomic(&dir.join(TAG_NAME), TAG.as_bytes());
+            Ok(())
+        }
         Err(e) => Err(e),
         Ok(meta) if !meta.is_dir() => Err(io::Error::other("it is not a directory")),
         Ok(meta) if meta.uid() != euid() => Err(io::Error::other(
             "it belongs to another user (or a symlink leads there)",
         )),
-        Ok(meta) if meta.mode() & 0o077 != 0 => {
+        Ok(meta) if meta.mode() & 0o077 != 0 && created_by_us(dir) => {
             fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
         }
+        Ok(meta) if meta.mode() & 0o077 != 0 => Err(io::Error::other(format!(
+            "it is open to others (mode {:o}) and was not created by snowplow-credentials, \
+             so it is left as it is",
+            meta.mode() & 0o7777
+        ))),
         Ok(_) => Ok(()),
     }
 }
 
-/// Opens `path` for reading if it is a regular file (not a symlink) that only
-/// we can read. `Ok(None)` when it does not exist.
-pub fn open_private(path: &Path) -> io::Result<Option<File>> {
+/// Whether `dir` holds our tag, as a private file of ours.
+fn created_by_us(dir: &Path) -> bool {
+    read_private(&dir.join(TAG_NAME), 1024)
+        .ok()
+        .flatten()
+        .is_some_and(|text| text == TAG.as_bytes())
+}
+
+/// Opens `path` for reading without following a symlink or blocking on a
+/// FIFO, if it is a regular file that only we can read and no larger than
+/// `max` bytes. `Ok(None)` when it does not exist.
+pub fn open_private(path: &Path, max: u64) -> io::Result<Option<File>> {
     let file = match OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
     {
         Ok(file) => file,
@@ -67,36 +118,191 @@ pub fn open_private(path: &Path) -> io::Result<Option<File>> {
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("it is not a regular file"));
+    if let Some(why) = not_ours(&meta) {
+        return Err(io::Error::other(why));
     }
-    if !is_private(&meta) {
+    if meta.len() > max {
         return Err(io::Error::other(format!(
-            "its permissions are too open (mode {:o}, owner {})",
-            meta.mode() & 0o7777,
-            meta.uid()
+            "it is larger than {max} bytes, far more than this program writes"
         )));
     }
     Ok(Some(file))
 }
 
-/// Opens (creating as 0600) a file we only lock, never read.
+/// The whole of a private file (see [`open_private`]), at most `max` bytes.
+pub fn read_private(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    let Some(file) = open_private(path, max)? else {
+        return Ok(None);
+    };
+    read_bounded(file, max).map(Some)
+}
+
+/// Reads at most `max` bytes; more is an error (a file can grow after its
+/// size was checked).
+fn read_bounded(file: File, max: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(2048);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!("it is larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// Opens (creating as 0600) a file we only lock, never read. One that is
+/// not a private regular file of ours (a FIFO, a symlink, a file another
+/// user planted) is replaced, as a cache file would be, before it is used.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    let open = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+    };
+    for _ in 0..2 {
+        match open() {
+            Ok(file) if not_ours(&file.metadata()?).is_none() => return Ok(file),
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() != Some(libc::ELOOP) => return Err(e),
+            Err(_) => {}
+        }
+        write_atomic(path, b"")?;
+    }
+    Err(io::Error::other(
+        "it keeps being replaced by something not ours",
+    ))
 }
 
 /// Replaces `path` with `contents` atomically: a 0600 temporary file in the
 /// same directory, written, fsynced, renamed over `path`, and the directory
 /// fsynced so the rename itself survives a crash.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    replace(path, contents, ".tmp-", FILE_MODE, None)
+    replace(path, contents, TEMP_PREFIX, FILE_MODE, None)
+}
+
+/// Removes `path` if it is a file of ours; one already gone is not an error
+/// (another process may have removed or replaced it meanwhile). Returns
+/// whether it removed something.
+pub fn remove_own(path: &Path) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.uid() != euid() => return Ok(false),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The largest config file read: a real one is a few KiB.
+pub const MAX_CONFIG: u64 = 1024 * 1024;
+
+/// A config file's text and whether others may read it (then it must not
+/// hold a secret). It is opened without blocking and must be a regular
+/// file of at most [`MAX_CONFIG`] bytes that only its owner (us or root)
+/// can write, in directories that only their owners can write, as OpenSSH
+/// requires of its own config: whoever can change it can make us run their
+/// commands. A symlink is followed, and both its own directories and its
+/// target's are checked. `Ok(None)` when it does not exist.
+pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileError> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ConfigFileError::Io(e)),
+    };
+    let meta = file.metadata().map_err(ConfigFileError::Io)?;
+    if !meta.is_file() {
+        return Err(ConfigFileError::Io(io::Error::other(
+            "it is not a regular file",
+        )));
+    }
+    if meta.len() > MAX_CONFIG {
+        return Err(ConfigFileError::Io(io::Error::other(format!(
+            "it is larger than {} KiB, far more than any config",
+            MAX_CONFIG / 1024
+        ))));
+    }
+    changeable_by_others(path, &meta)?;
+    let bytes = read_bounded(file, MAX_CONFIG).map_err(ConfigFileError::Io)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigFileError::Io(io::Error::other("it is not UTF-8 text")))?;
+    Ok(Some((text, meta.mode() & 0o077 != 0)))
+}
+
+/// Why a config file is not read.
+#[derive(Debug)]
+pub enum ConfigFileError {
+    Io(io::Error),
+    /// The file or one of its directories (the path) can be changed by
+    /// others than its owner and root: `chmod go-w <path>` fixes the mode.
+    Writable {
+        path: PathBuf,
+        mode: u32,
+    },
+    /// The file or one of its directories belongs to another user.
+    Owner {
+        path: PathBuf,
+        uid: u32,
+    },
+}
+
+/// Checks the file, then every directory above it as named, for owners
+/// other than us and root and for write bits of group or others (a sticky
+/// directory, as /tmp, keeps others from replacing what is ours). When a
+/// symlink is on the way, the directories above its target are checked
+/// too. One `lstat` per directory: a hit reads the config file every time.
+fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
+    check_owner_and_mode(path, meta, false)?;
+    let absolute = std::path::absolute(path).map_err(ConfigFileError::Io)?;
+    let lstat = |p: &Path| fs::symlink_metadata(p).map_err(ConfigFileError::Io);
+    let mut symlinked = lstat(&absolute)?.is_symlink();
+    for dir in absolute.ancestors().skip(1) {
+        let meta = lstat(dir)?;
+        if meta.is_symlink() {
+            // Its own directory is checked next; its target's below.
+            symlinked = true;
+            continue;
+        }
+        check_owner_and_mode(dir, &meta, true)?;
+    }
+    if symlinked {
+        let real = fs::canonicalize(path).map_err(ConfigFileError::Io)?;
+        for dir in real.ancestors().skip(1) {
+            check_owner_and_mode(dir, &fs::metadata(dir).map_err(ConfigFileError::Io)?, true)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_owner_and_mode(
+    path: &Path,
+    meta: &fs::Metadata,
+    dir: bool,
+) -> Result<(), ConfigFileError> {
+    if meta.uid() != euid() && meta.uid() != 0 {
+        return Err(ConfigFileError::Owner {
+            path: path.to_path_buf(),
+            uid: meta.uid(),
+        });
+    }
+    let sticky = dir && meta.mode() & 0o1000 != 0;
+    if meta.mode() & 0o022 != 0 && !sticky {
+        return Err(ConfigFileError::Writable {
+            path: path.to_path_buf(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    Ok(())
 }
 
 /// The largest token file read: a JWT is about 1 KiB.
@@ -183,7 +389,7 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
     }
-    if let Some(why) = writable_by_others(&meta) {
+    if let Some(why) = others_may_write(&meta) {
         return Err(io::Error::other(format!(
             "{why}: it must be writable by its owner only"
         )));
@@ -210,7 +416,7 @@ fn share(file: &File, mode: u32, gid: Option<u32>) -> io::Result<()> {
     file.set_permissions(fs::Permissions::from_mode(mode))
 }
 
-fn writable_by_others(meta: &fs::Metadata) -> Option<String> {
+fn others_may_write(meta: &fs::Metadata) -> Option<String> {
     (meta.mode() & 0o022 != 0)
         .then(|| format!("others may write it (mode {:o})", meta.mode() & 0o7777))
 }
@@ -260,19 +466,20 @@ pub fn dir_open_to_others(path: &Path) -> Option<String> {
         let Ok(meta) = fs::metadata(dir) else {
             continue;
         };
-        if meta.uid() != euid() && meta.uid() != 0 {
-            return Some(format!(
-                "its directory {} belongs to user {}",
-                dir.display(),
-                meta.uid()
-            ));
-        }
-        if meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0 {
-            return Some(format!(
-                "its directory {} is writable by others (mode {:o}) and not sticky",
-                dir.display(),
-                meta.mode() & 0o7777
-            ));
+        match check_owner_and_mode(dir, &meta, true) {
+            Err(ConfigFileError::Owner { path, uid }) => {
+                return Some(format!(
+                    "its directory {} belongs to user {uid}",
+                    path.display()
+                ));
+            }
+            Err(ConfigFileError::Writable { path, mode }) => {
+                return Some(format!(
+                    "its directory {} is writable by others (mode {mode:o}) and not sticky",
+                    path.display()
+                ));
+            }
+            Ok(()) | Err(ConfigFileError::Io(_)) => {}
         }
     }
     None
@@ -291,6 +498,13 @@ mod tests {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         ensure_private_dir(&dir).unwrap();
         assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+
+        // Someone else's directory (no tag of ours) is refused, not changed.
+        let theirs = root.path().join("theirs");
+        fs::create_dir(&theirs).unwrap();
+        fs::set_permissions(&theirs, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(ensure_private_dir(&theirs).is_err());
+        assert_eq!(fs::metadata(&theirs).unwrap().mode() & 0o7777, 0o1777);
     }
 
     #[test]
@@ -306,7 +520,58 @@ mod tests {
             1,
             "no temporary file left"
         );
-        assert!(open_private(&path).unwrap().is_some());
+        assert!(open_private(&path, 100).unwrap().is_some());
+        assert!(open_private(&path, 3).is_err(), "larger than the bound");
+    }
+
+    #[test]
+    fn loose_files_and_symlinks_are_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        assert!(open_private(&path, 100).unwrap().is_none());
+        write_atomic(&path, b"x").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(open_private(&path, 100).is_err());
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(open_private(&link, 100).is_err());
+    }
+
+    #[test]
+    fn config_files_others_can_change_or_that_never_end_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("c.toml");
+        fs::write(&path, "x = 1\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let (text, shared) = read_config(&path).unwrap().unwrap();
+        assert_eq!((text.as_str(), shared), ("x = 1\n", true));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(matches!(
+            read_config(&path),
+            Err(ConfigFileError::Writable { .. })
+        ));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(read_config(&path).is_ok(), "a sticky directory is fine");
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            matches!(read_config(&path), Err(ConfigFileError::Writable { path: p, .. }) if p == root.path())
+        );
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        // Through a symlink, the target's directories count too.
+        let open = root.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::rename(&path, open.join("c.toml")).unwrap();
+        std::os::unix::fs::symlink(open.join("c.toml"), &path).unwrap();
+        assert!(read_config(&path).is_ok());
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = read_config(&path);
+        assert!(matches!(refused, Err(ConfigFileError::Writable { path: p, .. }) if p == open));
+        assert!(matches!(
+            read_config(Path::new("/dev/zero")),
+            Err(ConfigFileError::Io(_))
+        ));
+        assert!(read_config(&root.path().join("none")).unwrap().is_none());
     }
 
     #[test]
@@ -342,18 +607,5 @@ mod tests {
         fs::set_permissions(&target, fs::Permissions::from_mode(0o664)).unwrap();
         assert!(open_token_file(&link).is_err());
         assert!(open_token_file(dir.path()).is_err(), "a directory");
-    }
-
-    #[test]
-    fn loose_files_and_symlinks_are_not_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
-        assert!(open_private(&path).unwrap().is_none());
-        write_atomic(&path, b"x").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(open_private(&path).is_err());
-        let link = dir.path().join("link.json");
-        std::os::unix::fs::symlink(&path, &link).unwrap();
-        assert!(open_private(&link).is_err());
     }
 }

@@ -8,16 +8,20 @@
 mod cache;
 mod cli;
 mod commands;
+mod complete;
 mod config;
 mod error;
 mod exchange;
 mod files;
+mod foreground;
 mod http;
+mod ids;
 mod jwt;
 mod links;
 mod log;
 mod protocol;
 mod proxy;
+mod relay;
 mod secret;
 mod secret_source;
 mod signals;
@@ -71,7 +75,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
         Ok(code)
     });
     result.unwrap_or_else(|e| {
-        eprintln!("snowplow-credentials: {e}");
+        log::say(format_args!("{e}"));
         e.exit_code()
     })
 }
@@ -83,6 +87,8 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Serve(tool) => return serve_tool(tool.clone(), cli),
         Command::Help(command) => return Ok((cli::help_text(*command), 0)),
         Command::Version => return Ok((cli::VERSION_LINE.to_string(), 0)),
+        Command::Completions(shell) => return Ok((complete::script(*shell), 0)),
+        Command::Complete(words) => return Ok((complete::candidates(words), 0)),
         Command::ConsoleUrl { path, json } => {
             let out = commands::console_url(&cli.flags, path.as_deref(), *json)?;
             return Ok((out, 0));
@@ -92,12 +98,11 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             let settings = load(cli)?;
             let (out, fresh) = status::status(&settings, *json);
             if !fresh {
-                eprintln!(
-                    "snowplow-credentials: {}",
-                    status::unfresh_advice(&settings)
-                );
+                log::say(format_args!("{}", status::unfresh_advice(&settings)));
             }
-            return Ok((out, u8::from(!fresh)));
+            // For people: a profile name or a path from outside must not
+            // add lines or repaint the terminal (JSON escapes its own).
+            return Ok((escape_lines(&out), u8::from(!fresh)));
         }
         Command::InstallLinks { dir, only, remove } => {
             links::install_links(dir.clone(), only, *remove)?
@@ -106,9 +111,16 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Clear { all: false } => commands::clear(&load(cli)?)?,
     };
     for line in said.lines() {
-        eprintln!("snowplow-credentials: {line}");
+        log::say(format_args!("{line}"));
     }
     Ok((String::new(), 0))
+}
+
+/// `out` with control characters escaped line by line.
+fn escape_lines(out: &str) -> String {
+    out.lines()
+        .map(|line| log::escape_controls(line) + "\n")
+        .collect()
 }
 
 fn load(cli: &Cli) -> Result<Settings> {

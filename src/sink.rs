@@ -209,8 +209,10 @@ fn wait_until(
     }
 }
 
+/// How long until `unix`, saturating: a token file's `exp` comes from
+/// outside, and past 9999 it would overflow the clock.
 fn until(unix: u64) -> Duration {
-    (UNIX_EPOCH + Duration::from_secs(unix))
+    (UNIX_EPOCH + Duration::from_secs(unix.min(time::LATEST)))
         .duration_since(SystemTime::now())
         .unwrap_or_default()
 }

@@ -60,6 +60,11 @@ pub fn read(path: &Path) -> Result<FileToken> {
     let Some(exp) = claims.exp else {
         return Err(unreadable("its token has no expiry (exp claim)".into()));
     };
+    if exp > time::LATEST {
+        return Err(unreadable(
+            "its token expires after the year 9999, which is not a real expiry".into(),
+        ));
+    }
     Ok(FileToken {
         token,
         exp,

@@ -56,6 +56,35 @@ impl Origin {
         self.host == "localhost" || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
+    /// The one rule for where a secret (or a token) may travel: `https`
+    /// anywhere, plain `http` only to this machine, so that it never
+    /// crosses a network in clear.
+    pub fn check_transport(&self) -> Result<(), String> {
+        if self.scheme == "https" || self.is_loopback() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{self} is plain http to another machine: use an https URL (plain http is \
+                 allowed only to this machine: localhost, 127.0.0.0/8, ::1)"
+            ))
+        }
+    }
+
+    /// The host as the HTTP client (minreq) can connect to it. Its URL
+    /// parser cannot read an IPv6 literal, so `::1` is reached as
+    /// `localhost` (which resolves to it, or to 127.0.0.1 beside it); any
+    /// other IPv6 literal is refused with a way out.
+    pub fn client_host(&self) -> Result<String, String> {
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(ip)) if ip.is_loopback() => Ok("localhost".into()),
+            Ok(IpAddr::V6(_)) => Err(format!(
+                "cannot connect to {self}: the HTTP client does not support IPv6 address \
+                 literals other than [::1]; give the host by name"
+            )),
+            _ => Ok(self.host.clone()),
+        }
+    }
+
     /// `host` or `host:port` when the port is not the scheme's default, as
     /// git and Terraform write hosts.
     pub fn authority(&self) -> String {
@@ -96,6 +125,10 @@ pub fn percent_encode(s: &str) -> String {
 impl Url {
     pub fn parse(input: &str, default_scheme: &str) -> Result<Url, String> {
         let input = input.trim();
+        // A CR or LF here would end up in a request line or header.
+        if input.contains(char::is_control) {
+            return Err(format!("`{input}` has a control character"));
+        }
         let (scheme, rest) = match input.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => (default_scheme.to_string(), input),
@@ -153,15 +186,23 @@ impl Url {
     /// `http` only to this machine, so that a key never crosses a network in
     /// clear.
     pub fn check_transport(&self) -> Result<(), String> {
-        if self.origin.scheme == "https" || self.origin.is_loopback() {
-            Ok(())
-        } else {
-            Err(format!(
+        self.origin.check_transport().map_err(|_| {
+            format!(
                 "refusing to send credentials to {} over plain http: use an https URL \
                  (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)",
                 self.origin
-            ))
-        }
+            )
+        })
+    }
+
+    /// This URL as the HTTP client can connect to it (see
+    /// [`Origin::client_host`]).
+    pub fn for_client(&self) -> Result<String, String> {
+        let client = Origin {
+            host: self.origin.client_host()?,
+            ..self.origin.clone()
+        };
+        Ok(format!("{client}{}", self.path))
     }
 }
 
@@ -197,6 +238,20 @@ mod tests {
     }
 
     #[test]
+    fn the_client_gets_a_host_it_can_parse() {
+        let url = Url::parse("http://[::1]:8080/base", "https").unwrap();
+        assert_eq!(url.for_client().unwrap(), "http://localhost:8080/base");
+        let url = Url::parse("https://Example.com/x", "https").unwrap();
+        assert_eq!(url.for_client().unwrap(), "https://example.com/x");
+        assert!(
+            Url::parse("https://[2001:db8::1]/", "https")
+                .unwrap()
+                .for_client()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn rejects_bad_urls() {
         for bad in [
             "ftp://x",
@@ -208,6 +263,8 @@ mod tests {
             "https://a b",
             "https://host/path?x",
             "https://host#y",
+            "http://127.0.0.1:80/a\r\nb",
+            "https://host/\u{1b}",
         ] {
             assert!(Url::parse(bad, "https").is_err(), "{bad}");
         }

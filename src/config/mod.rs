@@ -105,19 +105,62 @@ impl Auth {
     /// non-secret key ID or client ID and user. Two settings with the same
     /// identity may share a cached token; no two different ones do.
     pub fn identity(&self, host: &Url) -> String {
-        let org = self.org().unwrap_or("");
+        let (host, org) = (host.to_string(), self.org().unwrap_or(""));
+        // Length-prefixed fields (see cache::identity): no two different
+        // owners share an entry, whatever spaces their names hold.
         match self {
-            Auth::V3 { key_id, .. } => format!("v3 {host} {org} {key_id}"),
-            Auth::V2 { .. } => format!("v2 {host} {org}"),
+            Auth::V3 { key_id, .. } => crate::cache::identity(&["v3", &host, org, key_id]),
+            Auth::V2 { .. } => crate::cache::identity(&["v2", &host, org]),
             Auth::Password {
                 auth_url,
                 audience,
                 client_id,
                 username,
                 ..
-            } => format!("password {host} {org} {auth_url} {audience} {client_id} {username}"),
-            Auth::TokenFile { path, .. } => format!("file {}", path.display()),
+            } => crate::cache::identity(&[
+                "password",
+                &host,
+                org,
+                &auth_url.to_string(),
+                audience,
+                client_id,
+                username,
+            ]),
+            Auth::TokenFile { path, .. } => {
+                crate::cache::identity(&["file", &path.display().to_string()])
+            }
         }
+    }
+
+    fn sources(&self) -> Vec<&SecretSource> {
+        match self {
+            Auth::V3 { key, .. } | Auth::V2 { key, .. } => vec![key],
+            Auth::Password {
+                client_secret,
+                password,
+                ..
+            } => vec![client_secret, password],
+            Auth::TokenFile { .. } => Vec::new(),
+        }
+    }
+
+    /// How many of its secrets come from a command, each bounded by
+    /// `command_timeout`.
+    pub fn commands(&self) -> u32 {
+        let commands = (self.sources().into_iter())
+            .filter(|s| matches!(s, SecretSource::Command(_)))
+            .count();
+        u32::try_from(commands).unwrap_or(u32::MAX)
+    }
+
+    /// The environment variables that carry a secret: the API key's own and
+    /// every one an `*_env` setting names. A key command runs without them.
+    pub fn secret_vars(&self) -> Vec<&str> {
+        let named = self.sources().into_iter().filter_map(|s| match s {
+            SecretSource::Env(var) => Some(var.as_str()),
+            _ => None,
+        });
+        std::iter::once(ENV_API_KEY).chain(named).collect()
     }
 
     /// The name a protocol reports beside the token: the key ID, the one
@@ -313,6 +356,16 @@ impl Settings {
             &self.profile,
             self.file.as_deref().unwrap_or(&file::default_path()),
         )
+    }
+}
+
+/// The profile names in the config file that `flags` and the environment
+/// name, for shell completion: none when it cannot be read or parsed (a
+/// completion has nowhere to say why).
+pub fn profile_names(flags: &Flags) -> Vec<String> {
+    match read_config(flags) {
+        Ok((_, Some(read))) => read.file.profiles.into_keys().collect(),
+        _ => Vec::new(),
     }
 }
 

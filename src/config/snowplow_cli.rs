@@ -13,7 +13,6 @@
 //! repository's `.env` could send the key to another host.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -85,35 +84,16 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
     Ok(found)
 }
 
-/// The file's text, or `None` if it does not exist. A file others can write
-/// to (or that is not ours) is refused whole: whoever can edit it could send
-/// our key to their own host.
+/// The file's text, or `None` if it does not exist. A file others can
+/// change (or one in a directory they can write) is refused whole: whoever
+/// can edit it could send our key to their own host. The rules are those
+/// of our own config file.
 fn read_checked(path: &Path) -> Result<Option<String>> {
     let shown = crate::config::display_path(path);
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("cannot read {shown}"), e)),
+    let Some((text, _)) = super::file::read_checked(path, &shown)? else {
+        return Ok(None);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
-    if meta.uid() != crate::files::euid() || meta.mode() & 0o022 != 0 {
-        return Err(Error::Config(format!(
-            "refusing {shown}: others can write to it; run `chmod 600 {shown}`"
-        )));
-    }
-    if !meta.is_file() {
-        return Err(Error::Config(format!(
-            "{shown} is not a regular file: remove it or make it snowplow-cli's settings file"
-        )));
-    }
     // A settings file is a few lines; a huge one is not snowplow-cli's.
-    let mut text = String::new();
-    (&mut file)
-        .take(MAX_SIZE + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     if text.len() as u64 > MAX_SIZE {
         return Err(Error::Config(format!(
             "{shown} is larger than {} KiB: it is not snowplow-cli's settings file",

@@ -232,14 +232,17 @@ fn rejections_say_what_to_do() {
     ");
 
     let mut sandbox = Sandbox::for_console(&console);
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "no-such-org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f3",
+    );
     let not_found = sandbox.run(&["token"]);
     not_found.failure();
     assert_snapshot!(not_found.redacted(&console), @"
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404, trace ID t-1): check SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST
+    snowplow-credentials: <CONSOLE> has no organization 00000000-0000-4000-8000-0000000000f3 (HTTP 404, trace ID t-1): check SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST
     ");
     assert_eq!(console.token_requests(), 3, "4xx answers are not retried");
 }
@@ -409,7 +412,7 @@ fn settings_come_from_flags_then_env_then_profile() {
         r#"default_profile = "work"
 
 [profiles.work]
-org_id = "profile-org"
+org_id = "00000000-0000-4000-8000-0000000000f1"
 api_key_id = "{key_id}"
 host = "{url}"
 
@@ -425,7 +428,10 @@ host = "{url}"
     // default_profile "work" has the wrong org: 404.
     sandbox.run(&["token"]).failure();
     // The environment beats the profile.
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "env-org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f2",
+    );
     let env = sandbox.run(&["token", "-v"]);
     assert_eq!(env.code, 1);
     assert!(
@@ -515,7 +521,10 @@ fn configuration_errors_name_what_to_set() {
     };
     check(&sandbox, &["token"]);
     let mut sandbox = Sandbox::new();
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f4",
+    );
     check(&sandbox, &["token"]);
     sandbox.write_config("[profiles.default]\norg_idd = \"typo\"\n");
     check(&sandbox, &["token"]);
@@ -602,9 +611,15 @@ fn help_and_version() {
     help.success();
     assert!(help.stdout.contains("Usage: snowplow-credentials"));
     let version = sandbox.run(&["--version"]);
+    // The host build (cargo's default) loads libc at run time; the static
+    // build's line is checked in static_build.rs.
     assert_eq!(
         version.stdout,
-        format!("snowplow-credentials {}\n", env!("CARGO_PKG_VERSION"))
+        format!(
+            "snowplow-credentials {} ({}, dynamically linked)\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("BUILD_TARGET")
+        )
     );
 }
 

@@ -355,7 +355,7 @@ pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
 }
 
 #[track_caller]
-fn missing(what: &str) {
+pub fn missing(what: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{what}, and CI=true: CI must install every client the tests drive");
     }
@@ -412,6 +412,48 @@ pub fn finish(child: std::process::Child) -> Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Sandbox {
+    /// Starts the binary with `stdin` written to a pipe that stays open
+    /// (returned beside the child), as a client that keeps it open does.
+    pub fn spawn_with_open_stdin(
+        &self,
+        args: &[&str],
+        stdin: &str,
+    ) -> (std::process::Child, std::process::ChildStdin) {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the command starts");
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(stdin.as_bytes()).unwrap();
+        (child, pipe)
+    }
+}
+
+/// A watchdog for tests of hangs: waits for `child` and its output (the
+/// output ends when every process holding its pipes has gone) for at most
+/// `limit`. Past that it kills the child and fails the test, so a hang
+/// never stalls CI.
+#[track_caller]
+pub fn finish_within(child: std::process::Child, limit: std::time::Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(finish(child));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(_) => {
+            // SAFETY: sending SIGKILL to a pid we started; at worst it has gone.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            panic!("still running (or its output still open) after {limit:?}: killed it");
+        }
     }
 }
 

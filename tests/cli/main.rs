@@ -12,15 +12,18 @@ mod machine;
 #[path = "../support/tls.rs"]
 mod tls;
 
+mod attacks;
 mod aws;
 mod bad_input;
 mod bazel;
 mod cache_faults;
 mod ci;
+mod completions;
 mod core;
 mod crashes;
 mod curl_make;
 mod docker;
+mod docs;
 mod faults;
 mod git;
 mod kubernetes;
@@ -30,6 +33,7 @@ mod parsers;
 mod secrets;
 mod sink;
 mod startup;
+mod static_build;
 mod terraform;
 mod token_file;
 mod transport;

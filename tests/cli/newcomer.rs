@@ -263,7 +263,7 @@ fn a_snowplow_yml_others_can_write_is_not_read_at_all() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: refusing ~/.config/snowplow/snowplow.yml: others can write to it; run `chmod 600 ~/.config/snowplow/snowplow.yml`
+    snowplow-credentials: refusing ~/.config/snowplow/snowplow.yml: it can be changed by others (mode 622), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/.config/snowplow/snowplow.yml`
     ");
     let dotenv = write_dotenv(
         &sandbox,
@@ -668,7 +668,7 @@ fn a_404_names_the_profile_that_set_the_organization() {
     let console = Console::start();
     let sandbox = Sandbox::new();
     sandbox.write_config(&format!(
-        "[profiles.default]\norg_id = \"no-such-org\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"MY_KEY\"\n",
+        "[profiles.default]\norg_id = \"00000000-0000-4000-8000-0000000000f3\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"MY_KEY\"\n",
         console::KEY_ID,
         console.url()
     ));
@@ -678,7 +678,7 @@ fn a_404_names_the_profile_that_set_the_organization() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404, trace ID t-1): check org_id in profile "default" of ~/.config/snowplow/credentials.toml and host in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: <CONSOLE> has no organization 00000000-0000-4000-8000-0000000000f3 (HTTP 404, trace ID t-1): check org_id in profile "default" of ~/.config/snowplow/credentials.toml and host in profile "default" of ~/.config/snowplow/credentials.toml
     "#);
 }
 
@@ -971,8 +971,12 @@ fn credentials_toml_is_found_in_the_same_directories_in_the_same_order() {
     let mut sandbox = Sandbox::new();
     let xdg = sandbox.path("xdg");
     sandbox.set("XDG_CONFIG_HOME", xdg.to_str().unwrap());
-    let profile =
-        |name: &str| format!("default_profile = \"{name}\"\n[profiles.{name}]\norg_id = \"o\"\n");
+    let profile = |name: &str| {
+        format!(
+            "default_profile = \"{name}\"\n[profiles.{name}]\norg_id = \"{}\"\n",
+            console::ORG
+        )
+    };
     write_private(&xdg.join("snowplow/credentials.toml"), &profile("from-xdg"));
     assert_eq!(status_json(&sandbox, &[])["profile"], "from-xdg");
     write_private(

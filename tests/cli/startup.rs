@@ -1,9 +1,9 @@
-//! How the process starts. The binary skips std's wrapper around `main` to
-//! keep a cache hit as cheap as starting any process (src/main.rs), so these
-//! check that it still does the two things of that wrapper that matter: a
-//! closed standard stream is reopened on /dev/null, so no file we open can
-//! take its descriptor and receive the token; and a reader that hangs up is
-//! an error we report, not a silent death by SIGPIPE.
+//! How the process starts. These pin the two things std's wrapper around
+//! `main` does for us that matter (src/main.rs), so that a change of entry
+//! point (it was once `#![no_main]`) cannot lose them: a closed standard
+//! stream is reopened on /dev/null, so no file we open can take its
+//! descriptor and receive the token; and a reader that hangs up is an error
+//! we report, not a silent death by SIGPIPE.
 
 use std::process::Stdio;
 
@@ -32,9 +32,12 @@ fn a_closed_stream_lends_its_descriptor_to_no_file() {
             let text = std::fs::read_to_string(&path).unwrap();
             if path.extension().is_some_and(|e| e == "lock") {
                 assert_eq!(text, "", "{closed} closed: output went into the lock file");
-            } else {
+            } else if path.extension().is_some_and(|e| e == "json") {
                 let entry: serde_json::Value = serde_json::from_str(&text).unwrap();
                 assert!(entry["token"].is_string(), "{closed} closed: {text}");
+            } else {
+                // The directory's CACHEDIR.TAG, written as it was created.
+                assert!(text.starts_with("Signature: "), "{closed} closed: {text}");
             }
         }
     }
