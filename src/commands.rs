@@ -49,7 +49,8 @@ pub fn console_url(flags: &Flags, path: Option<&str>, json: bool) -> Result<Stri
                  --org-id, or org_id in the profile"
             ))
         })?;
-        path = path.replace("{org}", &org);
+        // Encoded as the exchange encodes it, so both name the same path.
+        path = path.replace("{org}", &crate::url::percent_encode(&org));
     }
     if !path.is_empty() && !path.starts_with('/') {
         path.insert(0, '/');

@@ -425,6 +425,66 @@ fn readable_by_others(meta: &fs::Metadata) -> bool {
     meta.mode() & 0o004 != 0
 }
 
+/// What `path` is when it exists and is not a regular file ("a symlink",
+/// "a directory", "a FIFO", "a device"), without following a symlink.
+pub fn not_regular(path: &Path) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = fs::symlink_metadata(path).ok()?.file_type();
+    Some(match () {
+        _ if kind.is_file() => return None,
+        _ if kind.is_symlink() => "a symlink",
+        _ if kind.is_dir() => "a directory",
+        _ if kind.is_fifo() => "a FIFO",
+        _ if kind.is_block_device() || kind.is_char_device() => "a device",
+        _ => "a socket",
+    })
+}
+
+/// `path` as the same place is named however it was written: its
+/// directory with symlinks resolved, then its file name.
+pub fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Ok(real) = fs::canonicalize(&absolute) {
+        return real;
+    }
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => fs::canonicalize(dir)
+            .map(|dir| dir.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    }
+}
+
+/// Why others than us and root could replace the file at `path`: a
+/// directory on its (resolved) path that another user owns, or that group
+/// or others may write and that is not sticky (as /tmp is). The config
+/// file's rule, which OpenSSH applies to its own: here it gives a warning,
+/// since a Kubernetes `emptyDir` shared by a pod's containers is 0777.
+pub fn dir_open_to_others(path: &Path) -> Option<String> {
+    let real = resolved(path);
+    for dir in real.ancestors().skip(1) {
+        let Ok(meta) = fs::metadata(dir) else {
+            continue;
+        };
+        match check_owner_and_mode(dir, &meta, true) {
+            Err(ConfigFileError::Owner { path, uid }) => {
+                return Some(format!(
+                    "its directory {} belongs to user {uid}",
+                    path.display()
+                ));
+            }
+            Err(ConfigFileError::Writable { path, mode }) => {
+                return Some(format!(
+                    "its directory {} is writable by others (mode {mode:o}) and not sticky",
+                    path.display()
+                ));
+            }
+            Ok(()) | Err(ConfigFileError::Io(_)) => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

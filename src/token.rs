@@ -57,7 +57,7 @@ pub fn cache_for(settings: &Settings) -> Cache {
 
 /// A token for `settings`: cached if fresh, else newly exchanged.
 pub fn get(settings: &Settings, want: Want) -> Result<Served> {
-    if let Auth::TokenFile { path } = &settings.auth {
+    if let Auth::TokenFile { path, .. } = &settings.auth {
         return token_file::serve(path, settings.min_ttl, want.floor);
     }
     let cache = cache_for(settings);
@@ -231,7 +231,7 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
 /// Drops the cached token, if `only` is `None` or it is the cached one.
 /// Returns whether a token was dropped.
 pub fn forget(settings: &Settings, only: Option<&str>) -> Result<bool> {
-    if let Auth::TokenFile { path } = &settings.auth {
+    if let Auth::TokenFile { path, .. } = &settings.auth {
         debug!("nothing to drop: {} is not ours", path.display());
         return Ok(false);
     }

@@ -38,9 +38,12 @@ fn default_port(scheme: &str) -> Option<u16> {
 impl Origin {
     /// Reads `[scheme://]host[:port][/anything]`; without a scheme,
     /// `default_scheme` applies. The scheme's default port fills a missing
-    /// port. Query, fragment and path are ignored.
+    /// port. Query, fragment and path are ignored: this reads the places
+    /// tools ask about, where only the origin matters. Configured hosts go
+    /// through [`Url::parse`], which refuses a query or fragment.
     pub fn parse(input: &str, default_scheme: &str) -> Result<Origin, String> {
-        Url::parse(input, default_scheme).map(|u| u.origin)
+        let before_query = input.split(['?', '#']).next().unwrap_or_default();
+        Url::parse(before_query, default_scheme).map(|u| u.origin)
     }
 
     /// Whether `self` and `other` name the same place: same scheme, host
@@ -104,6 +107,21 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters, for form
+/// fields and path segments alike: the exchange's URL and `console-url`'s
+/// `{org}` are encoded by this one rule.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Url {
     pub fn parse(input: &str, default_scheme: &str) -> Result<Url, String> {
         let input = input.trim();
@@ -147,12 +165,13 @@ impl Url {
                 .filter(|p| *p != 0)
                 .ok_or_else(|| format!("`{input}` has a bad port"))?,
         };
-        let path = tail
-            .split(['?', '#'])
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('/')
-            .to_string();
+        // Dropping them silently would call another URL than the one given.
+        if tail.contains(['?', '#']) {
+            return Err(format!(
+                "`{input}` has a query or fragment (`?` or `#`): give the scheme, host, port and path only"
+            ));
+        }
+        let path = tail.trim_end_matches('/').to_string();
         Ok(Url {
             origin: Origin {
                 scheme,
@@ -205,10 +224,17 @@ mod tests {
     fn parses_and_normalises() {
         let u = Url::parse("HTTPS://Console.SnowplowAnalytics.com:443/", "https").unwrap();
         assert_eq!(u.to_string(), "https://console.snowplowanalytics.com");
-        let u = Url::parse("http://127.0.0.1:8080/base/?q#f", "https").unwrap();
+        let u = Url::parse("http://127.0.0.1:8080/base/", "https").unwrap();
         assert_eq!(u.to_string(), "http://127.0.0.1:8080/base");
         assert_eq!(origin("[::1]:9000").to_string(), "https://[::1]:9000");
         assert_eq!(origin("[::1]:9000").host, "::1");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved() {
+        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
+        assert_eq!(percent_encode("é"), "%C3%A9");
     }
 
     #[test]
@@ -235,6 +261,8 @@ mod tests {
             "https://host:0",
             "https://[::1",
             "https://a b",
+            "https://host/path?x",
+            "https://host#y",
             "http://127.0.0.1:80/a\r\nb",
             "https://host/\u{1b}",
         ] {

@@ -69,7 +69,9 @@ pub(super) struct Read {
 /// as Go's `os.UserConfigDir`). The one list for our own config file and
 /// for snowplow-cli's files; `env` reads the environment.
 pub fn dirs(env: Env) -> Vec<PathBuf> {
-    let home = env("HOME").map(PathBuf::from);
+    // A relative HOME (HOME=.) would make the current directory's files
+    // our config: ignored, as a relative XDG_CONFIG_HOME is.
+    let home = env("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
     let os = if cfg!(target_os = "macos") {
         home.as_ref().map(|h| h.join("Library/Application Support"))
     } else if cfg!(windows) {

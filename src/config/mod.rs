@@ -85,7 +85,11 @@ pub enum Auth {
     },
     /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
     /// file on every call: no key, no exchange, no cache.
-    TokenFile { path: PathBuf },
+    TokenFile {
+        path: PathBuf,
+        /// Shown by `status` and used by `console-url` when configured.
+        org: Option<String>,
+    },
 }
 
 impl Auth {
@@ -93,8 +97,7 @@ impl Auth {
     pub fn org(&self) -> Option<&str> {
         match self {
             Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
-            Auth::Password { org, .. } => org.as_deref(),
-            Auth::TokenFile { .. } => None,
+            Auth::Password { org, .. } | Auth::TokenFile { org, .. } => org.as_deref(),
         }
     }
 
@@ -123,7 +126,7 @@ impl Auth {
                 client_id,
                 username,
             ]),
-            Auth::TokenFile { path } => {
+            Auth::TokenFile { path, .. } => {
                 crate::cache::identity(&["file", &path.display().to_string()])
             }
         }
@@ -194,7 +197,7 @@ impl Auth {
                 client_id,
                 ..
             } => format!("user {username} with client ID {client_id}"),
-            Auth::TokenFile { path } => format!("the token in {}", path.display()),
+            Auth::TokenFile { path, .. } => format!("the token in {}", path.display()),
         }
     }
 
@@ -226,6 +229,8 @@ pub struct Settings {
     pub profile: String,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// A config file that exists but holds no such profile, for `status`.
+    pub file_without_profile: Option<PathBuf>,
     pub host: Url,
     pub auth: Auth,
     pub min_ttl: u64,
@@ -374,9 +379,13 @@ fn cache_dir_in(env: Env) -> Result<PathBuf> {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => directories::BaseDirs::new()
             .map(|d| d.cache_dir().join("snowplow").join("credentials"))
+            // A relative HOME would put the cache in whatever directory we
+            // run in.
+            .filter(|d| d.is_absolute())
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "no home directory to keep the cache in: set HOME or {ENV_CACHE_DIR}"
+                    "no home directory to keep the cache in: set HOME (an absolute path) or \
+                     {ENV_CACHE_DIR}"
                 ))
             }),
     }

@@ -165,6 +165,7 @@ fn resolver<'a>(
     if explicit {
         ignored_variables(env, &name, &definition);
     }
+    let file_exists = read.is_some();
     let loaded = match read {
         Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
             Some(profile) => Some(Loaded { profile, shared }),
@@ -197,6 +198,7 @@ fn resolver<'a>(
         flags,
         place: profile_place(&name, &path).into(),
         origins: vec![("profile", definition.to_string())],
+        file_without_profile: (file_exists && loaded.is_none()).then(|| path.clone()),
         file: loaded.is_some().then_some(path),
         profile_name: name,
         loaded,
@@ -241,6 +243,8 @@ struct Resolver<'a> {
     profile_name: String,
     /// The file, if the selected profile was read from it.
     file: Option<PathBuf>,
+    /// The file, if it exists but the profile is not in it.
+    file_without_profile: Option<PathBuf>,
     loaded: Option<Loaded>,
     origins: Vec<(&'static str, String)>,
     /// `profile "x" of FILE`, which most origins and messages name: made
@@ -332,6 +336,7 @@ impl Resolver<'_> {
         Ok(Settings {
             profile: self.profile_name,
             file: self.file,
+            file_without_profile: self.file_without_profile,
             host,
             auth,
             min_ttl,
@@ -416,8 +421,10 @@ impl Resolver<'_> {
         (hosts.unwrap_or_default().iter())
             .map(|h| {
                 // A host handed the token obeys the same transport rule as
-                // the Console: https, or plain http to this machine only.
-                Origin::parse(h, "https")
+                // the Console: https, or plain http to this machine only;
+                // Url::parse refuses a query or fragment, as for the host.
+                Url::parse(h, "https")
+                    .map(|u| u.origin)
                     .and_then(|o| o.check_transport().map(|()| o))
                     .map_err(|e| {
                         Error::Config(format!("bad entry in hosts of {}: {e}", self.place))
@@ -428,7 +435,7 @@ impl Resolver<'_> {
 
     fn auth(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Auth> {
         if let Some(path) = self.token_file()? {
-            return Ok(Auth::TokenFile { path });
+            return Ok(Auth::TokenFile { path, org });
         }
         if self.profile().and_then(|p| p.auth).unwrap_or_default() == AuthKind::Password {
             return self.password_auth(org);

@@ -235,7 +235,7 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
 #[test]
 fn a_token_file_replaces_the_key_source_from_any_layer() {
     let file_of = |settings: &Settings| match &settings.auth {
-        Auth::TokenFile { path } => path.display().to_string(),
+        Auth::TokenFile { path, .. } => path.display().to_string(),
         other => panic!("not a token file: {other:?}"),
     };
     // No organization, key ID or key needed.
