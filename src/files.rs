@@ -9,9 +9,9 @@
 //! Nothing here trusts a path: another local user may have planted a FIFO
 //! (which blocks an open), a device (which never ends), a symlink, or a file
 //! of their own. So every open is non-blocking, checks the type, owner and
-//! mode of what it opened, and reads a bounded amount. Only directories this
-//! program created (marked with its `CACHEDIR.TAG`) ever have their mode
-//! changed; one it did not create is used only if it is already private.
+//! mode of what it opened, and reads a bounded amount. No directory's mode
+//! is ever changed: one we did not just create is used only if it is
+//! already private.
 //!
 //! Token files shared with other programs follow the same rules where they
 //! can: `sink` writes them whole, 0600 or 0640 with a chosen group; a
@@ -63,10 +63,12 @@ fn not_ours(meta: &fs::Metadata) -> Option<String> {
     })
 }
 
-/// Creates `dir` (and its parents) as 0700 and tags it as ours, or checks an
-/// existing one: it must be a directory owned by us, even when reached
-/// through a symlink. A loose one is tightened only if we created it;
-/// anyone else's is refused, never "fixed".
+/// Creates `dir` (and its parents) as 0700 and tags it for backup tools,
+/// or checks an existing one: it must be a directory owned by us and open
+/// to no one else, even when reached through a symlink. The mode of a
+/// directory is never changed: a tag file proves nothing (anyone can copy
+/// one into their own shared directory), and the only directory we know
+/// to be ours is one we just created, which is 0700 already.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -74,34 +76,30 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
                 .recursive(true)
                 .mode(DIR_MODE)
                 .create(dir)?;
-            // Best effort: without the tag the directory is still private,
-            // just never tightened later.
+            // Best effort: the tag only keeps backups out.
             let _ = write_atomic(&dir.join(TAG_NAME), TAG.as_bytes());
-            Ok(())
         }
-        Err(e) => Err(e),
-        Ok(meta) if !meta.is_dir() => Err(io::Error::other("it is not a directory")),
-        Ok(meta) if meta.uid() != euid() => Err(io::Error::other(
-            "it belongs to another user (or a symlink leads there)",
-        )),
-        Ok(meta) if meta.mode() & 0o077 != 0 && created_by_us(dir) => {
-            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
-        }
-        Ok(meta) if meta.mode() & 0o077 != 0 => Err(io::Error::other(format!(
-            "it is open to others (mode {:o}) and was not created by snowplow-credentials, \
-             so it is left as it is",
-            meta.mode() & 0o7777
-        ))),
-        Ok(_) => Ok(()),
+        Err(e) => return Err(e),
+        Ok(_) => {}
     }
-}
-
-/// Whether `dir` holds our tag, as a private file of ours.
-fn created_by_us(dir: &Path) -> bool {
-    read_private(&dir.join(TAG_NAME), 1024)
-        .ok()
-        .flatten()
-        .is_some_and(|text| text == TAG.as_bytes())
+    // Checked after creating too: another process may have made it first.
+    let meta = fs::metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(io::Error::other("it is not a directory"));
+    }
+    if meta.uid() != euid() {
+        return Err(io::Error::other(
+            "it belongs to another user (or a symlink leads there)",
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(io::Error::other(format!(
+            "it is open to others (mode {:o}), and snowplow-credentials never changes \
+             a directory's mode",
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
 }
 
 /// Opens `path` for reading without following a symlink or blocking on a
@@ -183,12 +181,13 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     replace(path, contents, TEMP_PREFIX, FILE_MODE, None)
 }
 
-/// Removes `path` if it is a file of ours; one already gone is not an error
-/// (another process may have removed or replaced it meanwhile). Returns
-/// whether it removed something.
+/// Removes `path` if it is a regular file of ours; anything else there (a
+/// directory, a symlink, another user's file) is left alone, and one
+/// already gone is not an error (another process may have removed or
+/// replaced it meanwhile). Returns whether it removed something.
 pub fn remove_own(path: &Path) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
-        Ok(meta) if meta.uid() != euid() => return Ok(false),
+        Ok(meta) if !meta.is_file() || meta.uid() != euid() => return Ok(false),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
@@ -256,32 +255,71 @@ pub enum ConfigFileError {
     },
 }
 
-/// Checks the file, then every directory above it as named, for owners
+/// Checks the file, then every directory on the way to it, for owners
 /// other than us and root and for write bits of group or others (a sticky
-/// directory, as /tmp, keeps others from replacing what is ours). When a
-/// symlink is on the way, the directories above its target are checked
-/// too. One `lstat` per directory: a hit reads the config file every time.
+/// directory, as /tmp, keeps others from replacing what is ours).
 fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
     check_owner_and_mode(path, meta, false)?;
-    let absolute = std::path::absolute(path).map_err(ConfigFileError::Io)?;
-    let lstat = |p: &Path| fs::symlink_metadata(p).map_err(ConfigFileError::Io);
-    let mut symlinked = lstat(&absolute)?.is_symlink();
-    for dir in absolute.ancestors().skip(1) {
-        let meta = lstat(dir)?;
-        if meta.is_symlink() {
-            // Its own directory is checked next; its target's below.
-            symlinked = true;
+    walk_checked(path).map(|_| ())
+}
+
+/// The most symlinks followed on one path, as Linux's own limit.
+const MAX_HOPS: u32 = 40;
+
+/// Resolves `path` one component and one symlink at a time, checking every
+/// directory on the way with [`check_owner_and_mode`]: so the directory
+/// holding each symlink passes the rule, as the final file's do; whoever
+/// can replace a symlink can point it anywhere. One `lstat` per component.
+/// A missing last component is fine (a file about to be written).
+fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+    use std::path::Component;
+    let io_err = ConfigFileError::Io;
+    let absolute = std::path::absolute(path).map_err(io_err)?;
+    // Names still to walk, last first; `done` never holds a symlink.
+    let mut todo: Vec<std::ffi::OsString> = Vec::new();
+    let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+        for part in p.components().rev() {
+            match part {
+                Component::Normal(name) => todo.push(name.to_os_string()),
+                Component::ParentDir => todo.push("..".into()),
+                _ => {}
+            }
+        }
+    };
+    push(&mut todo, &absolute);
+    let mut done = PathBuf::from("/");
+    check_owner_and_mode(&done, &fs::metadata(&done).map_err(io_err)?, true)?;
+    let mut hops = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            done.pop();
             continue;
         }
-        check_owner_and_mode(dir, &meta, true)?;
-    }
-    if symlinked {
-        let real = fs::canonicalize(path).map_err(ConfigFileError::Io)?;
-        for dir in real.ancestors().skip(1) {
-            check_owner_and_mode(dir, &fs::metadata(dir).map_err(ConfigFileError::Io)?, true)?;
+        let next = done.join(&name);
+        let meta = match fs::symlink_metadata(&next) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => return Ok(next),
+            other => other.map_err(io_err)?,
+        };
+        if meta.is_symlink() {
+            hops += 1;
+            if hops > MAX_HOPS {
+                return Err(io_err(io::Error::other(
+                    "it goes through too many symlinks",
+                )));
+            }
+            let target = fs::read_link(&next).map_err(io_err)?;
+            if target.is_absolute() {
+                done = PathBuf::from("/");
+            }
+            push(&mut todo, &target);
+            continue;
         }
+        if !todo.is_empty() {
+            check_owner_and_mode(&next, &meta, true)?;
+        }
+        done = next;
     }
-    Ok(())
+    Ok(done)
 }
 
 fn check_owner_and_mode(
@@ -456,33 +494,22 @@ pub fn resolved(path: &Path) -> PathBuf {
 }
 
 /// Why others than us and root could replace the file at `path`: a
-/// directory on its (resolved) path that another user owns, or that group
+/// directory on its path (or holding a symlink on the way) that another user owns, or that group
 /// or others may write and that is not sticky (as /tmp is). The config
 /// file's rule, which OpenSSH applies to its own: here it gives a warning,
 /// since a Kubernetes `emptyDir` shared by a pod's containers is 0777.
 pub fn dir_open_to_others(path: &Path) -> Option<String> {
-    let real = resolved(path);
-    for dir in real.ancestors().skip(1) {
-        let Ok(meta) = fs::metadata(dir) else {
-            continue;
-        };
-        match check_owner_and_mode(dir, &meta, true) {
-            Err(ConfigFileError::Owner { path, uid }) => {
-                return Some(format!(
-                    "its directory {} belongs to user {uid}",
-                    path.display()
-                ));
-            }
-            Err(ConfigFileError::Writable { path, mode }) => {
-                return Some(format!(
-                    "its directory {} is writable by others (mode {mode:o}) and not sticky",
-                    path.display()
-                ));
-            }
-            Ok(()) | Err(ConfigFileError::Io(_)) => {}
-        }
+    match walk_checked(path) {
+        Err(ConfigFileError::Owner { path, uid }) => Some(format!(
+            "its directory {} belongs to user {uid}",
+            path.display()
+        )),
+        Err(ConfigFileError::Writable { path, mode }) => Some(format!(
+            "its directory {} is writable by others (mode {mode:o}) and not sticky",
+            path.display()
+        )),
+        Ok(_) | Err(ConfigFileError::Io(_)) => None,
     }
-    None
 }
 
 #[cfg(test)]
@@ -490,21 +517,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn directories_are_created_private_and_tightened() {
+    fn directories_are_created_private_and_never_changed() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("a/b");
         ensure_private_dir(&dir).unwrap();
         assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         ensure_private_dir(&dir).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
-
-        // Someone else's directory (no tag of ours) is refused, not changed.
-        let theirs = root.path().join("theirs");
-        fs::create_dir(&theirs).unwrap();
-        fs::set_permissions(&theirs, fs::Permissions::from_mode(0o1777)).unwrap();
-        assert!(ensure_private_dir(&theirs).is_err());
-        assert_eq!(fs::metadata(&theirs).unwrap().mode() & 0o7777, 0o1777);
+        // Opened up later, even with our own tag in it, it is refused as
+        // it is: the tag can be copied anywhere.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(ensure_private_dir(&dir).is_err());
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
     }
 
     #[test]
