@@ -268,8 +268,9 @@ const MAX_HOPS: u32 = 40;
 
 /// Resolves `path` one component and one symlink at a time, checking every
 /// directory on the way with [`check_owner_and_mode`]: so the directory
-/// holding each symlink passes the rule, as the final file's do; whoever
-/// can replace a symlink can point it anywhere. One `lstat` per component.
+/// holding each symlink passes the rule, as the final file's do, and each
+/// symlink is ours or root's: whoever can replace a symlink can point it
+/// anywhere. One `lstat` per component.
 /// A missing last component is fine (a file about to be written).
 fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
     use std::path::Component;
@@ -301,6 +302,13 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
             other => other.map_err(io_err)?,
         };
         if meta.is_symlink() {
+            // In a sticky directory (as /tmp) its owner can still swap it.
+            if meta.uid() != euid() && meta.uid() != 0 {
+                return Err(ConfigFileError::Owner {
+                    path: next,
+                    uid: meta.uid(),
+                });
+            }
             hops += 1;
             if hops > MAX_HOPS {
                 return Err(io_err(io::Error::other(

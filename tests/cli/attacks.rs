@@ -924,6 +924,16 @@ fn a_config_symlink_hop_in_an_open_directory_is_refused() {
     sandbox
         .run(&["token", "--config", config.to_str().unwrap()])
         .success();
+    // In a sticky directory (as /tmp), a hop another user owns is not:
+    // they may still replace it.
+    set_mode(&open, 0o1777);
+    sandbox
+        .run(&["token", "--config", config.to_str().unwrap()])
+        .success();
+    std::os::unix::fs::lchown(open.join("hop.toml"), Some(OTHER_UID), None).unwrap();
+    let out = sandbox.run(&["token", "--config", config.to_str().unwrap()]);
+    out.failure();
+    assert_snapshot!(out.stderr, @"snowplow-credentials: refusing config file ~/private/credentials.toml (from --config): ~/open/hop.toml belongs to another user (uid 65534); it must be yours or root's");
 }
 
 // Red team 3, item 3: `clear --all` leaves alone what is not a file of ours.
