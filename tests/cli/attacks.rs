@@ -959,7 +959,7 @@ fn clear_all_skips_entries_that_are_not_files_it_wrote() {
         .collect();
     left.sort();
     assert_snapshot!(format!("{}{}{}", out.stdout, out.stderr, left.join("\n")).replace(sandbox.home.path().to_str().unwrap(), "<HOME>"), @"
-    snowplow-credentials: removed 2 cached files from ~/.cache/snowplow/credentials
+    snowplow-credentials: removed 2 cached files from ~/.cache/snowplow/credentials; left 3 entries named like ours that are not files of yours
     CACHEDIR.TAG
     token-0123456789ABCDEF.json
     token-0123456789ABCDEF.lock
