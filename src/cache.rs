@@ -11,7 +11,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,14 +71,10 @@ impl Cache {
         };
         // A directory others may write lets them swap the file: a miss, so
         // the refresh path tightens it (or refuses it) before it is used.
-        match fs::metadata(&self.dir) {
-            Ok(meta) if files::is_private(&meta) => {}
-            Ok(meta) => {
-                return Lookup::Unusable(format!(
-                    "its directory is open to others (mode {:o}, owner {})",
-                    meta.mode() & 0o7777,
-                    meta.uid()
-                ));
+        match fs::metadata(&self.dir).map(|meta| files::too_open(&meta)) {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                return Lookup::Unusable(format!("its directory is open to others ({why})"));
             }
             Err(e) => return Lookup::Unusable(format!("cannot check its directory: {e}")),
         }

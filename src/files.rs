@@ -1,60 +1,50 @@
-//! Private files: the one place that decides file and directory permissions
-//! and how a file is replaced.
+//! Private files: the one place that decides file and directory permissions,
+//! how a file is replaced, and every way Unix and Windows differ in these.
 //!
-//! Cache and config files hold tokens and keys, so they are 0600 inside 0700
-//! directories owned by the user, and a file is only ever replaced whole
-//! (write a temporary file beside it, fsync, rename), so a crash at any
-//! moment leaves either the old file or the new one, never half of either.
+//! Cache and config files hold tokens and keys. On Unix they are 0600 inside
+//! 0700 directories owned by the user, opened without following symlinks.
+//! Windows has no modes: there the files live under the user's profile,
+//! whose inherited ACL admits only the user, SYSTEM and Administrators, and
+//! nothing here reads or changes ACLs (that takes the Win32 security API,
+//! which std does not wrap); links (reparse points) are still refused.
+//!
+//! A file is only ever replaced whole (write a temporary file beside it,
+//! flush it to disk, rename it over the old one), so a crash at any moment
+//! leaves either the old file or the new one, never half of either.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-pub const FILE_MODE: u32 = 0o600;
-pub const DIR_MODE: u32 = 0o700;
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+mod windows;
+#[cfg(unix)]
+use unix as os;
+#[cfg(windows)]
+use windows as os;
 
-/// The effective user ID: files we trust must be owned by it.
-pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
+pub use os::too_open;
 
-/// Whether `meta` is something only we can read: ours, no group or other
-/// bits.
-pub fn is_private(meta: &fs::Metadata) -> bool {
-    meta.uid() == euid() && meta.mode() & 0o077 == 0
-}
-
-/// Creates `dir` (and its parents) as 0700, or checks an existing one: it
-/// must be owned by us, even when reached through a symlink, and loose
+/// Creates `dir` (and its parents) private to us, or checks an existing one:
+/// on Unix it must be ours, even when reached through a symlink, and loose
 /// permissions are tightened.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::DirBuilder::new()
-            .recursive(true)
-            .mode(DIR_MODE)
-            .create(dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => os::create_private_dir(dir),
         Err(e) => Err(e),
         Ok(meta) if !meta.is_dir() => Err(io::Error::other("it is not a directory")),
-        Ok(meta) if meta.uid() != euid() => Err(io::Error::other(
-            "it belongs to another user (or a symlink leads there)",
-        )),
-        Ok(meta) if meta.mode() & 0o077 != 0 => {
-            fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
-        }
-        Ok(_) => Ok(()),
+        Ok(meta) => os::tighten_dir(dir, &meta),
     }
 }
 
-/// Opens `path` for reading if it is a regular file (not a symlink) that only
+/// Opens `path` for reading if it is a regular file (not a link) that only
 /// we can read. `Ok(None)` when it does not exist.
 pub fn open_private(path: &Path) -> io::Result<Option<File>> {
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-    {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let file = match os::no_follow(&mut options).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -63,68 +53,109 @@ pub fn open_private(path: &Path) -> io::Result<Option<File>> {
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
     }
-    if !is_private(&meta) {
+    if let Some(why) = too_open(&meta) {
         return Err(io::Error::other(format!(
-            "its permissions are too open (mode {:o}, owner {})",
-            meta.mode() & 0o7777,
-            meta.uid()
+            "its permissions are too open ({why})"
         )));
     }
     Ok(Some(file))
 }
 
-/// Opens (creating as 0600) a file we only lock, never read.
+/// Opens (creating private) a file we only lock, never read.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    os::private_mode(&mut options);
+    os::no_follow(&mut options).open(path)
 }
 
-/// Replaces `path` with `contents` atomically: a 0600 temporary file in the
-/// same directory, written, fsynced, renamed over `path`, and the directory
-/// fsynced so the rename itself survives a crash.
+/// Replaces `path` with `contents` atomically: a private temporary file in
+/// the same directory, written, flushed to disk, renamed over `path`, and
+/// (on Unix) the directory flushed so the rename itself survives a crash.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a file path without a directory"))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(fs::Permissions::from_mode(FILE_MODE))
-        .tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    let mut tmp = os::private_temp(&mut builder).tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    // Closed before the rename: Windows renames a closed file more readily,
+    // and the TempPath still removes the file if the rename fails.
+    let tmp = tmp.into_temp_path();
+    os::replace(&tmp, path)?;
+    tmp.keep().map_err(|e| e.error)?;
+    os::sync_dir(dir)
+}
+
+/// How many times a rename over a busy file is tried (Windows).
+#[cfg(any(windows, test))]
+const TRIES: u32 = 8;
+
+/// Runs `attempt` until it succeeds, fails other than `busy`, or has been
+/// tried [`TRIES`] times, pausing 10, 20, 40, ... ms in between (1.27 s in
+/// all). Separate from the rename so that the schedule can be tested
+/// anywhere.
+#[cfg(any(windows, test))]
+fn retry_busy(
+    mut attempt: impl FnMut() -> io::Result<()>,
+    busy: impl Fn(&io::Error) -> bool,
+    mut pause: impl FnMut(std::time::Duration),
+) -> io::Result<()> {
+    let mut tried = 1;
+    loop {
+        match attempt() {
+            Err(e) if busy(&e) && tried < TRIES => {
+                pause(std::time::Duration::from_millis(10 << (tried - 1)));
+                tried += 1;
+            }
+            done => return done,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn directories_are_created_private_and_tightened() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("a/b");
-        ensure_private_dir(&dir).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        ensure_private_dir(&dir).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+    /// Runs [`retry_busy`] over `results` (true: busy), returning the
+    /// outcome, the tries made and the pauses taken, in ms.
+    fn retried(results: &[bool]) -> (bool, usize, Vec<u128>) {
+        let mut tries = 0;
+        let mut pauses = Vec::new();
+        let outcome = retry_busy(
+            || {
+                tries += 1;
+                match results.get(tries - 1) {
+                    Some(true) => Err(io::Error::other("busy")),
+                    Some(false) => Err(io::Error::other("broken")),
+                    None => Ok(()),
+                }
+            },
+            |e| e.to_string() == "busy",
+            |d| pauses.push(d.as_millis()),
+        );
+        (outcome.is_ok(), tries, pauses)
     }
 
     #[test]
-    fn atomic_writes_are_private_and_replace_whole() {
+    fn a_busy_rename_is_retried_with_growing_pauses_then_given_up() {
+        assert_eq!(retried(&[true, true]), (true, 3, vec![10, 20]));
+        let (ok, tries, pauses) = retried(&[true; 20]);
+        assert_eq!((ok, tries), (false, 8));
+        assert_eq!(pauses.iter().sum::<u128>(), 1270);
+        assert_eq!(retried(&[false]), (false, 1, vec![]), "not busy: no retry");
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_and_leave_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.json");
+        assert!(open_private(&path).unwrap().is_none());
         write_atomic(&path, b"first").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"second");
-        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, FILE_MODE);
         assert_eq!(
             fs::read_dir(dir.path()).unwrap().count(),
             1,
@@ -134,15 +165,23 @@ mod tests {
     }
 
     #[test]
-    fn loose_files_and_symlinks_are_not_opened() {
+    fn a_reader_holding_the_file_open_does_not_stop_a_replace() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.json");
-        assert!(open_private(&path).unwrap().is_none());
-        write_atomic(&path, b"x").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(open_private(&path).is_err());
-        let link = dir.path().join("link.json");
-        std::os::unix::fs::symlink(&path, &link).unwrap();
-        assert!(open_private(&link).is_err());
+        write_atomic(&path, b"old").unwrap();
+        let mut reader = open_private(&path).unwrap().unwrap();
+        write_atomic(&path, b"new").unwrap();
+        let mut held = String::new();
+        io::Read::read_to_string(&mut reader, &mut held).unwrap();
+        assert_eq!(held, "old", "the open file keeps its old contents");
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_directory_in_the_way_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(ensure_private_dir(&dir.path().join("a/b")).is_ok());
+        fs::write(dir.path().join("f"), b"").unwrap();
+        assert!(ensure_private_dir(&dir.path().join("f")).is_err());
     }
 }

@@ -9,30 +9,23 @@
 //! and SIGPIPE is ignored, so a reader that hangs up is an error we report
 //! rather than a silent death. Child processes still start with SIGPIPE at
 //! its default, as std resets it for them. (Under `cargo test` the test
-//! harness supplies `main` as usual.)
+//! harness supplies `main` as usual.) All of this is Unix (Linux and
+//! macOS alike); Windows starts through std's `main`, below.
 
-#![cfg_attr(not(test), no_main)]
+#![cfg_attr(all(unix, not(test)), no_main)]
 
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 use std::ffi::{CStr, OsString, c_char, c_int};
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 use std::os::unix::ffi::OsStrExt;
 
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     standard_fds_valid();
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    // A panic is a bug; say so in one line without the payload, which could
-    // in principle hold a value we were handling.
-    std::panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!("snowplow-credentials: internal error{place}; please report it");
-    }));
+    quiet_panics();
     let args = (0..usize::try_from(argc).unwrap_or(0))
         .map(|i| {
             // SAFETY: the C runtime passes argc valid NUL-terminated strings.
@@ -43,9 +36,32 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     c_int::from(snowplow_credentials::run(args))
 }
 
+/// Elsewhere (Windows) std's own start-up is kept: it has none of the Unix
+/// costs above, a missing standard handle there is a sink rather than a
+/// number a file could take, and there is no SIGPIPE (a reader that hangs up
+/// is already an error we report).
+#[cfg(not(any(unix, test)))]
+fn main() -> std::process::ExitCode {
+    quiet_panics();
+    std::process::ExitCode::from(snowplow_credentials::run(std::env::args_os().collect()))
+}
+
+/// A panic is a bug; say so in one line without the payload, which could in
+/// principle hold a value we were handling.
+#[cfg(not(test))]
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("snowplow-credentials: internal error{place}; please report it");
+    }));
+}
+
 /// Opens /dev/null on any of fds 0, 1 and 2 that is closed, as std's
 /// runtime does; aborts if that fails, since output could then go astray.
-#[cfg(not(test))]
+#[cfg(all(unix, not(test)))]
 fn standard_fds_valid() {
     let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
         fd,

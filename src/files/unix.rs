@@ -1,0 +1,110 @@
+//! Unix (Linux and macOS): modes, owners and `O_NOFOLLOW` do the work.
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+pub const FILE_MODE: u32 = 0o600;
+pub const DIR_MODE: u32 = 0o700;
+
+/// The effective user ID: files we trust must be owned by it.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Why `meta` is something others could read or swap ("mode 644, owner
+/// 1000"), or `None` when it is ours alone.
+pub fn too_open(meta: &fs::Metadata) -> Option<String> {
+    if meta.uid() == euid() && meta.mode() & 0o077 == 0 {
+        return None;
+    }
+    Some(format!(
+        "mode {:o}, owner {}",
+        meta.mode() & 0o7777,
+        meta.uid()
+    ))
+}
+
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+}
+
+/// An existing directory must be ours; group or other bits are removed.
+pub fn tighten_dir(dir: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    if meta.uid() != euid() {
+        return Err(io::Error::other(
+            "it belongs to another user (or a symlink leads there)",
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE));
+    }
+    Ok(())
+}
+
+/// A symlink in the file's place makes the open fail (`ELOOP`).
+pub fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(libc::O_NOFOLLOW)
+}
+
+pub fn private_mode(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.mode(FILE_MODE)
+}
+
+pub fn private_temp<'a, 'b>(
+    builder: &'b mut tempfile::Builder<'a, 'a>,
+) -> &'b mut tempfile::Builder<'a, 'a> {
+    builder.permissions(fs::Permissions::from_mode(FILE_MODE))
+}
+
+/// `rename(2)` replaces atomically, even over a file others have open.
+pub fn replace(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)
+}
+
+/// Makes a rename in `dir` survive a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::*;
+
+    #[test]
+    fn directories_are_created_private_and_tightened() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+    }
+
+    #[test]
+    fn atomic_writes_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"first").unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, FILE_MODE);
+    }
+
+    #[test]
+    fn loose_files_and_symlinks_are_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"x").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(open_private(&path).is_err());
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(open_private(&link).is_err());
+    }
+}
