@@ -86,9 +86,15 @@ api_key_env or api_key; there is no flag for it, since argv is visible to all us
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
-/// The command a link name stands for, if `argv0` is one.
+/// The command a link name stands for, if `argv0` is one. Windows runs it
+/// as `NAME.exe`, spelt in whatever case the caller chose, so the suffix and
+/// the case are ignored (on every OS: one rule, and harmless on Unix).
 fn link_command(argv0: &OsString) -> Option<&'static str> {
-    let name = std::path::Path::new(argv0).file_name()?.to_str()?;
+    let name = std::path::Path::new(argv0)
+        .file_name()?
+        .to_str()?
+        .to_ascii_lowercase();
+    let name = name.strip_suffix(".exe").unwrap_or(&name);
     LINKS
         .iter()
         .find(|(link, _)| *link == name)
@@ -229,6 +235,14 @@ mod tests {
             cli.command,
             Command::Terraform("get".into(), "x.test".into())
         );
+        let cli = parse_words(&["/bin/Git-Credential-Snowplow.EXE", "get"]).unwrap();
+        assert_eq!(cli.command, Command::Git("get".into()));
+        #[cfg(windows)]
+        {
+            let cli = parse_words(&[r"C:\bin\docker-credential-snowplow.exe", "list"]).unwrap();
+            assert_eq!(cli.command, Command::Docker("list".into()));
+        }
+        assert!(parse_words(&["git-credential-snowplow.exe.old", "get"]).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The core contract: exchange, cache, refresh, configuration and the plain
 //! outputs, with every error class the user can meet.
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 
@@ -369,6 +370,8 @@ fn a_corrupt_cache_is_a_miss_and_is_replaced() {
     assert_eq!(console.token_requests(), 4);
 }
 
+// Unix only: it checks and loosens file modes, which Windows does not have.
+#[cfg(unix)]
 #[test]
 fn cache_files_are_private_and_named_without_secrets() {
     let console = Console::start();
@@ -453,6 +456,8 @@ host = "{url}"
     sandbox.run(&["token"]).success();
 }
 
+// Unix only: it checks and loosens file modes, which Windows does not have.
+#[cfg(unix)]
 #[test]
 fn key_sources_env_command_and_private_inline() {
     let console = Console::start();

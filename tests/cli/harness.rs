@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,6 +12,8 @@ use std::process::{Command, Stdio};
 use crate::console::{self, Console};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
+/// What a program's file name ends with: `.exe` on Windows.
+pub const EXE: &str = std::env::consts::EXE_SUFFIX;
 
 /// A temporary home for one test, and the environment the binary runs with.
 pub struct Sandbox {
@@ -33,7 +36,22 @@ impl Sandbox {
             .set("XDG_CACHE_HOME", root.join(".cache").to_str().unwrap())
             .set("PATH", &std::env::var("PATH").unwrap_or_default())
             .set("LANG", "C.UTF-8");
+        #[cfg(windows)]
+        sandbox.windows_profile();
         sandbox
+    }
+
+    /// Windows finds the user's directories through these variables (as
+    /// snowplow-cli's Go runtime does), not HOME; and a process without
+    /// SystemRoot cannot start Winsock, so it is passed through.
+    #[cfg(windows)]
+    fn windows_profile(&mut self) {
+        let root = self.home.path().to_path_buf();
+        let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\windows".into());
+        self.set("USERPROFILE", root.to_str().unwrap())
+            .set("APPDATA", root.join(r"AppData\Roaming").to_str().unwrap())
+            .set("LOCALAPPDATA", root.join(".cache").to_str().unwrap())
+            .set("SystemRoot", &system_root);
     }
 
     /// A sandbox set up, through snowplow-cli's variables, for `console`.
@@ -91,13 +109,18 @@ impl Sandbox {
         ))
     }
 
-    /// `~/bin` with `snowplow-credentials` (a link to the binary under test)
-    /// in it, to put on PATH as an installed copy would be.
+    /// `~/bin` with `snowplow-credentials` (a link to the binary under test;
+    /// a copy on Windows, where links need privileges) in it, to put on PATH
+    /// as an installed copy would be.
     pub fn bin_dir(&self) -> PathBuf {
         let dir = self.path("bin");
         if !dir.exists() {
             std::fs::create_dir_all(&dir).unwrap();
-            std::os::unix::fs::symlink(BIN, dir.join("snowplow-credentials")).unwrap();
+            let installed = dir.join(format!("snowplow-credentials{EXE}"));
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(BIN, installed).unwrap();
+            #[cfg(windows)]
+            std::fs::copy(BIN, installed).unwrap();
         }
         dir
     }
@@ -127,8 +150,10 @@ impl Sandbox {
 
     /// PATH with `dir` first, so clients find links and wrappers there.
     pub fn prepend_path(&mut self, dir: &Path) -> &mut Sandbox {
-        let path = format!("{}:{}", dir.display(), self.var("PATH").unwrap_or_default());
-        self.set("PATH", &path)
+        let rest = self.var("PATH").unwrap_or_default().to_string();
+        let dirs = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest));
+        let path = std::env::join_paths(dirs).expect("PATH entries without separators");
+        self.set("PATH", path.to_str().unwrap())
     }
 
     /// Makes `snowplow-credentials` and its helper names (via
@@ -141,6 +166,7 @@ impl Sandbox {
         self.prepend_path(&bin)
     }
 
+    #[cfg(unix)]
     /// `sh -c script` with exactly this environment; the script names the
     /// binary as `$0`. For starting it as no `Command` can, e.g. with a
     /// standard stream closed.
@@ -186,6 +212,7 @@ pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     }
 }
 
+#[cfg(unix)]
 /// Writes a script at `path` that appends a line to `log` each time it runs,
 /// then runs the binary with its arguments: how a test counts how often a
 /// client ran the helper.
@@ -207,9 +234,12 @@ pub fn line_count(path: &Path) -> usize {
 pub fn write_private(path: &Path, text: &str) {
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    #[cfg(unix)]
+    {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 #[derive(Debug)]
@@ -302,7 +332,7 @@ pub fn require(program: &str) -> Option<PathBuf> {
     } else {
         std::env::var_os("PATH").and_then(|paths| {
             std::env::split_paths(&paths)
-                .map(|dir| dir.join(program))
+                .map(|dir| dir.join(format!("{program}{EXE}")))
                 .find(|p| p.is_file())
         })
     };

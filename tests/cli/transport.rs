@@ -11,7 +11,10 @@ use insta::assert_snapshot;
 
 use crate::connect_proxy::ConnectProxy;
 use crate::console::{self, Console};
-use crate::harness::{self, Sandbox};
+#[cfg(unix)]
+use crate::harness;
+use crate::harness::Sandbox;
+#[cfg(unix)]
 use crate::tls::{TlsCerts, TlsProxy};
 
 /// A host no resolver knows (RFC 2606), so that even a bug would send
@@ -88,6 +91,7 @@ fn a_redirect_is_not_followed() {
     );
 }
 
+#[cfg(unix)]
 /// The stand-in Console behind HTTPS, with certificates from a test CA.
 struct Https {
     console: Console,
@@ -95,6 +99,7 @@ struct Https {
     front: TlsProxy,
 }
 
+#[cfg(unix)]
 fn https() -> Option<Https> {
     harness::require("openssl")?;
     harness::require("python3")?;
@@ -108,12 +113,15 @@ fn https() -> Option<Https> {
     })
 }
 
+#[cfg(unix)]
 fn sandbox_for(https: &Https) -> Sandbox {
     let mut sandbox = Sandbox::for_console(&https.console);
     sandbox.set("SNOWPLOW_CONSOLE_HOST", &https.front.url());
     sandbox
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn an_untrusted_certificate_points_at_ssl_cert_file() {
     let Some(https) = https() else { return };
@@ -129,6 +137,8 @@ fn an_untrusted_certificate_points_at_ssl_cert_file() {
     assert_eq!(out.stdout.trim(), https.console.issued()[0]);
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
     let Some(https) = https() else { return };
@@ -176,6 +186,8 @@ fn plain_http_to_this_machine_follows_http_proxy_and_no_proxy() {
     assert_eq!(proxy.tunnels().len(), 1);
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     let Some(https) = https() else { return };
