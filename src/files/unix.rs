@@ -72,6 +72,43 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
+/// How messages write the home directory.
+pub const HOME_SHORT: &str = "~";
+
+/// The home directory: `$HOME`, else the password database's entry.
+pub fn home() -> Option<std::path::PathBuf> {
+    directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
+}
+
+/// The OS config directory: `$XDG_CONFIG_HOME` or `~/.config` on Linux,
+/// `~/Library/Application Support` on macOS.
+pub fn config_home() -> Option<std::path::PathBuf> {
+    directories::BaseDirs::new().map(|d| d.config_dir().to_path_buf())
+}
+
+/// The OS cache directory: `$XDG_CACHE_HOME` or `~/.cache` on Linux,
+/// `~/Library/Caches` on macOS.
+pub fn cache_home() -> Option<std::path::PathBuf> {
+    directories::BaseDirs::new().map(|d| d.cache_dir().to_path_buf())
+}
+
+/// Makes `link` a symlink to `exe`. An old link to elsewhere is replaced,
+/// anything else left alone.
+pub fn install_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::Link> {
+    match fs::symlink_metadata(link) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            if fs::read_link(link).is_ok_and(|target| target == exe) {
+                return Ok(super::Link::AlreadyThere);
+            }
+            fs::remove_file(link)?;
+        }
+        Ok(_) => return Ok(super::Link::Foreign),
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(exe, link)?;
+    Ok(super::Link::Made("linked"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::*;

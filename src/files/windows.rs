@@ -12,7 +12,9 @@
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::windows::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use directories::BaseDirs;
 
 /// Opens a link itself rather than what it points to, so that a link in a
 /// private file's place is seen (and refused as "not a regular file")
@@ -64,6 +66,55 @@ fn is_busy(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(ERROR_SHARING_VIOLATION | ERROR_ACCESS_DENIED | ERROR_LOCK_VIOLATION)
     )
+}
+
+/// How messages write the profile directory.
+pub const HOME_SHORT: &str = "%USERPROFILE%";
+
+/// The profile directory: `%USERPROFILE%`, else the Known Folder. The
+/// variables come first as in Go's os.UserHomeDir, os.UserConfigDir and
+/// os.UserCacheDir, and so in snowplow-cli: the same paths as it, and
+/// settable for tests.
+pub fn home() -> Option<PathBuf> {
+    from_env("USERPROFILE").or_else(|| Some(BaseDirs::new()?.home_dir().to_path_buf()))
+}
+
+/// `%APPDATA%` (roaming), else the Known Folder.
+pub fn config_home() -> Option<PathBuf> {
+    from_env("APPDATA").or_else(|| Some(BaseDirs::new()?.config_dir().to_path_buf()))
+}
+
+/// `%LOCALAPPDATA%` (this machine only, as a cache should be), else the
+/// Known Folder.
+pub fn cache_home() -> Option<PathBuf> {
+    from_env("LOCALAPPDATA").or_else(|| Some(BaseDirs::new()?.cache_dir().to_path_buf()))
+}
+
+/// An absolute path from `var`; anything else is ignored, as a relative
+/// one would move with the working directory.
+fn from_env(var: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(std::env::var_os(var)?)).filter(|p| p.is_absolute())
+}
+
+/// Puts `exe` at `link` (a name ending `.exe`): a hard link, or a copy where
+/// that fails (another volume; symlinks would need Developer Mode). A file
+/// already there is replaced only if it is some version of this program,
+/// told by containing `ours`, so that an upgrade refreshes old copies.
+pub fn install_link(exe: &Path, link: &Path, ours: &[u8]) -> io::Result<super::Link> {
+    if let Ok(existing) = fs::read(link) {
+        if existing == fs::read(exe)? {
+            return Ok(super::Link::AlreadyThere);
+        }
+        if !existing.windows(ours.len()).any(|w| w == ours) {
+            return Ok(super::Link::Foreign);
+        }
+        fs::remove_file(link)?;
+    }
+    if fs::hard_link(exe, link).is_ok() {
+        return Ok(super::Link::Made("linked"));
+    }
+    fs::copy(exe, link)?;
+    Ok(super::Link::Made("copied"))
 }
 
 /// NTFS journals its metadata, and a directory cannot be flushed through

@@ -33,10 +33,14 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// stderr with the sandbox's home written `<HOME>`.
+/// stderr with the sandbox's home written `<HOME>`, and (on Windows) the
+/// path separators as the snapshots have them.
 fn stderr_of(out: &Output, sandbox: &Sandbox, console: &Console) -> String {
-    crate::harness::redact(&out.stderr, console)
-        .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
+    let stderr = crate::harness::redact(&out.stderr, console)
+        .replace(sandbox.home.path().to_str().unwrap(), "<HOME>");
+    #[cfg(windows)]
+    let stderr = stderr.replace('\\', "/");
+    stderr
 }
 
 #[cfg(unix)]

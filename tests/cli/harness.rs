@@ -207,9 +207,31 @@ pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     let out = child.wait_with_output().expect("the command runs");
     Output {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: unix_form(String::from_utf8_lossy(&out.stdout).into_owned()),
+        stderr: unix_form(String::from_utf8_lossy(&out.stderr).into_owned()),
     }
+}
+
+/// The output as snapshots have it. Windows writes a path in the profile
+/// `%USERPROFILE%\a\b`; snapshots keep one form, the Unix `~/a/b`, so
+/// such paths (and only those) are rewritten there.
+fn unix_form(text: String) -> String {
+    #[cfg(windows)]
+    let text = {
+        let mut out = String::new();
+        let mut parts = text.split("%USERPROFILE%");
+        out.push_str(parts.next().unwrap_or_default());
+        for part in parts {
+            let end = part
+                .find(|c: char| c.is_whitespace() || "\"'`()".contains(c))
+                .unwrap_or(part.len());
+            out.push('~');
+            out.push_str(&part[..end].replace('\\', "/"));
+            out.push_str(&part[end..]);
+        }
+        out
+    };
+    text
 }
 
 #[cfg(unix)]
@@ -405,7 +427,7 @@ pub fn finish(child: std::process::Child) -> Output {
     let out = child.wait_with_output().expect("the command runs");
     Output {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: unix_form(String::from_utf8_lossy(&out.stdout).into_owned()),
+        stderr: unix_form(String::from_utf8_lossy(&out.stderr).into_owned()),
     }
 }

@@ -10,7 +10,9 @@ use std::net::TcpListener;
 use insta::assert_snapshot;
 
 use crate::connect_proxy::ConnectProxy;
-use crate::console::{self, Console};
+#[cfg(unix)]
+use crate::console;
+use crate::console::Console;
 #[cfg(unix)]
 use crate::harness;
 use crate::harness::Sandbox;
@@ -19,8 +21,11 @@ use crate::tls::{TlsCerts, TlsProxy};
 
 /// A host no resolver knows (RFC 2606), so that even a bug would send
 /// nothing off this machine.
+#[cfg(unix)]
 const REMOTE: &str = "console.invalid";
 
+// Unix only: its key command is an `sh -c` script.
+#[cfg(unix)]
 #[test]
 fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let proxy = ConnectProxy::start();
@@ -179,11 +184,16 @@ fn plain_http_to_this_machine_follows_http_proxy_and_no_proxy() {
     sandbox.set("no_proxy", "127.0.0.1");
     sandbox.run(&["token", "--refresh"]).success();
     assert_eq!(proxy.tunnels().len(), 1, "no_proxy bypassed http_proxy");
-    // Like curl, the uppercase HTTP_PROXY is not read (a CGI request can set it).
-    sandbox.unset("http_proxy").unset("no_proxy");
-    sandbox.set("HTTP_PROXY", &proxy.url());
-    sandbox.run(&["token", "--refresh"]).success();
-    assert_eq!(proxy.tunnels().len(), 1);
+    // Like curl, the uppercase HTTP_PROXY is not read (a CGI request can set
+    // it). Unix only: Windows environment names ignore case, so there it is
+    // the same variable as http_proxy.
+    #[cfg(unix)]
+    {
+        sandbox.unset("http_proxy").unset("no_proxy");
+        sandbox.set("HTTP_PROXY", &proxy.url());
+        sandbox.run(&["token", "--refresh"]).success();
+        assert_eq!(proxy.tunnels().len(), 1);
+    }
 }
 
 // Unix only: the HTTPS stand-in is Linux's openssl and python3.
