@@ -9,9 +9,14 @@
 #[allow(dead_code)]
 #[path = "../tests/support/console.rs"]
 mod console;
+#[allow(dead_code)]
+#[path = "../tests/support/machine.rs"]
+mod machine;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use machine::home_vars;
 
 fn main() -> ExitCode {
     let binary = match binary() {
@@ -25,21 +30,13 @@ fn main() -> ExitCode {
     let stand_in = console::Console::start();
     println!("stand-in Console listening at {}", stand_in.url());
     println!("throwaway HOME: {}\n", home.path().display());
-    let env = [
-        ("HOME", home.path().to_str().unwrap().to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.path().join(".config").display().to_string(),
-        ),
-        (
-            "XDG_CACHE_HOME",
-            home.path().join(".cache").display().to_string(),
-        ),
+    let mut env = home_vars(home.path()).to_vec();
+    env.extend([
         ("SNOWPLOW_CONSOLE_HOST", stand_in.url()),
         ("SNOWPLOW_CONSOLE_ORG_ID", console::ORG.to_string()),
         ("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID.to_string()),
         ("SNOWPLOW_CONSOLE_API_KEY", console::KEY.to_string()),
-    ];
+    ]);
     let dir = binary.parent().unwrap_or(Path::new("."));
     let path = format!(
         "{}:{}",

@@ -7,12 +7,16 @@
 //! is how git, Docker and Terraform find and run their helpers.
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use lexopt::prelude::*;
 
 use crate::config::Flags;
 use crate::error::{Error, Result};
+use crate::protocol::{
+    Tool, aws::Aws, bazel, docker, git, kubernetes::Kubernetes, plain::Plain, terraform,
+};
 
 /// The names tools look helpers up by, and the command each stands for.
 pub const LINKS: [(&str, &str); 3] = [
@@ -21,18 +25,17 @@ pub const LINKS: [(&str, &str); 3] = [
     ("terraform-credentials-snowplow", "terraform"),
 ];
 
+/// What `--version` and Docker's `version` print.
+pub const VERSION_LINE: &str = concat!("snowplow-credentials ", env!("CARGO_PKG_VERSION"), "\n");
+
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Token,
-    Header,
+    /// A tool's credential protocol, or a plain output.
+    Serve(Tool),
     Status,
-    Clear { all: bool },
-    Aws,
-    Git(String),
-    Kubernetes,
-    Docker(String),
-    Terraform(String, String),
-    Bazel(String),
+    Clear {
+        all: bool,
+    },
     InstallLinks(Option<PathBuf>),
     Help,
     Version,
@@ -46,26 +49,150 @@ pub struct Cli {
     pub verbose: bool,
 }
 
-pub const HELP: &str = "\
+/// One command: its words (the name, then aliases), how `--help` shows it,
+/// and how its arguments (the words after its name) become a [`Command`].
+struct Spec {
+    words: &'static [&'static str],
+    usage: &'static str,
+    about: &'static str,
+    parse: fn(&[&str], bool) -> Option<Command>,
+    /// What to say when `parse` refuses the arguments, if more than "wrong
+    /// arguments".
+    wrong: Option<&'static str>,
+}
+
+/// Every command, in `--help` order: the one list of command words.
+const COMMANDS: &[Spec] = &[
+    Spec {
+        words: &["token"],
+        usage: "token",
+        about: "print the token (a JWT) and a newline",
+        parse: |args, _| {
+            args.is_empty()
+                .then_some(Command::Serve(Tool::Plain(Plain::Token)))
+        },
+        wrong: None,
+    },
+    Spec {
+        words: &["header"],
+        usage: "header",
+        about: "print `Authorization: Bearer <token>`",
+        parse: |args, _| {
+            args.is_empty()
+                .then_some(Command::Serve(Tool::Plain(Plain::Header)))
+        },
+        wrong: None,
+    },
+    Spec {
+        words: &["status"],
+        usage: "status",
+        about: "show the profile, identity and cached token's expiry",
+        parse: |args, _| args.is_empty().then_some(Command::Status),
+        wrong: None,
+    },
+    Spec {
+        words: &["clear"],
+        usage: "clear [--all]",
+        about: "drop this identity's cached token (--all: every one)",
+        parse: |args, all| args.is_empty().then_some(Command::Clear { all }),
+        wrong: None,
+    },
+    Spec {
+        words: &["aws", "credential-process"],
+        usage: "aws",
+        about: "AWS credential_process (alias: credential-process)",
+        parse: |args, _| args.is_empty().then_some(Command::Serve(Tool::Aws(Aws))),
+        wrong: None,
+    },
+    Spec {
+        words: &["git"],
+        usage: "git <get|store|erase>",
+        about: "git credential helper (also as git-credential-snowplow)",
+        parse: |args, _| {
+            Some(Command::Serve(Tool::Git(match args {
+                ["get"] => git::Action::Get,
+                ["store"] => git::Action::Store,
+                ["erase"] => git::Action::Erase,
+                _ => return None,
+            })))
+        },
+        wrong: Some("git needs one action: get, store or erase"),
+    },
+    Spec {
+        words: &["kubernetes", "exec-credential"],
+        usage: "kubernetes",
+        about: "Kubernetes exec credential plugin (alias: exec-credential)",
+        parse: |args, _| {
+            args.is_empty()
+                .then_some(Command::Serve(Tool::Kubernetes(Kubernetes)))
+        },
+        wrong: None,
+    },
+    Spec {
+        words: &["docker"],
+        usage: "docker <get|store|erase|list|version>",
+        about: "Docker credential helper (also as docker-credential-snowplow)",
+        parse: |args, _| {
+            Some(Command::Serve(Tool::Docker(match args {
+                ["get"] => docker::Action::Get,
+                ["store"] => docker::Action::Store,
+                ["erase"] => docker::Action::Erase,
+                ["list"] => docker::Action::List,
+                ["version"] => docker::Action::Version,
+                _ => return None,
+            })))
+        },
+        wrong: Some("docker needs one action: get, store, erase, list or version"),
+    },
+    Spec {
+        words: &["terraform"],
+        usage: "terraform <get|store|forget> <host>",
+        about: "Terraform credentials helper (also as terraform-credentials-snowplow)",
+        parse: |args, _| {
+            let [action, host] = args else { return None };
+            let action = match *action {
+                "get" => terraform::Action::Get,
+                "store" => terraform::Action::Store,
+                "forget" => terraform::Action::Forget,
+                _ => return None,
+            };
+            let host = host.to_string();
+            Some(Command::Serve(Tool::Terraform(terraform::Call {
+                action,
+                host,
+            })))
+        },
+        wrong: Some("terraform needs an action (get, store or forget) and a host"),
+    },
+    Spec {
+        words: &["bazel"],
+        usage: "bazel get",
+        about: "Bazel credential helper",
+        parse: |args, _| (args == ["get"]).then_some(Command::Serve(Tool::Bazel(bazel::Get))),
+        wrong: Some("bazel needs the action get"),
+    },
+    Spec {
+        words: &["install-links"],
+        usage: "install-links [DIR]",
+        about: "link the git/docker/terraform helper names to this binary",
+        parse: |args, _| match args {
+            [] => Some(Command::InstallLinks(None)),
+            [dir] => Some(Command::InstallLinks(Some(PathBuf::from(dir)))),
+            _ => None,
+        },
+        wrong: None,
+    },
+];
+
+const HELP_HEAD: &str = "\
 snowplow-credentials: short-lived Snowplow Console tokens for the tools you use
 
 Usage: snowplow-credentials [OPTIONS] <COMMAND>
 
 Commands:
-  token                      print the token (a JWT) and a newline
-  header                     print `Authorization: Bearer <token>`
-  status                     show the profile, identity and cached token's expiry
-  clear [--all]              drop this identity's cached token (--all: every one)
-  aws                        AWS credential_process (alias: credential-process)
-  git <get|store|erase>      git credential helper (also as git-credential-snowplow)
-  kubernetes                 Kubernetes exec credential plugin (alias: exec-credential)
-  docker <get|store|erase|list|version>
-                             Docker credential helper (also as docker-credential-snowplow)
-  terraform <get|store|forget> <host>
-                             Terraform credentials helper (also as terraform-credentials-snowplow)
-  bazel get                  Bazel credential helper
-  install-links [DIR]        link the git/docker/terraform helper names to this binary
+";
 
+const HELP_TAIL: &str = "
 Options:
       --profile <NAME>       profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]
       --config <FILE>        config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]
@@ -85,6 +212,20 @@ The API key is read from SNOWPLOW_CONSOLE_API_KEY or the profile's api_key_comma
 api_key_env or api_key; there is no flag for it, since argv is visible to all users.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
+
+/// `--help`: the commands from [`COMMANDS`], between fixed text.
+pub fn help() -> String {
+    let mut out = HELP_HEAD.to_string();
+    for spec in COMMANDS {
+        let usage = spec.usage;
+        if usage.len() < 27 {
+            let _ = writeln!(out, "  {usage:<27}{}", spec.about);
+        } else {
+            let _ = writeln!(out, "  {usage}\n{:29}{}", "", spec.about);
+        }
+    }
+    out + HELP_TAIL
+}
 
 /// The command a link name stands for, if `argv0` is one. Windows runs it
 /// as `NAME.exe`, spelt in whatever case the caller chose, so the suffix and
@@ -155,56 +296,17 @@ fn command(words: &[String], all: bool) -> Result<Command> {
     if all && words.first() != Some(&"clear") {
         return Err(Error::Usage("--all goes with `clear`".into()));
     }
-    let usage = |msg: &str| {
-        Err(Error::Usage(format!(
-            "{msg} (see snowplow-credentials --help)"
-        )))
+    let usage = |msg: &str| Error::Usage(format!("{msg} (see snowplow-credentials --help)"));
+    let Some((word, args)) = words.split_first() else {
+        return Err(usage("no command given"));
     };
-    Ok(match words.as_slice() {
-        [] => return usage("no command given"),
-        ["token"] => Command::Token,
-        ["header"] => Command::Header,
-        ["status"] => Command::Status,
-        ["clear"] => Command::Clear { all },
-        ["aws" | "credential-process"] => Command::Aws,
-        ["kubernetes" | "exec-credential"] => Command::Kubernetes,
-        ["git", action @ ("get" | "store" | "erase")] => Command::Git(action.to_string()),
-        ["git", ..] => return usage("git needs one action: get, store or erase"),
-        [
-            "docker",
-            action @ ("get" | "store" | "erase" | "list" | "version"),
-        ] => Command::Docker(action.to_string()),
-        ["docker", ..] => {
-            return usage("docker needs one action: get, store, erase, list or version");
-        }
-        ["terraform", action @ ("get" | "store" | "forget"), host] => {
-            Command::Terraform(action.to_string(), host.to_string())
-        }
-        ["terraform", ..] => {
-            return usage("terraform needs an action (get, store or forget) and a host");
-        }
-        ["bazel", "get"] => Command::Bazel("get".into()),
-        ["bazel", ..] => return usage("bazel needs the action get"),
-        ["install-links"] => Command::InstallLinks(None),
-        ["install-links", dir] => Command::InstallLinks(Some(PathBuf::from(dir))),
-        [word, ..] if is_command(word) => return usage(&format!("wrong arguments for `{word}`")),
-        [word, ..] => return usage(&format!("unknown command `{word}`")),
+    let Some(spec) = COMMANDS.iter().find(|c| c.words.contains(word)) else {
+        return Err(usage(&format!("unknown command `{word}`")));
+    };
+    (spec.parse)(args, all).ok_or_else(|| match spec.wrong {
+        Some(wrong) => usage(wrong),
+        None => usage(&format!("wrong arguments for `{word}`")),
     })
-}
-
-fn is_command(word: &str) -> bool {
-    [
-        "token",
-        "header",
-        "status",
-        "clear",
-        "aws",
-        "credential-process",
-        "kubernetes",
-        "exec-credential",
-        "install-links",
-    ]
-    .contains(&word)
 }
 
 #[cfg(test)]
@@ -218,7 +320,7 @@ mod tests {
     #[test]
     fn options_go_anywhere() {
         let cli = parse_words(&["sc", "token", "--profile", "p", "-v", "--min-ttl=60"]).unwrap();
-        assert_eq!(cli.command, Command::Token);
+        assert_eq!(cli.command, Command::Serve(Tool::Plain(Plain::Token)));
         assert_eq!(cli.flags.profile.as_deref(), Some("p"));
         assert_eq!(cli.flags.min_ttl, Some(60));
         assert!(cli.verbose);
@@ -227,22 +329,73 @@ mod tests {
     #[test]
     fn link_names_stand_for_their_protocol() {
         let cli = parse_words(&["/usr/bin/git-credential-snowplow", "get"]).unwrap();
-        assert_eq!(cli.command, Command::Git("get".into()));
+        assert_eq!(cli.command, Command::Serve(Tool::Git(git::Action::Get)));
         let cli = parse_words(&["docker-credential-snowplow", "list"]).unwrap();
-        assert_eq!(cli.command, Command::Docker("list".into()));
+        assert_eq!(
+            cli.command,
+            Command::Serve(Tool::Docker(docker::Action::List))
+        );
         let cli = parse_words(&["terraform-credentials-snowplow", "get", "x.test"]).unwrap();
         assert_eq!(
             cli.command,
-            Command::Terraform("get".into(), "x.test".into())
+            Command::Serve(Tool::Terraform(terraform::Call {
+                action: terraform::Action::Get,
+                host: "x.test".into()
+            }))
         );
         let cli = parse_words(&["/bin/Git-Credential-Snowplow.EXE", "get"]).unwrap();
-        assert_eq!(cli.command, Command::Git("get".into()));
+        assert_eq!(cli.command, Command::Serve(Tool::Git(git::Action::Get)));
         #[cfg(windows)]
         {
             let cli = parse_words(&[r"C:\bin\docker-credential-snowplow.exe", "list"]).unwrap();
-            assert_eq!(cli.command, Command::Docker("list".into()));
+            assert_eq!(
+                cli.command,
+                Command::Serve(Tool::Docker(docker::Action::List))
+            );
         }
         assert!(parse_words(&["git-credential-snowplow.exe.old", "get"]).is_err());
+    }
+
+    #[test]
+    fn help_shows_every_command_of_the_table() {
+        let help = help();
+        for spec in COMMANDS {
+            let line = format!("\n  {}", spec.usage);
+            assert_eq!(help.matches(&line).count(), 1, "{}", spec.usage);
+        }
+        assert!(help.contains(
+            "  docker <get|store|erase|list|version>\n                             Docker \
+             credential helper"
+        ));
+        assert!(help.contains("  bazel get                  Bazel credential helper\n"));
+    }
+
+    #[test]
+    fn wrong_arguments_name_the_command_or_its_actions() {
+        for (words, message) in [
+            (
+                &["sc", "credential-process", "x"][..],
+                "wrong arguments for `credential-process`",
+            ),
+            (
+                &["sc", "install-links", "a", "b"],
+                "wrong arguments for `install-links`",
+            ),
+            (
+                &["sc", "docker", "fill"],
+                "docker needs one action: get, store, erase, list or version",
+            ),
+            (
+                &["sc", "terraform", "get"],
+                "terraform needs an action (get, store or forget) and a host",
+            ),
+            (&["sc", "bazel"], "bazel needs the action get"),
+            (&["sc"], "no command given"),
+            (&["sc", "frob"], "unknown command `frob`"),
+        ] {
+            let err = parse_words(words).unwrap_err().to_string();
+            assert_eq!(err, format!("{message} (see snowplow-credentials --help)"));
+        }
     }
 
     #[test]

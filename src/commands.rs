@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{self, Lookup};
 use crate::cli::LINKS;
-use crate::config::{Auth, Settings, display_path};
+use crate::config::{Settings, display_path};
 use crate::error::{Error, Result};
+use crate::files::{self, Link};
 use crate::{time, token};
 
 /// Everything about the current identity but the token and secrets, and
@@ -18,26 +19,12 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Some(path) => display_path(path),
         None => "no config file".into(),
     };
-    let org = settings.org_id.as_deref().unwrap_or("(none)");
-    let auth = match &settings.auth {
-        Auth::ApiKey {
-            key_id: Some(id), ..
-        } => format!("API key (Credentials API v3), key ID {id}"),
-        Auth::ApiKey { key_id: None, .. } => {
-            "API key (deprecated Credentials API v2, no key ID)".to_string()
-        }
-        Auth::Password {
-            username,
-            client_id,
-            auth_url,
-            ..
-        } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
-    };
+    let org = settings.auth.org().unwrap_or("(none)");
     let cache = token::cache_for(settings);
     let _ = writeln!(out, "profile:       {} ({file})", settings.profile);
     let _ = writeln!(out, "host:          {}", settings.host);
     let _ = writeln!(out, "organization:  {org}");
-    let _ = writeln!(out, "auth:          {auth}");
+    let _ = writeln!(out, "auth:          {}", settings.auth.describe());
     let _ = writeln!(out, "cache file:    {}", display_path(&cache.path));
     let now = time::now();
     let fresh = match cache.read() {
@@ -52,7 +39,7 @@ pub fn status(settings: &Settings) -> (String, bool) {
         Lookup::Found(entry) => {
             let threshold = token::threshold(settings.min_ttl, entry.iat, entry.exp, 0);
             let left = entry.exp.saturating_sub(now);
-            let fresh = left > threshold;
+            let fresh = token::is_fresh(now, entry.exp, threshold);
             let _ = writeln!(
                 out,
                 "token:         {}, expires {} ({}), refreshed from {}",
@@ -95,8 +82,14 @@ pub fn clear_all(dir: &Path) -> Result<String> {
     ))
 }
 
-/// Links each helper name to this binary in `dir` (default: beside it).
-/// Running it again changes nothing; a file of another kind is left alone.
+/// Text every build of this program holds (it is this very string): how
+/// install-links on Windows tells an old copy of itself, which it replaces,
+/// from someone else's file, which it leaves alone.
+const OURS: &str = "snowplow-credentials install-links: a helper name of this program";
+
+/// Links each helper name to this binary in `dir` (default: beside it):
+/// symlinks on Unix; on Windows `NAME.exe` hard links, or copies. Running it
+/// again changes nothing; a file of another kind is left alone.
 pub fn install_links(dir: Option<PathBuf>) -> Result<String> {
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())
@@ -107,27 +100,23 @@ pub fn install_links(dir: Option<PathBuf>) -> Result<String> {
     };
     let mut out = String::new();
     for (name, _) in LINKS {
-        let link = dir.join(name);
-        match std::fs::symlink_metadata(&link) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                if std::fs::read_link(&link).is_ok_and(|t| t == exe) {
-                    let _ = writeln!(out, "{} already links to {}", link.display(), exe.display());
-                    continue;
-                }
-                std::fs::remove_file(&link)
-                    .map_err(|e| Error::io(format!("cannot replace {}", link.display()), e))?;
+        let link = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        let cannot = |e| Error::io(format!("cannot create {}", link.display()), e);
+        match files::install_link(&exe, &link, OURS.as_bytes()).map_err(cannot)? {
+            Link::AlreadyThere => {
+                let _ = writeln!(out, "{} already links to {}", link.display(), exe.display());
             }
-            Ok(_) => {
+            Link::Made(how) => {
+                let _ = writeln!(out, "{how} {} -> {}", link.display(), exe.display());
+            }
+            Link::Foreign => {
                 return Err(Error::Config(format!(
-                    "{} exists and is not a link; move it away and run install-links again",
+                    "{} exists and is not a link to this program; move it away and run \
+                     install-links again",
                     link.display()
                 )));
             }
-            Err(_) => {}
         }
-        std::os::unix::fs::symlink(&exe, &link)
-            .map_err(|e| Error::io(format!("cannot create {}", link.display()), e))?;
-        let _ = writeln!(out, "linked {} -> {}", link.display(), exe.display());
     }
     Ok(out)
 }

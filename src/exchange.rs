@@ -1,30 +1,20 @@
-//! Trading the API key (or the bot user's password) for a JWT: one HTTP
-//! request, retried with backoff when the server is busy or down, bounded in
-//! time, and never told to follow a redirect (which would carry the key to
-//! wherever the `Location` header points).
+//! Trading the API key (or the bot user's password) for a JWT: building
+//! the one request, reading the answer and explaining a rejection. Sending
+//! it (proxy, retries, time and size bounds, network errors) is
+//! [`crate::http`]'s job.
 //!
-//! This is the only module that holds a secret in memory, and the only one
-//! that talks to the network. Its errors say what to do and never include a
-//! response body: an error page may echo what it was sent.
-
-use std::io::Read;
-use std::time::{Duration, Instant};
+//! The secrets are read here, on a cache miss only, and go nowhere but
+//! into the request. Errors say what to do and never include a response
+//! body: an error page may echo what it was sent.
 
 use serde::Deserialize;
 
-use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Settings};
+use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
+use crate::http::{self, Answer, Request};
 use crate::secret::Secret;
-use crate::url::{Origin, Url};
-use crate::{debug, proxy, warn};
-
-/// A real token answer is a few kilobytes; anything far larger is refused
-/// without being read whole.
-pub const MAX_BODY: u64 = 64 * 1024;
-/// Attempts at most, within the time budget.
-const MAX_ATTEMPTS: u32 = 4;
-/// The first pause between attempts; it doubles each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+use crate::url::Url;
+use crate::warn;
 
 /// What the server gave: the token, and `expires_in` when the protocol has it.
 pub struct Issued {
@@ -32,83 +22,39 @@ pub struct Issued {
     pub expires_in: Option<u64>,
 }
 
-/// One request, fully described, so that retries resend the same thing.
-struct Call {
-    url: Url,
-    method: minreq::Method,
-    headers: Vec<(&'static str, Secret<String>)>,
-    body: Option<Secret<String>>,
-    /// Which kind of answer to expect and how to word rejections.
-    kind: Kind,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    V3,
-    V2,
-    Password,
-}
-
 /// Exchanges the configured credentials for a token.
 pub fn exchange(settings: &Settings) -> Result<Issued> {
-    let call = build(settings)?;
-    let started = Instant::now();
-    let answer = send_with_retries(&call, settings.timeout)?;
-    debug!(
-        "{} {} -> HTTP {} in {} ms",
-        method_name(&call.method),
-        call.url,
-        answer.status,
-        started.elapsed().as_millis()
-    );
+    let request = build(settings)?;
+    let answer = http::send(&request, settings.timeout)?;
     if answer.status != 200 {
-        return Err(rejection(settings, &call, &answer));
+        return Err(rejection(settings, &request, &answer));
     }
-    parse_token(settings, call.kind, &answer.body)
+    parse_token(settings, &answer.body)
 }
 
-fn method_name(m: &minreq::Method) -> &'static str {
-    match m {
-        minreq::Method::Post => "POST",
-        _ => "GET",
-    }
-}
-
-fn build(settings: &Settings) -> Result<Call> {
+fn build(settings: &Settings) -> Result<Request> {
     let place = settings.profile_place();
-    let read = |source: &crate::config::SecretSource, what: &str| {
-        source.read(what, &place, settings.command_timeout)
-    };
-    let org = settings.org_id.as_deref().unwrap_or_default();
-    let call = match &settings.auth {
-        Auth::ApiKey { key_id, key } => {
-            let version = if key_id.is_some() { "v3" } else { "v2" };
-            let url = Url {
-                path: format!(
-                    "{}/api/msc/v1/organizations/{}/credentials/{version}/token",
-                    settings.host.path,
-                    percent_encode(org)
-                ),
-                ..settings.host.clone()
-            };
-            url.check_transport().map_err(Error::Config)?;
-            let mut headers = Vec::new();
-            if let Some(id) = key_id {
-                headers.push(("X-API-Key-ID", Secret::new(id.clone())));
-            } else {
-                warn!(
-                    "no API key ID, so using the deprecated v2 Credentials API: \
-                     set {ENV_API_KEY_ID} (or api_key_id) to use v3"
-                );
-            }
-            headers.push(("X-API-Key", read(key, "API key")?));
-            Call {
+    let read =
+        |source: &SecretSource, what: &str| source.read(what, &place, settings.command_timeout);
+    match &settings.auth {
+        Auth::V3 { org, key_id, key } => {
+            let url = console_url(settings, org, "v3")?;
+            let id = ("X-API-Key-ID", Secret::new(key_id.clone()));
+            Ok(console_call(
                 url,
-                method: minreq::Method::Get,
-                headers,
-                body: None,
-                kind: if key_id.is_some() { Kind::V3 } else { Kind::V2 },
-            }
+                vec![id, ("X-API-Key", read(key, "API key")?)],
+            ))
+        }
+        Auth::V2 { org, key } => {
+            let url = console_url(settings, org, "v2")?;
+            warn!(
+                "no API key ID, so using the deprecated v2 Credentials API: \
+                 set {ENV_API_KEY_ID} (or api_key_id) to use v3"
+            );
+            Ok(console_call(
+                url,
+                vec![("X-API-Key", read(key, "API key")?)],
+            ))
         }
         Auth::Password {
             auth_url,
@@ -117,23 +63,20 @@ fn build(settings: &Settings) -> Result<Call> {
             username,
             client_secret,
             password,
+            ..
         } => {
             auth_url.check_transport().map_err(Error::Config)?;
             let client_secret = read(client_secret, "client secret")?;
             let password = read(password, "password")?;
-            let body = [
+            let body = form(&[
                 ("grant_type", "password"),
                 ("username", username),
                 ("password", password.expose()),
                 ("audience", audience),
                 ("client_id", client_id),
                 ("client_secret", client_secret.expose()),
-            ]
-            .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-            Call {
+            ]);
+            Ok(Request {
                 url: auth_url.clone(),
                 method: minreq::Method::Post,
                 headers: vec![(
@@ -141,11 +84,40 @@ fn build(settings: &Settings) -> Result<Call> {
                     Secret::new("application/x-www-form-urlencoded".into()),
                 )],
                 body: Some(Secret::new(body)),
-                kind: Kind::Password,
-            }
+            })
         }
+    }
+}
+
+/// The Credentials API's token endpoint for `org`, of API `version`.
+fn console_url(settings: &Settings, org: &str, version: &str) -> Result<Url> {
+    let url = Url {
+        path: format!(
+            "{}/api/msc/v1/organizations/{}/credentials/{version}/token",
+            settings.host.path,
+            percent_encode(org)
+        ),
+        ..settings.host.clone()
     };
-    Ok(call)
+    url.check_transport().map_err(Error::Config)?;
+    Ok(url)
+}
+
+fn console_call(url: Url, headers: Vec<(&'static str, Secret<String>)>) -> Request {
+    Request {
+        url,
+        method: minreq::Method::Get,
+        headers,
+        body: None,
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(fields: &[(&str, &str)]) -> String {
+    let fields = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)));
+    fields.collect::<Vec<_>>().join("&")
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, for form
@@ -162,236 +134,23 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-    attempts: u32,
-    elapsed: Duration,
-}
-
-/// What went wrong with one attempt, before it is worded for the user.
-enum Failure {
-    Http(minreq::Error),
-    TooLarge,
-    /// The connection ended before a status line (minreq reports that as a
-    /// 503 of its own making, which the server never sent).
-    NoAnswer,
-}
-
-fn send_with_retries(call: &Call, timeout: u64) -> Result<Answer> {
-    let budget = Duration::from_secs(timeout.saturating_mul(3));
-    let started = Instant::now();
-    let proxy = proxy::for_origin(&call.url.origin)
-        .map_err(|e| Error::Unavailable(network_message(call, &e, timeout, None)))?;
-    if proxy.is_none() {
-        proxy::go_direct();
-    }
-    let via = proxy.as_ref().map(|(_, var)| *var);
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let left = budget.saturating_sub(started.elapsed());
-        let proxy = proxy.as_ref().map(|(p, _)| p.clone());
-        let result = send_once(call, timeout.min(left.as_secs().max(1)), proxy);
-        let elapsed = started.elapsed();
-        let wait = match &result {
-            Ok((status, retry_after, _)) if *status == 429 || *status >= 500 => {
-                debug!("attempt {attempt}: HTTP {status}");
-                Some(retry_after.map(Duration::from_secs).unwrap_or(backoff))
-            }
-            Err(Failure::Http(e)) if retryable(e) => {
-                debug!(
-                    "attempt {attempt}: {}",
-                    network_message(call, e, timeout, via)
-                );
-                Some(backoff)
-            }
-            Err(Failure::NoAnswer) => {
-                debug!("attempt {attempt}: the connection closed without an answer");
-                Some(backoff)
-            }
-            _ => None,
-        };
-        if let Some(wait) = wait
-            && attempt < MAX_ATTEMPTS
-            && elapsed + wait <= budget
-        {
-            std::thread::sleep(wait);
-            backoff *= 2;
-            continue;
-        }
-        return match result {
-            Ok((status, _, body)) => Ok(Answer {
-                status,
-                body,
-                attempts: attempt,
-                elapsed,
-            }),
-            Err(Failure::TooLarge) => Err(Error::Unavailable(format!(
-                "the answer from {} is larger than {} KiB, far more than any token: \
-                 check {ENV_HOST} points at the Snowplow Console",
-                call.url.origin,
-                MAX_BODY / 1024
-            ))),
-            Err(failure) => {
-                let tries = if attempt > 1 {
-                    format!(" (after {})", attempts(attempt))
-                } else {
-                    String::new()
-                };
-                let message = match failure {
-                    Failure::Http(e) => network_message(call, &e, timeout, via),
-                    _ => format!(
-                        "{} closed the connection without an HTTP answer: try again later, \
-                         or check {ENV_HOST}",
-                        call.url.origin
-                    ),
-                };
-                Err(Error::Unavailable(format!("{message}{tries}")))
-            }
-        };
-    }
-}
-
-type Reply = (u16, Option<u64>, Vec<u8>);
-
-/// The reason minreq gives the 503 it makes up when no status line came.
-const NO_STATUS_LINE: &str = "Server did not provide a status line";
-
-fn send_once(call: &Call, timeout: u64, proxy: Option<minreq::Proxy>) -> Result<Reply, Failure> {
-    let mut request = minreq::Request::new(call.method.clone(), call.url.to_string())
-        .with_timeout(timeout)
-        .with_follow_redirects(false)
-        .with_header(
-            "User-Agent",
-            concat!("snowplow-credentials/", env!("CARGO_PKG_VERSION")),
-        )
-        .with_header("Accept", "application/json");
-    for (name, value) in &call.headers {
-        request = request.with_header(*name, value.expose().as_str());
-    }
-    if let Some(body) = &call.body {
-        request = request.with_body(body.expose().as_bytes());
-    }
-    if let Some(p) = proxy {
-        request = request.with_proxy(p);
-    }
-    if call.url.origin.scheme == "https" {
-        // rustls comes with two crypto providers here (minreq asks for the
-        // default, aws-lc-rs); picking ring lets the linker drop the other.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    let response = request.send_lazy().map_err(Failure::Http)?;
-    if response.status_code == 503 && response.reason_phrase == NO_STATUS_LINE {
-        return Err(Failure::NoAnswer);
-    }
-    let header = |name: &str| {
-        response
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-    };
-    if header("content-length").and_then(|v| v.parse::<u64>().ok()) > Some(MAX_BODY) {
-        return Err(Failure::TooLarge);
-    }
-    let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
-    let status = response.status_code;
-    let mut body = Vec::new();
-    response
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Failure::Http(minreq::Error::IoError(e)))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(Failure::TooLarge);
-    }
-    Ok((status, retry_after, body))
-}
-
-fn is_timeout(e: &minreq::Error) -> bool {
-    matches!(e, minreq::Error::IoError(io) if matches!(
-        io.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ))
-}
-
-fn is_tls(e: &minreq::Error) -> bool {
-    match e {
-        minreq::Error::RustlsCreateConnection(_) => true,
-        minreq::Error::IoError(io) => {
-            let text = io.to_string().to_ascii_lowercase();
-            text.contains("certificate") || text.contains("tls") || text.contains("handshake")
-        }
-        _ => false,
-    }
-}
-
-/// Connection failures are worth another try; a timeout already spent our
-/// patience, and TLS or proxy misconfiguration will not fix itself.
-fn retryable(e: &minreq::Error) -> bool {
-    matches!(e, minreq::Error::IoError(_)) && !is_timeout(e) && !is_tls(e)
-}
-
-/// `via` names the variable the proxy came from, if one was used: then the
-/// only connection made is to the proxy, so connection errors are its.
-fn network_message(call: &Call, e: &minreq::Error, timeout: u64, via: Option<&str>) -> String {
-    let origin = &call.url.origin;
-    use minreq::Error as E;
-    match e {
-        E::IoError(io) if via.is_some() && io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            let var = via.unwrap_or_default();
-            format!(
-                "cannot connect to the proxy from {var} for {origin}: connection refused; \
-                 check {var}, or add {} to NO_PROXY",
-                origin.host
-            )
-        }
-        _ if is_timeout(e) => format!(
-            "{origin} did not answer within {timeout} s: check your network, or raise \
-             --timeout"
-        ),
-        _ if is_tls(e) => format!(
-            "TLS with {origin} failed ({e}): if your network uses its own certificate \
-             authority, point SSL_CERT_FILE at its PEM bundle"
-        ),
-        E::IoError(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            format!("cannot connect to {origin}: connection refused; check {ENV_HOST}")
-        }
-        E::AddressNotFound => format!("cannot resolve {}: check {ENV_HOST}", origin.host),
-        E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
-        E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => {
-            format!(
-                "the proxy for {origin} failed ({e}): check HTTPS_PROXY/https_proxy, or add \
-                 the host to NO_PROXY"
-            )
-        }
-        _ => format!("bad HTTP answer from {origin}: {e}"),
-    }
-}
-
 /// A non-200 answer, worded by what the user should do.
-fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
+fn rejection(settings: &Settings, request: &Request, answer: &Answer) -> Error {
     let status = answer.status;
-    let org = settings.org_id.as_deref().unwrap_or("");
+    let auth = &settings.auth;
     let trace = trace_id(&answer.body)
         .map(|t| format!(", trace ID {t}"))
         .unwrap_or_default();
-    let whose = match &settings.auth {
-        Auth::ApiKey {
-            key_id: Some(id), ..
-        } => format!("API key ID {id} for organization {org}"),
-        Auth::ApiKey { key_id: None, .. } => format!("the API key for organization {org}"),
-        Auth::Password {
-            username,
-            client_id,
-            ..
-        } => format!("user {username} with client ID {client_id}"),
-    };
-    match (call.kind, status) {
-        (Kind::Password, 400 | 401 | 403) => Error::Rejected(format!(
+    let whose = auth.whose();
+    match (auth, status) {
+        (Auth::Password { .. }, 400 | 401 | 403) => Error::Rejected(format!(
             "the identity server rejected {whose} (HTTP {status}{trace}): check the \
              username, password, client ID and client secret"
+        )),
+        (Auth::Password { auth_url, .. }, 404) => Error::Rejected(format!(
+            "the identity server has no token endpoint at {auth_url} (HTTP 404{trace}): \
+             check auth_url in {}",
+            settings.profile_place()
         )),
         (_, 401) => Error::Rejected(format!(
             "the Console rejected {whose} (HTTP 401{trace}): check the key is right, \
@@ -402,32 +161,20 @@ fn rejection(settings: &Settings, call: &Call, answer: &Answer) -> Error {
              Console (Settings, API keys)"
         )),
         (_, 404) => Error::Rejected(format!(
-            "{} has no organization {org} (HTTP 404{trace}): check {ENV_ORG_ID} and {ENV_HOST}",
-            settings.host
+            "{} has no organization {} (HTTP 404{trace}): check {ENV_ORG_ID} and {ENV_HOST}",
+            settings.host,
+            auth.org().unwrap_or("")
         )),
         (_, 429) | (_, 500..) => Error::Unavailable(format!(
             "the {} is unavailable (HTTP {status}{trace}; {} in {:.1} s): try again later",
-            if call.kind == Kind::Password {
-                "identity server"
-            } else {
-                "Console"
-            },
-            attempts(answer.attempts),
+            auth.issuer(),
+            http::attempts(answer.attempts),
             answer.elapsed.as_secs_f64()
         )),
         _ => Error::Unavailable(format!(
             "{} answered HTTP {status}{trace} to the token request: check {ENV_HOST}",
-            call.url.origin
+            request.url.origin
         )),
-    }
-}
-
-/// "1 attempt", "3 attempts".
-fn attempts(n: u32) -> String {
-    if n == 1 {
-        "1 attempt".into()
-    } else {
-        format!("{n} attempts")
     }
 }
 
@@ -447,7 +194,7 @@ fn trace_id(body: &[u8]) -> Option<String> {
     safe.then_some(id)
 }
 
-fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
+fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
     #[derive(Deserialize)]
     struct Console {
         #[serde(rename = "accessToken")]
@@ -458,12 +205,9 @@ fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
         access_token: Option<String>,
         expires_in: Option<u64>,
     }
-    let server = match kind {
-        Kind::Password => "the identity server",
-        _ => "the Console",
-    };
-    let (field, parsed) = match kind {
-        Kind::Password => (
+    let auth = &settings.auth;
+    let (field, parsed) = match auth {
+        Auth::Password { .. } => (
             "access_token",
             serde_json::from_slice::<OAuth>(body).map(|o| (o.access_token, o.expires_in)),
         ),
@@ -474,9 +218,10 @@ fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
     };
     let not_a_token = |what: &str| {
         Error::Unavailable(format!(
-            "{server} answered with {what} instead of a token: check {ENV_HOST} points at \
+            "the {} answered with {what} instead of a token: check {ENV_HOST} points at \
              the Snowplow Console ({})",
-            origin_of(settings, kind)
+            auth.issuer(),
+            auth.issuer_origin(&settings.host)
         ))
     };
     let (token, expires_in) = match parsed {
@@ -496,13 +241,6 @@ fn parse_token(settings: &Settings, kind: Kind, body: &[u8]) -> Result<Issued> {
     })
 }
 
-fn origin_of(settings: &Settings, kind: Kind) -> &Origin {
-    match (&settings.auth, kind) {
-        (Auth::Password { auth_url, .. }, Kind::Password) => &auth_url.origin,
-        _ => &settings.host.origin,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +250,76 @@ mod tests {
         assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
         assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
         assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    fn settings(auth: Auth) -> Settings {
+        Settings {
+            profile: "bot".into(),
+            file: Some("/etc/credentials.toml".into()),
+            host: Url::parse("https://console.test", "https").unwrap(),
+            auth,
+            min_ttl: 900,
+            timeout: 1,
+            command_timeout: 1,
+            hosts: Vec::new(),
+            cache_dir: "/cache".into(),
+            origins: Vec::new(),
+        }
+    }
+
+    /// The message for an answer with `status` to the request `auth` makes.
+    fn rejected(auth: Auth, status: u16) -> String {
+        let settings = settings(auth);
+        let request = build_url_only(&settings);
+        let answer = Answer {
+            status,
+            body: br#"{"traceId":"t-1"}"#.to_vec(),
+            attempts: 1,
+            elapsed: std::time::Duration::ZERO,
+            retry_after: None,
+        };
+        rejection(&settings, &request, &answer).to_string()
+    }
+
+    /// The request without reading any secret: only its URL matters here.
+    fn build_url_only(settings: &Settings) -> Request {
+        let url = match &settings.auth {
+            Auth::Password { auth_url, .. } => auth_url.clone(),
+            _ => settings.host.clone(),
+        };
+        console_call(url, Vec::new())
+    }
+
+    fn key() -> SecretSource {
+        SecretSource::Inline(Secret::new("k".into()))
+    }
+
+    #[test]
+    fn a_404_from_the_identity_server_blames_auth_url_not_the_organization() {
+        let password = Auth::Password {
+            org: Some("o".into()),
+            auth_url: Url::parse("https://id.test/oauth/token", "https").unwrap(),
+            audience: "a".into(),
+            client_id: "c".into(),
+            username: "u".into(),
+            client_secret: key(),
+            password: key(),
+        };
+        assert_eq!(
+            rejected(password, 404),
+            "the identity server has no token endpoint at https://id.test/oauth/token \
+             (HTTP 404, trace ID t-1): check auth_url in profile \"bot\" of \
+             /etc/credentials.toml"
+        );
+        let v2 = Auth::V2 {
+            org: "o".into(),
+            key: key(),
+        };
+        assert_eq!(
+            rejected(v2, 404),
+            "https://console.test has no organization o (HTTP 404, trace ID t-1): check \
+             SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST"
+        );
     }
 
     #[test]

@@ -5,46 +5,57 @@
 //! [`run`] is the whole program, callable in-process; `main.rs` only turns
 //! its result into an exit code.
 
-pub mod cache;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod error;
-pub mod exchange;
-pub mod files;
-pub mod jwt;
-pub mod log;
-pub mod protocol;
-pub mod proxy;
-pub mod secret;
-pub mod secret_source;
-pub mod time;
-pub mod token;
-pub mod url;
+mod cache;
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod exchange;
+mod files;
+mod http;
+mod jwt;
+mod log;
+mod protocol;
+mod proxy;
+mod secret;
+mod secret_source;
+mod time;
+mod token;
+mod url;
+
+/// What the fuzz targets (`fuzz/`) and the parser tests (`tests/cli/`)
+/// reach inside the crate, and nothing else: the crate is a program, not a
+/// library to build on.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::config::{Flags, Settings};
+    pub use crate::jwt::claims as jwt_claims;
+    pub use crate::protocol::bazel::parse as bazel_request;
+    pub use crate::protocol::docker::Action as DockerAction;
+    pub use crate::protocol::git::parse as git_request;
+    pub use crate::protocol::kubernetes::api_version as kubernetes_api_version;
+    pub use crate::protocol::{answer, read_input};
+    pub use crate::secret::Secret;
+    pub use crate::token::cache_for;
+}
 
 use std::ffi::OsString;
 use std::io::Write;
 
-use cli::Command;
+use cli::{Cli, Command};
 use config::Settings;
 use error::{Error, Result};
-use protocol::{aws, bazel, docker, git, kubernetes, plain, terraform};
-use token::Want;
+use protocol::{Protocol, Tool};
 
 /// Runs the program with `args` (argv, including argv[0]) and returns the
 /// exit code: 0 success, 1 failure, 2 usage error. Output goes to stdout,
-/// messages to stderr (Docker's protocol wants its errors on stdout).
+/// messages to stderr (unless the protocol answers errors on stdout).
+/// Call it before starting any thread: it changes the environment.
 pub fn run(args: Vec<OsString>) -> u8 {
-    let cli = match cli::parse(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            eprintln!("snowplow-credentials: {e}");
-            return e.exit_code();
-        }
-    };
-    log::set_verbose(cli.verbose);
-    let errors_to_stdout = matches!(cli.command, Command::Docker(_));
-    let result = execute(&cli).and_then(|(out, code)| {
+    proxy::take_from_environment();
+    let result = cli::parse(args).and_then(|cli| {
+        log::set_verbose(cli.verbose);
+        let (out, code) = execute(&cli)?;
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(out.as_bytes())
@@ -52,41 +63,23 @@ pub fn run(args: Vec<OsString>) -> u8 {
             .map_err(|e| Error::io("cannot write to standard output", e))?;
         Ok(code)
     });
-    match result {
-        Ok(code) => code,
-        Err(e) if errors_to_stdout => {
-            println!("{e}");
-            1
-        }
-        Err(e) => {
-            eprintln!("snowplow-credentials: {e}");
-            e.exit_code()
-        }
-    }
+    result.unwrap_or_else(|e| {
+        eprintln!("snowplow-credentials: {e}");
+        e.exit_code()
+    })
 }
 
 /// What to print, and the exit code to give after printing it.
-fn execute(cli: &cli::Cli) -> Result<(String, u8)> {
-    let want = Want {
-        refresh: cli.refresh,
-        floor: 0,
-    };
-    let load = || {
-        let settings = Settings::load(&cli.flags)?;
-        debug!("{}", settings.describe_origins());
-        Ok::<_, Error>(settings)
-    };
+fn execute(cli: &Cli) -> Result<(String, u8)> {
     let out = match &cli.command {
-        Command::Help => cli::HELP.to_string(),
-        Command::Version => format!("snowplow-credentials {}\n", env!("CARGO_PKG_VERSION")),
+        Command::Serve(tool) => return serve_tool(tool.clone(), cli),
+        Command::Help => cli::help(),
+        Command::Version => cli::VERSION_LINE.to_string(),
         Command::InstallLinks(dir) => commands::install_links(dir.clone())?,
         Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
-        // Docker asks for the version without any configuration.
-        Command::Docker(action) if action == "version" => docker::run_unconfigured(action)?,
-        Command::Token => plain::token(&load()?, want)?,
-        Command::Header => plain::header(&load()?, want)?,
+        Command::Clear { all: false } => commands::clear(&load(cli)?)?,
         Command::Status => {
-            let (out, fresh) = commands::status(&load()?);
+            let (out, fresh) = commands::status(&load(cli)?);
             if !fresh {
                 eprintln!(
                     "snowplow-credentials: no fresh token is cached: run \
@@ -95,30 +88,42 @@ fn execute(cli: &cli::Cli) -> Result<(String, u8)> {
             }
             return Ok((out, u8::from(!fresh)));
         }
-        Command::Clear { all: false } => commands::clear(&load()?)?,
-        Command::Aws => aws::run(&load()?, want)?,
-        Command::Kubernetes => kubernetes::run(&load()?, want)?,
-        Command::Git(action) => {
-            let input = protocol::read_stdin("git")?;
-            git::run(&load()?, want, action, &input)?
-        }
-        Command::Docker(action) => {
-            let input = match action.as_str() {
-                "list" => String::new(),
-                _ => protocol::read_stdin("docker")?,
-            };
-            docker::run(&load()?, want, action, &input)?
-        }
-        Command::Terraform(action, host) => {
-            if action == "store" {
-                protocol::read_stdin("terraform")?;
-            }
-            terraform::run(&load()?, want, action, host)?
-        }
-        Command::Bazel(action) => {
-            let input = protocol::read_stdin("the build tool")?;
-            bazel::run(&load()?, want, action, &input)?
-        }
     };
     Ok((out, 0))
+}
+
+fn load(cli: &Cli) -> Result<Settings> {
+    let settings = Settings::load(&cli.flags)?;
+    debug!("{}", settings.describe_origins());
+    Ok(settings)
+}
+
+fn serve_tool(tool: Tool, cli: &Cli) -> Result<(String, u8)> {
+    match tool {
+        Tool::Plain(plain) => serve(plain, cli),
+        Tool::Aws(aws) => serve(aws, cli),
+        Tool::Kubernetes(kubernetes) => serve(kubernetes, cli),
+        Tool::Git(action) => serve(action, cli),
+        Tool::Docker(action) => serve(action, cli),
+        Tool::Terraform(call) => serve(call, cli),
+        Tool::Bazel(get) => serve(get, cli),
+    }
+}
+
+/// Any protocol, the same way: read the request, load the settings, get a
+/// token only when one is wanted, render. A protocol that answers errors
+/// on stdout gets them there, with exit code 1.
+fn serve<P: Protocol>(call: P, cli: &Cli) -> Result<(String, u8)> {
+    let answer = || {
+        let request = call.read()?;
+        if let Some(out) = P::unconfigured(&request) {
+            return Ok(out);
+        }
+        protocol::answer::<P>(&request, &load(cli)?, cli.refresh)
+    };
+    match answer() {
+        Ok(out) => Ok((out, 0)),
+        Err(e) if P::ERRORS_TO_STDOUT => Ok((format!("{e}\n"), 1)),
+        Err(e) => Err(e),
+    }
 }

@@ -1,4 +1,4 @@
-//! Choosing a proxy the way curl does.
+//! Choosing a proxy the way curl does, for [`crate::http`].
 //!
 //! minreq reads only some proxy variables itself (lowercase `https_proxy`,
 //! `http_proxy`, `all_proxy`) and never `NO_PROXY`, so we decide here and
@@ -6,10 +6,70 @@
 //! only lowercase `http_proxy` for http (the uppercase one can be set by a
 //! CGI request header), then `all_proxy`/`ALL_PROXY`; `no_proxy`/`NO_PROXY`
 //! lists hosts and domains that go direct, `*` meaning all.
+//!
+//! So that minreq never second-guesses that choice (given no proxy, it
+//! would look for one itself), the proxy variables are taken out of our
+//! environment when the program starts, and handed back to the commands we
+//! run.
+
+use std::ffi::{OsStr, OsString};
+use std::sync::OnceLock;
 
 use crate::config::env;
-use crate::debug;
 use crate::url::Origin;
+use crate::{debug, warn};
+
+/// The variables minreq would read (and `HTTP_PROXY`, for good measure).
+const VARIABLES: [&str; 6] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+];
+
+/// The proxy variables as the program found them, once taken.
+static TAKEN: OnceLock<Vec<(&'static str, OsString)>> = OnceLock::new();
+
+/// Moves the proxy variables out of the process environment, to be read
+/// from here instead. Call it first thing, before any other thread exists.
+pub fn take_from_environment() {
+    TAKEN.get_or_init(|| {
+        let mut taken = Vec::new();
+        for name in VARIABLES {
+            if let Some(value) = std::env::var_os(name) {
+                // SAFETY: called at the start of the program, before any
+                // other thread exists, so no one else reads the environment.
+                unsafe { std::env::remove_var(name) };
+                taken.push((name, value));
+            }
+        }
+        taken
+    });
+}
+
+/// The proxy variables taken at the start, to set for a child process.
+pub fn taken() -> impl Iterator<Item = (&'static str, &'static OsStr)> {
+    TAKEN
+        .get()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| (*name, value.as_os_str()))
+}
+
+/// A proxy variable, by [`env`]'s rules: from those taken at the start,
+/// or from the environment if they never were (the library in tests).
+fn var(name: &'static str) -> Option<String> {
+    let Some(taken) = TAKEN.get() else {
+        return env(name);
+    };
+    let value = taken.iter().find(|(n, _)| *n == name)?.1.to_str();
+    if value.is_none() {
+        warn!("{name} is not UTF-8 text, so it is ignored");
+    }
+    value.filter(|v| !v.is_empty()).map(String::from)
+}
 
 /// The proxy to use for `origin`, if any, and the variable it came from.
 pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str)>, minreq::Error> {
@@ -19,13 +79,13 @@ pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str
         debug!("{} is in NO_PROXY: connecting directly", origin.host);
         return Ok(None);
     }
-    let names: &[&str] = if origin.scheme == "https" {
+    let names: &[&'static str] = if origin.scheme == "https" {
         &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
     } else {
         &["http_proxy", "all_proxy", "ALL_PROXY"]
     };
     for name in names {
-        if let Some(value) = env(name) {
+        if let Some(value) = var(name) {
             // Only the variable's name is logged: the value may hold a password.
             debug!("using the proxy from {name}");
             return minreq::Proxy::new(value).map(|p| Some((p, *name)));
@@ -33,29 +93,6 @@ pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str
     }
     Ok(None)
 }
-
-/// Makes minreq connect directly. Given no proxy, minreq looks for one in
-/// `https_proxy`, `http_proxy` and `all_proxy` itself, which would undo a
-/// `NO_PROXY` bypass; so once we have decided on none, those variables go.
-pub fn go_direct() {
-    for name in [
-        "https_proxy",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "HTTP_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        if std::env::var_os(name).is_some() {
-            // SAFETY: called on the main thread before the request, when no
-            // other thread of ours reads the environment: the lock waiter
-            // only blocks in flock, the key command was read to the end,
-            // and minreq starts its thread only once the request is sent.
-            unsafe { std::env::remove_var(name) };
-        }
-    }
-}
-
 /// Whether `host` matches an entry of a NO_PROXY list: `*`, the host itself,
 /// or a domain it is under (with or without a leading dot).
 fn bypasses(list: &str, host: &str) -> bool {

@@ -7,13 +7,23 @@
 //! ever appears in a message, in case later arguments name something private.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::config::SecretSource;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+
+/// Where a secret is read from, on a cache miss only.
+#[derive(Debug)]
+pub enum SecretSource {
+    /// An environment variable's value.
+    Env(String),
+    /// An argv run without a shell; its trimmed stdout.
+    Command(Vec<String>),
+    /// Written in the (private) config file.
+    Inline(Secret<String>),
+}
 
 impl SecretSource {
     /// The secret's value, trimmed. `what` names it in messages ("API key"),
@@ -47,22 +57,7 @@ impl SecretSource {
 
 fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<String> {
     let program = &argv[0];
-    let mut child = Command::new(program)
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                "was not found".to_string()
-            } else {
-                format!("could not start: {e}")
-            };
-            Error::Config(format!(
-                "the command `{program}` that gives the {what} ({place}) {why}"
-            ))
-        })?;
+    let mut child = spawn(argv, what, place)?;
     let mut stdout = child.stdout.take().expect("stdout was piped");
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || {
@@ -104,4 +99,27 @@ fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<St
         )));
     }
     Ok(text.trim().to_string())
+}
+
+/// Starts `argv` with stdout piped, and with the proxy variables the
+/// program took from its own environment (see [`crate::proxy`]).
+fn spawn(argv: &[String], what: &str, place: &str) -> Result<Child> {
+    let program = &argv[0];
+    Command::new(program)
+        .args(&argv[1..])
+        .envs(crate::proxy::taken())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "was not found".to_string()
+            } else {
+                format!("could not start: {e}")
+            };
+            Error::Config(format!(
+                "the command `{program}` that gives the {what} ({place}) {why}"
+            ))
+        })
 }

@@ -12,9 +12,6 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::{debug, exchange, jwt, time, warn};
 
-/// botocore refreshes on its own within 15 minutes of `Expiration` and would
-/// run us on every access if we kept handing it a token closer than that.
-pub const AWS_MIN_THRESHOLD: u64 = 15 * 60;
 /// How long a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// Overrides [`DEFAULT_LOCK_WAIT`] (seconds), for tests and impatient users.
@@ -26,6 +23,12 @@ pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 pub fn threshold(min_ttl: u64, iat: u64, exp: u64, floor: u64) -> u64 {
     let lifetime = exp.saturating_sub(iat);
     min_ttl.min(lifetime / 2).max(floor)
+}
+
+/// The one rule for "fresh": a cached token is served while more than its
+/// `threshold` is left before `exp`.
+pub fn is_fresh(now: u64, exp: u64, threshold: u64) -> bool {
+    exp.saturating_sub(now) > threshold
 }
 
 /// A token to hand out.
@@ -43,7 +46,7 @@ pub struct Served {
 pub struct Want {
     /// Exchange even if the cache is fresh (`--refresh`).
     pub refresh: bool,
-    /// The least threshold this protocol tolerates (see [`AWS_MIN_THRESHOLD`]).
+    /// The least threshold this protocol tolerates (see [`crate::protocol::aws::MIN_THRESHOLD`]).
     pub floor: u64,
 }
 
@@ -123,7 +126,7 @@ fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Ser
         }
     };
     let threshold = threshold(settings.min_ttl, entry.iat, entry.exp, floor);
-    if entry.exp.saturating_sub(now) > threshold {
+    if is_fresh(now, entry.exp, threshold) {
         return Ok(Served {
             token: entry.token,
             exp: Some(entry.exp),
@@ -206,7 +209,15 @@ pub fn forget(settings: &Settings, only: Option<&str>) -> Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use super::threshold;
+    use super::{is_fresh, threshold};
+
+    #[test]
+    fn fresh_means_more_than_the_threshold_left() {
+        assert!(is_fresh(1_000, 2_000, 999));
+        assert!(!is_fresh(1_000, 2_000, 1_000));
+        // Expired long ago: no underflow.
+        assert!(!is_fresh(5_000, 2_000, 0));
+    }
 
     #[test]
     fn threshold_is_min_ttl_capped_at_half_life_and_raised_to_the_floor() {

@@ -144,11 +144,6 @@ impl Url {
             ))
         }
     }
-
-    /// This base URL with `path` (starting with `/`) appended.
-    pub fn join(&self, path: &str) -> String {
-        format!("{self}{path}")
-    }
 }
 
 impl fmt::Display for Url {
@@ -171,7 +166,6 @@ mod tests {
         assert_eq!(u.to_string(), "https://console.snowplowanalytics.com");
         let u = Url::parse("http://127.0.0.1:8080/base/?q#f", "https").unwrap();
         assert_eq!(u.to_string(), "http://127.0.0.1:8080/base");
-        assert_eq!(u.join("/api"), "http://127.0.0.1:8080/base/api");
         assert_eq!(origin("[::1]:9000").to_string(), "https://[::1]:9000");
         assert_eq!(origin("[::1]:9000").host, "::1");
     }

@@ -3,12 +3,12 @@
 //! profile, and each reference program set up to answer from its own cache.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
-use crate::measure::{Program, which};
+use crate::machine::{home_vars, which, write_private};
+use crate::measure::Program;
 
 /// Builds the release binary and the floor example with `cargo build
 /// --release` (the profile users install with) and returns their paths.
@@ -80,20 +80,15 @@ impl Lab {
         };
         let (binary, floor) = (copy(binary, "snowplow-credentials"), copy(floor, "floor"));
         let home = root.join("home");
-        let env: Vec<(String, String)> = [
-            ("HOME", home.display().to_string()),
-            (
-                "XDG_CONFIG_HOME",
-                home.join(".config").display().to_string(),
-            ),
-            ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("LANG", "C.UTF-8".into()),
-            (KEY_VAR, console::KEY.into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let env: Vec<(String, String)> = home_vars(&home)
+            .into_iter()
+            .chain([
+                ("PATH", std::env::var("PATH").unwrap_or_default()),
+                ("LANG", "C.UTF-8".into()),
+                (KEY_VAR, console::KEY.into()),
+            ])
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         // A profile file like the README's: the key is only located here.
         write_private(
             &home.join(".config/snowplow/credentials.toml"),
@@ -242,13 +237,4 @@ impl Lab {
             &self.env,
         ))
     }
-}
-
-/// Writes `text` as a private file (0600, parents 0700).
-fn write_private(path: &Path, text: &str) {
-    let dir = path.parent().expect("a parent directory");
-    fs::create_dir_all(dir).expect("create a directory");
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).expect("chmod a directory");
-    fs::write(path, text).expect("write a file");
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod a file");
 }

@@ -20,13 +20,16 @@
 #[path = "../../tests/support/console.rs"]
 mod console;
 mod lab;
+#[path = "../../tests/support/machine.rs"]
+mod machine;
 mod measure;
 mod report;
 
 use std::time::Duration;
 
 use lab::Lab;
-use measure::{Case, Program, concurrently, interleaved, median, which};
+use machine::which;
+use measure::{Case, Program, concurrently, interleaved, median};
 use report::Report;
 
 /// What client-go sets for an exec plugin.

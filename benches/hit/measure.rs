@@ -251,14 +251,3 @@ pub fn concurrently(program: &Program, n: usize, dir: &Path) -> Together {
         outputs,
     }
 }
-
-/// A program on PATH, or at this absolute path, if it is there.
-pub fn which(program: &str) -> Option<PathBuf> {
-    if program.starts_with('/') {
-        return Some(PathBuf::from(program)).filter(|p| p.is_file());
-    }
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}

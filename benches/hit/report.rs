@@ -17,6 +17,8 @@ const MISS_VS_CURL: f64 = 1.3;
 const STAMPEDE_VS_MISS: f64 = 1.5;
 const MAX_SIZE: u64 = 3 * 1024 * 1024;
 const MAX_RSS_KIB: u64 = 4 * 1024;
+/// What the table says for a reference program missing on this machine.
+const NOT_INSTALLED: &str = "not installed";
 
 pub struct Report {
     out: String,
@@ -108,6 +110,29 @@ impl Report {
         format!("{value:.2}× {}", self.verdict(ok))
     }
 
+    /// A reference program's row of the hits table: `program` and `setup`,
+    /// its median and its ratio to the floor; or that it is not installed.
+    fn reference(&mut self, program: &str, setup: &str, time: Option<Duration>, floor: Duration) {
+        let _ = match time {
+            Some(t) => writeln!(
+                self.out,
+                "| {program}{setup} | {} | {:.2}× | | |",
+                ms(t),
+                ratio(t, floor)
+            ),
+            None => writeln!(self.out, "| {program} | {NOT_INSTALLED} | | | |"),
+        };
+    }
+
+    /// A hit judged against a reference program's median (if installed):
+    /// strictly under `bound` times it.
+    fn versus(&mut self, hit: Duration, reference: Option<Duration>, bound: f64) -> String {
+        match reference {
+            Some(r) => self.judged(ratio(hit, r), bound, true),
+            None => NOT_INSTALLED.into(),
+        }
+    }
+
     /// The hits against the floor, git credential-store and the GKE plugin.
     pub fn hits(
         &mut self,
@@ -128,51 +153,25 @@ impl Report {
             "| floor: Rust program printing one line | {} | 1.00× | | |",
             ms(floor)
         );
-        if let Some(t) = true_time {
-            let _ = writeln!(
-                o,
-                "| `true`: a C program that does nothing | {} | {:.2}× | | |",
-                ms(t),
-                ratio(t, floor)
+        if true_time.is_some() {
+            self.reference(
+                "`true`",
+                ": a C program that does nothing",
+                true_time,
+                floor,
             );
         }
-        let skipped = "not installed";
-        match store {
-            Some(s) => {
-                let _ = writeln!(
-                    o,
-                    "| `git credential-store get`, one-line store | {} | {:.2}× | | |",
-                    ms(s),
-                    ratio(s, floor)
-                );
-            }
-            None => {
-                let _ = writeln!(o, "| `git credential-store get` | {skipped} | | | |");
-            }
-        }
-        match gke {
-            Some(g) => {
-                let _ = writeln!(
-                    o,
-                    "| `gke-gcloud-auth-plugin` from its cache | {} | {:.2}× | | |",
-                    ms(g),
-                    ratio(g, floor)
-                );
-            }
-            None => {
-                let _ = writeln!(o, "| `gke-gcloud-auth-plugin` | {skipped} | | | |");
-            }
-        }
+        self.reference(
+            "`git credential-store get`",
+            ", one-line store",
+            store,
+            floor,
+        );
+        self.reference("`gke-gcloud-auth-plugin`", " from its cache", gke, floor);
         for (name, hit) in hits {
             let vs_floor = self.judged(ratio(*hit, floor), HIT_VS_FLOOR, false);
-            let vs_store = match store {
-                Some(s) => self.judged(ratio(*hit, s), HIT_VS_STORE, true),
-                None => skipped.into(),
-            };
-            let vs_gke = match gke {
-                Some(g) => self.judged(ratio(*hit, g), HIT_VS_GKE, true),
-                None => skipped.into(),
-            };
+            let vs_store = self.versus(*hit, store, HIT_VS_STORE);
+            let vs_gke = self.versus(*hit, gke, HIT_VS_GKE);
             let _ = writeln!(
                 self.out,
                 "| hit: `snowplow-credentials {name}` | {} | {vs_floor} | {vs_store} | {vs_gke} |",

@@ -3,10 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snowplow_credentials::protocol::{bazel, read_input};
+use snowplow_credentials::fuzzing::{bazel_request, read_input};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = read_input(data, "the build tool") {
-        let _ = bazel::parse(&text);
+        let _ = bazel_request(&text);
     }
 });

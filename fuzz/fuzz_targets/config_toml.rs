@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use snowplow_credentials::config::{Flags, Settings};
+use snowplow_credentials::fuzzing::{Flags, Settings};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -4,15 +4,13 @@
 //! not panicking: every answer is one line of JSON, or nothing.
 #![no_main]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use snowplow_credentials::config::{Auth, SecretSource, Settings};
-use snowplow_credentials::protocol::{docker, read_input};
-use snowplow_credentials::secret::Secret;
-use snowplow_credentials::token::{self, Want};
-use snowplow_credentials::url::{Origin, Url};
+use snowplow_credentials::fuzzing::{
+    DockerAction, Flags, Secret, Settings, answer, cache_for, read_input,
+};
 
 /// Settings for a Console at https://console.test that also serves
 /// registry.test:5000, with a token cached until 2100.
@@ -20,23 +18,13 @@ fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<(tempfile::TempDir, Settings)> = OnceLock::new();
     let (_, settings) = SETTINGS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            profile: "default".into(),
-            file: None,
-            host: Url::parse("https://console.test", "https").unwrap(),
-            org_id: Some("org".into()),
-            auth: Auth::ApiKey {
-                key_id: Some("key-id".into()),
-                key: SecretSource::Inline(Secret::new("key".into())),
-            },
-            min_ttl: 900,
-            timeout: 1,
-            command_timeout: 1,
-            hosts: vec![Origin::parse("registry.test:5000", "https").unwrap()],
-            cache_dir: PathBuf::from(dir.path()),
-            origins: Vec::new(),
-        };
-        let cache = token::cache_for(&settings);
+        let profile = "[profiles.default]\norg_id = \"org\"\napi_key_id = \"key-id\"\n\
+                       api_key = \"key\"\nhost = \"https://console.test\"\n\
+                       hosts = [\"registry.test:5000\"]\n";
+        let path = Path::new("/fuzz/credentials.toml");
+        let mut settings = Settings::from_toml(&Flags::default(), path, profile).unwrap();
+        settings.cache_dir = PathBuf::from(dir.path());
+        let cache = cache_for(&settings);
         cache.prepare().unwrap();
         cache
             .write(
@@ -54,11 +42,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, input)) = data.split_first() else {
         return;
     };
-    let action = ["get", "store", "list"][usize::from(which) % 3];
-    let Ok(text) = read_input(input, "docker") else {
+    let actions = [DockerAction::Get, DockerAction::Store, DockerAction::List];
+    let action = actions[usize::from(which) % actions.len()];
+    let Ok(request) = action.request(|| read_input(input, "docker")) else {
         return;
     };
-    if let Ok(out) = docker::run(settings(), Want::default(), action, &text)
+    if let Ok(out) = answer::<DockerAction>(&request, settings(), false)
         && !out.is_empty()
     {
         assert!(

@@ -3,10 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snowplow_credentials::protocol::{git, read_input};
+use snowplow_credentials::fuzzing::{git_request, read_input};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = read_input(data, "git") {
-        let _ = git::parse(&text);
+        let _ = git_request(&text);
     }
 });

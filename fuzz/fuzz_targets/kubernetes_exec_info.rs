@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snowplow_credentials::protocol::kubernetes;
+use snowplow_credentials::fuzzing::kubernetes_api_version;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(info) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(version) = kubernetes::api_version(Some(info)) {
+    if let Ok(version) = kubernetes_api_version(Some(info)) {
         assert!(
             version.starts_with("client.authentication.k8s.io/"),
             "{version}"

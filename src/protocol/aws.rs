@@ -3,16 +3,26 @@
 //!
 //! `Version` must be the integer 1 and `Expiration` must carry a zone, or
 //! botocore fails. It gets the token's real `exp`; the cache threshold here
-//! is at least [`token::AWS_MIN_THRESHOLD`] because botocore refreshes on its
+//! is at least [`MIN_THRESHOLD`] because botocore refreshes on its
 //! own within 15 minutes of `Expiration`.
 
 use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::Result;
-use crate::protocol::json_line;
+use crate::protocol::{Need, Protocol, json_line};
 use crate::time;
-use crate::token::{self, Want};
+use crate::token::Served;
+
+/// `credential_process`: no action, no input.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Aws;
+
+/// botocore refreshes on its own within 15 minutes of `Expiration` and would
+/// run us on every access if we kept handing it a token closer than that.
+pub const MIN_THRESHOLD: u64 = 15 * 60;
+/// `AccessKeyId` when there is no key ID to report (v2, password grant).
+const NO_KEY_ID: &str = "snowplow-console";
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -25,23 +35,61 @@ struct ProcessCredentials<'a> {
     expiration: Option<String>,
 }
 
-pub fn run(settings: &Settings, want: Want) -> Result<String> {
-    let want = Want {
-        floor: want.floor.max(token::AWS_MIN_THRESHOLD),
-        ..want
-    };
-    let served = token::get(settings, want)?;
-    let access_key_id = match &settings.auth {
-        crate::config::Auth::ApiKey {
-            key_id: Some(id), ..
-        } => id.as_str(),
-        _ => "snowplow-console",
-    };
-    Ok(json_line(&ProcessCredentials {
-        version: 1,
-        access_key_id,
-        secret_access_key: served.token.expose(),
-        session_token: served.token.expose(),
-        expiration: served.exp.map(time::rfc3339),
-    }))
+impl Protocol for Aws {
+    type Request = ();
+    const FLOOR: u64 = MIN_THRESHOLD;
+
+    fn read(self) -> Result<()> {
+        Ok(())
+    }
+
+    fn need<'a>((): &'a (), _: &Settings) -> Result<Need<'a>> {
+        Ok(Need::Token)
+    }
+
+    /// Without a token (never asked for one), nothing.
+    fn render((): &(), served: Option<&Served>, settings: &Settings) -> String {
+        let Some(served) = served else {
+            return String::new();
+        };
+        json_line(&ProcessCredentials {
+            version: 1,
+            access_key_id: settings.auth.username_or(NO_KEY_ID),
+            secret_access_key: served.token.expose(),
+            session_token: served.token.expose(),
+            expiration: served.exp.map(time::rfc3339),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::fixture::{self, served, served_without_expiry};
+
+    #[test]
+    fn answers_version_1_with_the_key_id_and_the_real_expiry() {
+        let settings = fixture::v3();
+        assert_eq!(Aws::need(&(), &settings).unwrap(), Need::Token);
+        assert_eq!(
+            Aws::render(&(), Some(&served()), &settings),
+            "{\"Version\":1,\"AccessKeyId\":\"key-id\",\"SecretAccessKey\":\"e30.e30.c2ln\",\
+             \"SessionToken\":\"e30.e30.c2ln\",\"Expiration\":\"2100-01-01T00:00:00Z\"}\n"
+        );
+    }
+
+    #[test]
+    fn without_a_key_id_or_expiry_the_fields_fall_back() {
+        let settings = fixture::settings(None);
+        assert_eq!(
+            Aws::render(&(), Some(&served_without_expiry()), &settings),
+            "{\"Version\":1,\"AccessKeyId\":\"snowplow-console\",\
+             \"SecretAccessKey\":\"e30.e30.c2ln\",\"SessionToken\":\"e30.e30.c2ln\"}\n"
+        );
+    }
+
+    #[test]
+    fn keeps_tokens_botocore_would_not_refresh_itself() {
+        assert_eq!(Aws::FLOOR, 15 * 60);
+    }
 }

@@ -9,10 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::protocol::json_line;
+use crate::protocol::{Need, Protocol, json_line, read_stdin};
 use crate::time;
-use crate::token::{self, Want};
-use crate::url::Origin;
+use crate::token::Served;
+
+/// `helper get`, the protocol's only action.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Get;
 
 #[derive(Deserialize)]
 struct Request {
@@ -36,20 +39,81 @@ pub fn parse(input: &str) -> Result<String> {
         })
 }
 
-pub fn run(settings: &Settings, want: Want, action: &str, input: &str) -> Result<String> {
-    if action != "get" {
-        return Err(Error::Usage(format!(
-            "unknown credential helper action `{action}`: expected get"
-        )));
+impl Protocol for Get {
+    /// The URI the tool is about to fetch.
+    type Request = String;
+
+    fn read(self) -> Result<String> {
+        parse(&read_stdin("the build tool")?)
     }
-    let uri = parse(input)?;
-    if !Origin::parse(&uri, "https").is_ok_and(|o| settings.serves(&o)) {
-        return Ok("{}\n".into());
+
+    fn need<'a>(uri: &'a String, settings: &Settings) -> Result<Need<'a>> {
+        Ok(if settings.serves_url(uri) {
+            Need::Token
+        } else {
+            Need::Nothing
+        })
     }
-    let served = token::get(settings, want)?;
-    let bearer = format!("Bearer {}", served.token.expose());
-    Ok(json_line(&Response {
-        headers: BTreeMap::from([("Authorization", [bearer])]),
-        expires: served.refresh_at.map(time::rfc3339),
-    }))
+
+    /// The Authorization header, or `{}` (nothing to add) for a URI we do not
+    /// serve.
+    fn render(_: &String, served: Option<&Served>, _: &Settings) -> String {
+        let Some(served) = served else {
+            return "{}\n".into();
+        };
+        let bearer = format!("Bearer {}", served.token.expose());
+        json_line(&Response {
+            headers: BTreeMap::from([("Authorization", [bearer])]),
+            expires: served.refresh_at.map(time::rfc3339),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::fixture::{self, served, served_without_expiry};
+
+    #[test]
+    fn parses_the_uri_and_says_what_it_expected_otherwise() {
+        assert_eq!(
+            parse(r#"{"uri": "https://console.test/x"}"#).unwrap(),
+            "https://console.test/x"
+        );
+        assert_eq!(
+            parse("{}").unwrap_err().to_string(),
+            "expected {\"uri\": \"https://…\"} on standard input from the build tool (missing \
+             field `uri` at line 1 column 2)"
+        );
+    }
+
+    #[test]
+    fn a_served_uri_gets_the_header_and_its_expiry() {
+        let settings = fixture::v3();
+        let uri = "https://registry.test:5000/v2/x".to_string();
+        assert_eq!(Get::need(&uri, &settings).unwrap(), Need::Token);
+        assert_eq!(
+            Get::render(&uri, Some(&served()), &settings),
+            "{\"headers\":{\"Authorization\":[\"Bearer e30.e30.c2ln\"]},\
+             \"expires\":\"2099-12-31T23:45:00Z\"}\n"
+        );
+        assert_eq!(
+            Get::render(&uri, Some(&served_without_expiry()), &settings),
+            "{\"headers\":{\"Authorization\":[\"Bearer e30.e30.c2ln\"]}}\n"
+        );
+    }
+
+    #[test]
+    fn other_uris_get_nothing_to_add() {
+        let settings = fixture::v3();
+        for uri in [
+            "https://elsewhere.test/x",
+            "http://console.test/x",
+            "not a uri",
+        ] {
+            let uri = uri.to_string();
+            assert_eq!(Get::need(&uri, &settings).unwrap(), Need::Nothing, "{uri}");
+            assert_eq!(Get::render(&uri, None, &settings), "{}\n");
+        }
+    }
 }

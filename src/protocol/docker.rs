@@ -12,11 +12,33 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::protocol::json_line;
-use crate::token::{self, Want};
-use crate::url::Origin;
+use crate::protocol::{Need, Protocol, json_line, read_stdin};
+use crate::token::Served;
 
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
+
+/// What Docker asks of a helper.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    Get,
+    Store,
+    Erase,
+    List,
+    Version,
+}
+
+/// An action with what Docker sent for it.
+#[derive(Debug, PartialEq)]
+pub enum Request {
+    /// The server URL, trimmed.
+    Get(String),
+    /// Docker's credentials, which we never keep: not even read.
+    Store,
+    /// The server URL, trimmed.
+    Erase(String),
+    List,
+    Version,
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -27,8 +49,8 @@ struct Credentials<'a> {
     secret: &'a str,
 }
 
-/// The server URL on stdin (docker-py sends no newline), if we serve it.
-fn served_url(settings: &Settings, input: &str) -> Result<Option<String>> {
+/// The server URL Docker sends on stdin (docker-py sends no newline).
+fn server_url(input: &str) -> Result<String> {
     let url = input.trim();
     if url.is_empty() {
         return Err(Error::Input(
@@ -37,52 +59,162 @@ fn served_url(settings: &Settings, input: &str) -> Result<Option<String>> {
                 .into(),
         ));
     }
-    let ours = Origin::parse(url, "https").is_ok_and(|o| settings.serves(&o));
-    Ok(ours.then(|| url.to_string()))
+    Ok(url.to_string())
 }
 
-pub fn run(settings: &Settings, want: Want, action: &str, input: &str) -> Result<String> {
-    match action {
-        "get" => {
-            let Some(url) = served_url(settings, input)? else {
-                return Err(Error::Input(NOT_FOUND.into()));
-            };
-            let served = token::get(settings, want)?;
-            Ok(json_line(&Credentials {
-                server_url: &url,
-                username: settings.username(),
-                secret: served.token.expose(),
-            }))
-        }
-        "erase" => {
-            if served_url(settings, input)?.is_some() {
-                token::forget(settings, None)?;
+impl Action {
+    /// The request, with stdin read by `input` where this action has any:
+    /// `list` and `version` read nothing; `store`'s input is read and
+    /// discarded, so Docker never writes into a closed pipe.
+    pub fn request(self, input: impl FnOnce() -> Result<String>) -> Result<Request> {
+        Ok(match self {
+            Action::Get => Request::Get(server_url(&input()?)?),
+            Action::Erase => Request::Erase(server_url(&input()?)?),
+            Action::Store => {
+                input()?;
+                Request::Store
             }
-            Ok(String::new())
-        }
-        // The key never comes from Docker: accept and discard.
-        "store" => Ok(String::new()),
-        "list" => {
-            let hosts: BTreeMap<String, &str> = settings
-                .served_hosts()
-                .map(|o| (o.to_string(), settings.username()))
-                .collect();
-            Ok(json_line(&hosts))
-        }
-        other => run_unconfigured(other),
+            Action::List => Request::List,
+            Action::Version => Request::Version,
+        })
     }
 }
 
-/// The actions that need no configuration.
-pub fn run_unconfigured(action: &str) -> Result<String> {
-    match action {
-        "version" => Ok(format!(
-            "snowplow-credentials {}\n",
-            env!("CARGO_PKG_VERSION")
-        )),
-        other => Err(Error::Usage(format!(
-            "unknown docker credential helper action `{other}`: expected get, store, erase, \
-             list or version"
-        ))),
+impl Protocol for Action {
+    type Request = Request;
+    const ERRORS_TO_STDOUT: bool = true;
+
+    fn read(self) -> Result<Request> {
+        self.request(|| read_stdin("docker"))
+    }
+
+    fn unconfigured(request: &Request) -> Option<String> {
+        (*request == Request::Version).then(version)
+    }
+
+    fn need<'a>(request: &'a Request, settings: &Settings) -> Result<Need<'a>> {
+        Ok(match request {
+            Request::Get(url) if settings.serves_url(url) => Need::Token,
+            Request::Get(_) => return Err(Error::Input(NOT_FOUND.into())),
+            Request::Erase(url) if settings.serves_url(url) => Need::Forget(None),
+            _ => Need::Nothing,
+        })
+    }
+
+    fn render(request: &Request, served: Option<&Served>, settings: &Settings) -> String {
+        match (request, served) {
+            (Request::Get(url), Some(served)) => json_line(&Credentials {
+                server_url: url,
+                username: settings.username(),
+                secret: served.token.expose(),
+            }),
+            (Request::List, _) => {
+                let hosts: BTreeMap<String, &str> = settings
+                    .served_hosts()
+                    .map(|o| (o.to_string(), settings.username()))
+                    .collect();
+                json_line(&hosts)
+            }
+            (Request::Version, _) => version(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `version`'s answer: ours.
+fn version() -> String {
+    crate::cli::VERSION_LINE.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::fixture::{self, served};
+
+    fn request(action: Action, input: &str) -> Request {
+        action.request(|| Ok(input.to_string())).unwrap()
+    }
+
+    #[test]
+    fn reads_the_server_url_only_for_get_and_erase() {
+        assert_eq!(
+            request(Action::Get, " https://console.test\n"),
+            Request::Get("https://console.test".into())
+        );
+        assert_eq!(
+            request(Action::Erase, "console.test"),
+            Request::Erase("console.test".into())
+        );
+        assert_eq!(request(Action::Store, "{\"Secret\":\"x\"}"), Request::Store);
+        let unread = || -> Result<String> { panic!("list and version read no input") };
+        assert_eq!(Action::List.request(unread).unwrap(), Request::List);
+        assert_eq!(Action::Version.request(unread).unwrap(), Request::Version);
+        for action in [Action::Get, Action::Erase] {
+            let err = action.request(|| Ok(" \n".into())).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "docker sent no server URL on standard input: expected e.g. \
+                 https://console.snowplowanalytics.com"
+            );
+        }
+    }
+
+    #[test]
+    fn get_answers_the_token_for_a_served_host_and_not_found_otherwise() {
+        let settings = fixture::v3();
+        let get = Request::Get("https://registry.test:5000".into());
+        assert_eq!(Action::need(&get, &settings).unwrap(), Need::Token);
+        assert_eq!(
+            Action::render(&get, Some(&served()), &settings),
+            "{\"ServerURL\":\"https://registry.test:5000\",\"Username\":\"key-id\",\
+             \"Secret\":\"e30.e30.c2ln\"}\n"
+        );
+        let v2 = fixture::settings(None);
+        assert!(
+            Action::render(&get, Some(&served()), &v2).contains("\"Username\":\"snowplow\""),
+            "Docker must never be given the username <token>"
+        );
+        let elsewhere = Request::Get("https://elsewhere.test".into());
+        let err = Action::need(&elsewhere, &settings).unwrap_err();
+        assert_eq!(err.to_string(), NOT_FOUND);
+        assert_eq!(NOT_FOUND, "credentials not found in native keychain");
+    }
+
+    #[test]
+    fn list_names_every_served_host() {
+        let settings = fixture::v3();
+        assert_eq!(
+            Action::need(&Request::List, &settings).unwrap(),
+            Need::Nothing
+        );
+        assert_eq!(
+            Action::render(&Request::List, None, &settings),
+            "{\"https://console.test\":\"key-id\",\"https://registry.test:5000\":\"key-id\"}\n"
+        );
+    }
+
+    #[test]
+    fn erase_forgets_only_for_a_served_host_and_store_keeps_nothing() {
+        let settings = fixture::v3();
+        let erase = Request::Erase("console.test".into());
+        assert_eq!(Action::need(&erase, &settings).unwrap(), Need::Forget(None));
+        let elsewhere = Request::Erase("elsewhere.test".into());
+        assert_eq!(Action::need(&elsewhere, &settings).unwrap(), Need::Nothing);
+        assert_eq!(
+            Action::need(&Request::Store, &settings).unwrap(),
+            Need::Nothing
+        );
+        for request in [erase, elsewhere, Request::Store] {
+            assert_eq!(Action::render(&request, None, &settings), "");
+        }
+    }
+
+    #[test]
+    fn version_needs_no_configuration() {
+        let line = format!("snowplow-credentials {}\n", env!("CARGO_PKG_VERSION"));
+        assert_eq!(Action::unconfigured(&Request::Version), Some(line));
+        for request in [Request::List, Request::Store, Request::Get("x".into())] {
+            assert_eq!(Action::unconfigured(&request), None);
+        }
     }
 }

@@ -9,9 +9,13 @@ use serde::Serialize;
 
 use crate::config::{Settings, env};
 use crate::error::{Error, Result};
-use crate::protocol::json_line;
+use crate::protocol::{Need, Protocol, json_line};
 use crate::time;
-use crate::token::{self, Want};
+use crate::token::Served;
+
+/// The exec plugin: no action; the request is in `KUBERNETES_EXEC_INFO`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Kubernetes;
 
 const VERSIONS: [&str; 2] = [
     "client.authentication.k8s.io/v1",
@@ -62,22 +66,72 @@ pub fn api_version(exec_info: Option<&str>) -> Result<String> {
     Ok(version)
 }
 
-pub fn run(settings: &Settings, want: Want) -> Result<String> {
-    let version = api_version(env("KUBERNETES_EXEC_INFO").as_deref())?;
-    let served = token::get(settings, want)?;
-    Ok(json_line(&ExecCredential {
-        api_version: &version,
-        kind: "ExecCredential",
-        status: Status {
-            token: served.token.expose(),
-            expiration_timestamp: served.refresh_at.map(time::rfc3339),
-        },
-    }))
+impl Protocol for Kubernetes {
+    /// The API version to answer in.
+    type Request = String;
+
+    fn read(self) -> Result<String> {
+        api_version(env("KUBERNETES_EXEC_INFO").as_deref())
+    }
+
+    fn need<'a>(_: &'a String, _: &Settings) -> Result<Need<'a>> {
+        Ok(Need::Token)
+    }
+
+    /// Without a token (never asked for one), nothing.
+    fn render(version: &String, served: Option<&Served>, _: &Settings) -> String {
+        let Some(served) = served else {
+            return String::new();
+        };
+        json_line(&ExecCredential {
+            api_version: version,
+            kind: "ExecCredential",
+            status: Status {
+                token: served.token.expose(),
+                expiration_timestamp: served.refresh_at.map(time::rfc3339),
+            },
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::api_version;
+    use super::*;
+    use crate::protocol::fixture::{self, served, served_without_expiry};
+
+    #[test]
+    fn answers_in_the_version_asked_with_our_refresh_time() {
+        let settings = fixture::v3();
+        let v1beta1 = "client.authentication.k8s.io/v1beta1".to_string();
+        assert_eq!(Kubernetes::need(&v1beta1, &settings).unwrap(), Need::Token);
+        assert_eq!(
+            Kubernetes::render(&v1beta1, Some(&served()), &settings),
+            "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
+             \"status\":{\"token\":\"e30.e30.c2ln\",\"expirationTimestamp\":\"2099-12-31T23:45:00Z\"}}\n"
+        );
+        let v1 = "client.authentication.k8s.io/v1".to_string();
+        assert_eq!(
+            Kubernetes::render(&v1, Some(&served_without_expiry()), &settings),
+            "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
+             \"status\":{\"token\":\"e30.e30.c2ln\"}}\n"
+        );
+    }
+
+    #[test]
+    fn says_how_to_fix_exec_info_it_cannot_answer() {
+        assert_eq!(
+            api_version(Some("[]")).unwrap_err().to_string(),
+            "KUBERNETES_EXEC_INFO is not an ExecCredential JSON object (invalid type: sequence, \
+             expected a map at line 1 column 0): run this from a kubeconfig exec entry, or unset it"
+        );
+        assert_eq!(
+            api_version(Some(r#"{"apiVersion":2}"#))
+                .unwrap_err()
+                .to_string(),
+            "KUBERNETES_EXEC_INFO asks for apiVersion 2; set apiVersion to \
+             client.authentication.k8s.io/v1 in the kubeconfig exec entry"
+        );
+    }
 
     #[test]
     fn picks_the_version_client_go_asked_for() {

@@ -1,11 +1,13 @@
 //! Each tool's own credential protocol, one file per tool, all on top of
 //! [`crate::token::get`].
 //!
-//! A protocol module turns the tool's request (arguments, stdin, an
-//! environment variable) into an answer on stdout, and nothing else: the
-//! cache, the expiry rules and host matching are shared. Protocols that
-//! carry a host answer "no credentials" in their own way for any host the
-//! profile does not serve ([`crate::config::Settings::serves`]).
+//! A protocol module owns its tool's whole contract and nothing else: how
+//! the request arrives (arguments, stdin, an environment variable), what
+//! answering it needs (a token, dropping the cached one, or nothing), and
+//! the exact answer, rendered without I/O. The cache, the expiry rules and
+//! host matching are shared. Protocols that carry a host answer "no
+//! credentials" in their own way for any host the profile does not serve
+//! ([`crate::config::Settings::serves`]).
 
 pub mod aws;
 pub mod bazel;
@@ -17,7 +19,84 @@ pub mod terraform;
 
 use std::io::Read;
 
+use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::token::{self, Served, Want};
+
+/// A protocol and its action, as the command line names them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tool {
+    Plain(plain::Plain),
+    Aws(aws::Aws),
+    Kubernetes(kubernetes::Kubernetes),
+    Git(git::Action),
+    Docker(docker::Action),
+    Terraform(terraform::Call),
+    Bazel(bazel::Get),
+}
+
+/// What answering a request needs from the cache.
+#[derive(Debug, PartialEq)]
+pub enum Need<'a> {
+    /// A token, to render.
+    Token,
+    /// Dropping the cached token: any (`None`), or only if it is this one.
+    Forget(Option<&'a Secret<String>>),
+    /// Nothing: the answer is rendered from the request and settings alone.
+    Nothing,
+}
+
+/// One tool's protocol. `Self` is what the command line said (the action);
+/// the caller reads the request, loads the settings only when
+/// [`Protocol::unconfigured`] has no answer, meets the [`Protocol::need`],
+/// then prints [`Protocol::render`]'s answer.
+pub trait Protocol: Sized {
+    /// Everything the tool asked, read and checked.
+    type Request;
+    /// Docker reads a helper's errors from stdout, not stderr.
+    const ERRORS_TO_STDOUT: bool = false;
+    /// The least cache threshold the tool tolerates (see [`crate::token::Want`]).
+    const FLOOR: u64 = 0;
+
+    /// Reads the request the way this tool sends it: stdin, the environment,
+    /// or nothing beyond the command line.
+    fn read(self) -> Result<Self::Request>;
+
+    /// An answer that must not depend on any configuration (Docker's
+    /// `version`), given before the settings are loaded.
+    fn unconfigured(_request: &Self::Request) -> Option<String> {
+        None
+    }
+
+    /// What answering needs; an error is the tool's own "no credentials".
+    fn need<'a>(request: &'a Self::Request, settings: &Settings) -> Result<Need<'a>>;
+
+    /// The exact answer for stdout. `served` is the token when
+    /// [`Protocol::need`] asked for one, else `None`.
+    fn render(request: &Self::Request, served: Option<&Served>, settings: &Settings) -> String;
+}
+
+/// The answer to a request that has been read: meets its [`Protocol::need`]
+/// (`refresh` is `--refresh`), then renders.
+pub fn answer<P: Protocol>(
+    request: &P::Request,
+    settings: &Settings,
+    refresh: bool,
+) -> Result<String> {
+    let served = match P::need(request, settings)? {
+        Need::Token => {
+            let floor = P::FLOOR;
+            Some(token::get(settings, Want { refresh, floor })?)
+        }
+        Need::Forget(only) => {
+            token::forget(settings, only.map(|t| t.expose().as_str()))?;
+            None
+        }
+        Need::Nothing => None,
+    };
+    Ok(P::render(request, served.as_ref(), settings))
+}
 
 /// More than any tool sends a credential helper.
 const MAX_STDIN: u64 = 64 * 1024;
@@ -58,4 +137,122 @@ pub fn json_line<T: serde::Serialize>(value: &T) -> String {
     let mut out = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
     out.push('\n');
     out
+}
+
+/// What the protocols' unit tests share: a profile, and a token served for it.
+#[cfg(test)]
+pub mod fixture {
+    use std::path::Path;
+
+    use crate::config::{Flags, Settings};
+    use crate::secret::Secret;
+    use crate::token::Served;
+
+    /// A profile whose Console is https://console.test, that also serves
+    /// registry.test:5000; v3 (key ID `key-id`), or v2 without `key_id`.
+    pub fn settings(key_id: Option<&str>) -> Settings {
+        let key_id = key_id
+            .map(|id| format!("api_key_id = \"{id}\"\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "[profiles.default]\norg_id = \"org\"\n{key_id}api_key = \"key\"\n\
+             host = \"https://console.test\"\nhosts = [\"registry.test:5000\"]\n"
+        );
+        Settings::from_toml(&Flags::default(), Path::new("/x/credentials.toml"), &text).unwrap()
+    }
+
+    /// The v3 profile.
+    pub fn v3() -> Settings {
+        settings(Some("key-id"))
+    }
+
+    /// A token that expires at 2100-01-01T00:00:00Z and is refreshed 15
+    /// minutes before.
+    pub fn served() -> Served {
+        Served {
+            token: Secret::new("e30.e30.c2ln".into()),
+            exp: Some(4_102_444_800),
+            refresh_at: Some(4_102_443_900),
+        }
+    }
+
+    /// [`served`] for a token without a readable expiry.
+    pub fn served_without_expiry() -> Served {
+        Served {
+            exp: None,
+            refresh_at: None,
+            ..served()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The v3 profile with a token for it cached in a fresh directory.
+    fn cached() -> (tempfile::TempDir, Settings) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = fixture::v3();
+        settings.cache_dir = dir.path().join("cache");
+        let cache = token::cache_for(&settings);
+        cache.prepare().unwrap();
+        let token = fixture::served().token;
+        cache.write(&token, 4_102_444_800, 4_102_358_400).unwrap();
+        (dir, settings)
+    }
+
+    #[test]
+    fn answer_gets_the_cached_token_only_when_the_protocol_needs_one() {
+        let (_dir, settings) = cached();
+        let token = plain::Plain::Token;
+        assert_eq!(
+            answer::<plain::Plain>(&token, &settings, false).unwrap(),
+            "e30.e30.c2ln\n"
+        );
+        let elsewhere = terraform::Call {
+            action: terraform::Action::Get,
+            host: "elsewhere.test".into(),
+        };
+        assert_eq!(
+            answer::<terraform::Call>(&elsewhere, &settings, false).unwrap(),
+            "{}\n"
+        );
+        assert!(token::cache_for(&settings).path.exists());
+    }
+
+    #[test]
+    fn answer_forgets_the_cached_token_when_asked() {
+        let (_dir, settings) = cached();
+        let forget = terraform::Call {
+            action: terraform::Action::Forget,
+            host: "console.test".into(),
+        };
+        assert_eq!(
+            answer::<terraform::Call>(&forget, &settings, false).unwrap(),
+            ""
+        );
+        assert!(!token::cache_for(&settings).path.exists());
+    }
+
+    #[test]
+    fn stdin_is_refused_when_too_long_binary_or_not_utf8() {
+        assert_eq!(read_input(&b"host=x\n"[..], "git").unwrap(), "host=x\n");
+        let long = vec![b'a'; 64 * 1024 + 1];
+        assert_eq!(
+            read_input(&long[..], "git").unwrap_err().to_string(),
+            "git sent more than 64 KiB on standard input: that is not a credential request"
+        );
+        assert_eq!(
+            read_input(&b"a\0b"[..], "docker").unwrap_err().to_string(),
+            "docker sent a NUL byte on standard input: that is not a credential request"
+        );
+        assert_eq!(
+            read_input(&b"\xff"[..], "the build tool")
+                .unwrap_err()
+                .to_string(),
+            "the build tool sent standard input that is not UTF-8: that is not a credential \
+             request"
+        );
+    }
 }

@@ -3,14 +3,56 @@
 
 use crate::config::Settings;
 use crate::error::Result;
-use crate::token::{self, Want};
+use crate::protocol::{Need, Protocol};
+use crate::token::Served;
 
-pub fn token(settings: &Settings, want: Want) -> Result<String> {
-    let served = token::get(settings, want)?;
-    Ok(format!("{}\n", served.token.expose()))
+/// Which plain output: no input, always a token.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Plain {
+    /// The token and a newline.
+    Token,
+    /// `Authorization: Bearer <token>` and a newline.
+    Header,
 }
 
-pub fn header(settings: &Settings, want: Want) -> Result<String> {
-    let served = token::get(settings, want)?;
-    Ok(format!("Authorization: Bearer {}\n", served.token.expose()))
+impl Protocol for Plain {
+    type Request = Plain;
+
+    fn read(self) -> Result<Plain> {
+        Ok(self)
+    }
+
+    fn need<'a>(_: &'a Plain, _: &Settings) -> Result<Need<'a>> {
+        Ok(Need::Token)
+    }
+
+    /// Without a token (never asked for one), nothing.
+    fn render(plain: &Plain, served: Option<&Served>, _: &Settings) -> String {
+        let Some(served) = served else {
+            return String::new();
+        };
+        let token = served.token.expose();
+        match plain {
+            Plain::Token => format!("{token}\n"),
+            Plain::Header => format!("Authorization: Bearer {token}\n"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::fixture::{self, served};
+
+    #[test]
+    fn prints_the_token_or_the_header_line() {
+        let settings = fixture::v3();
+        for plain in [Plain::Token, Plain::Header] {
+            assert_eq!(Plain::need(&plain, &settings).unwrap(), Need::Token);
+        }
+        let token = Plain::render(&Plain::Token, Some(&served()), &settings);
+        assert_eq!(token, "e30.e30.c2ln\n");
+        let header = Plain::render(&Plain::Header, Some(&served()), &settings);
+        assert_eq!(header, "Authorization: Bearer e30.e30.c2ln\n");
+    }
 }

@@ -8,36 +8,114 @@
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::error::{Error, Result};
-use crate::protocol::json_line;
-use crate::token::{self, Want};
-use crate::url::Origin;
+use crate::error::Result;
+use crate::protocol::{Need, Protocol, json_line, read_stdin};
+use crate::token::Served;
+
+/// What Terraform asks of a helper.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Action {
+    Get,
+    Store,
+    Forget,
+}
+
+/// An action and the hostname (`host[:port]`) it is about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub action: Action,
+    pub host: String,
+}
 
 #[derive(Serialize)]
 struct Token<'a> {
     token: &'a str,
 }
 
-pub fn run(settings: &Settings, want: Want, action: &str, host: &str) -> Result<String> {
-    let ours = Origin::parse(host, "https").is_ok_and(|o| settings.serves(&o));
-    match action {
-        "get" if ours => {
-            let served = token::get(settings, want)?;
-            Ok(json_line(&Token {
+impl Protocol for Call {
+    type Request = Call;
+
+    /// Only `store` has input (the token Terraform would have us keep): it
+    /// is read and discarded, so Terraform never writes into a closed pipe.
+    fn read(self) -> Result<Call> {
+        if self.action == Action::Store {
+            read_stdin("terraform")?;
+        }
+        Ok(self)
+    }
+
+    fn need<'a>(call: &'a Call, settings: &Settings) -> Result<Need<'a>> {
+        let ours = settings.serves_url(&call.host);
+        Ok(match call.action {
+            Action::Get if ours => Need::Token,
+            Action::Forget if ours => Need::Forget(None),
+            _ => Need::Nothing,
+        })
+    }
+
+    /// `get` answers `{}` for a host we do not serve; the others say nothing.
+    fn render(call: &Call, served: Option<&Served>, _: &Settings) -> String {
+        match (call.action, served) {
+            (Action::Get, Some(served)) => json_line(&Token {
                 token: served.token.expose(),
-            }))
+            }),
+            (Action::Get, None) => "{}\n".into(),
+            _ => String::new(),
         }
-        "get" => Ok("{}\n".into()),
-        "forget" => {
-            if ours {
-                token::forget(settings, None)?;
-            }
-            Ok(String::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::fixture::{self, served};
+
+    fn call(action: Action, host: &str) -> Call {
+        Call {
+            action,
+            host: host.into(),
         }
-        "store" => Ok(String::new()),
-        other => Err(Error::Usage(format!(
-            "unknown terraform credentials helper action `{other}`: expected get, store or \
-             forget"
-        ))),
+    }
+
+    #[test]
+    fn get_answers_the_token_or_an_empty_object() {
+        let settings = fixture::v3();
+        for host in ["console.test", "registry.test:5000", "CONSOLE.test:443"] {
+            let get = call(Action::Get, host);
+            assert_eq!(Call::need(&get, &settings).unwrap(), Need::Token, "{host}");
+        }
+        let get = call(Action::Get, "console.test");
+        assert_eq!(
+            Call::render(&get, Some(&served()), &settings),
+            "{\"token\":\"e30.e30.c2ln\"}\n"
+        );
+        for host in [
+            "elsewhere.test",
+            "console.test:8443",
+            "registry.test",
+            "a b",
+        ] {
+            let get = call(Action::Get, host);
+            assert_eq!(
+                Call::need(&get, &settings).unwrap(),
+                Need::Nothing,
+                "{host}"
+            );
+            assert_eq!(Call::render(&get, None, &settings), "{}\n");
+        }
+    }
+
+    #[test]
+    fn forget_drops_the_token_only_for_a_served_host_and_store_keeps_nothing() {
+        let settings = fixture::v3();
+        let forget = call(Action::Forget, "console.test");
+        assert_eq!(Call::need(&forget, &settings).unwrap(), Need::Forget(None));
+        let elsewhere = call(Action::Forget, "elsewhere.test");
+        assert_eq!(Call::need(&elsewhere, &settings).unwrap(), Need::Nothing);
+        let store = call(Action::Store, "console.test");
+        assert_eq!(Call::need(&store, &settings).unwrap(), Need::Nothing);
+        for request in [forget, elsewhere, store] {
+            assert_eq!(Call::render(&request, None, &settings), "");
+        }
     }
 }

@@ -9,8 +9,8 @@ use std::process::Stdio;
 use insta::assert_snapshot;
 use serde_json::Value;
 
-use crate::console::{self, Console, FAR_FUTURE_EXP};
-use crate::harness::{self, Sandbox, counting_wrapper, integration, line_count, now, output_of};
+use crate::console::{self, Console, FAR_FUTURE_EXP, now};
+use crate::harness::{self, Sandbox, counting_wrapper, integration, line_count, output_of};
 
 #[test]
 fn aws_prints_process_credentials_version_1_with_a_zoned_expiration() {

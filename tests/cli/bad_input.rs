@@ -16,13 +16,12 @@ use crate::console::Console;
 use crate::harness::output_of;
 use crate::harness::{Output, Sandbox};
 
-/// The one error line of a failed run, with the sandbox's home as `~`.
+/// The one error line of a failed run, with the sandbox's home as `<HOME>`.
 #[track_caller]
 fn error_line(out: &Output, sandbox: &Sandbox) -> String {
     out.failure();
     assert_eq!(out.stdout, "", "no protocol output on failure");
-    let home = sandbox.home.path().to_str().unwrap();
-    out.stderr.trim_end().replace(home, "~")
+    out.home_redacted(sandbox).stderr.trim_end().to_string()
 }
 
 /// Runs `args` with `stdin` and returns its error line.

@@ -36,11 +36,24 @@ fn set_mode(path: &Path, mode: u32) {
 /// stderr with the sandbox's home written `<HOME>`, and (on Windows) the
 /// path separators as the snapshots have them.
 fn stderr_of(out: &Output, sandbox: &Sandbox, console: &Console) -> String {
-    let stderr = crate::harness::redact(&out.stderr, console)
-        .replace(sandbox.home.path().to_str().unwrap(), "<HOME>");
+    let stderr = crate::harness::redact(&out.home_redacted(sandbox).stderr, console);
     #[cfg(windows)]
     let stderr = stderr.replace('\\', "/");
     stderr
+}
+
+/// Runs `token` twice where nothing can be cached: each run is served a new
+/// token. Their stderr, as [`stderr_of`] writes it.
+#[track_caller]
+fn two_uncached_runs(sandbox: &Sandbox, console: &Console) -> String {
+    let mut seen = String::new();
+    for n in 1..=2 {
+        let out = sandbox.run(&["token"]);
+        out.success();
+        assert_eq!(out.stdout.trim(), console.issued()[n - 1]);
+        seen.push_str(&stderr_of(&out, sandbox, console));
+    }
+    seen
 }
 
 #[cfg(unix)]
@@ -77,20 +90,7 @@ fn a_cache_file_cut_short_is_a_miss_and_is_replaced() {
         let entry: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(entry["token"], token, "replaced by a whole entry");
-        let miss = out
-            .stderr
-            .lines()
-            .find(|l| l.contains("cache miss"))
-            .unwrap();
-        seen.push(stderr_of(
-            &Output {
-                code: 0,
-                stdout: String::new(),
-                stderr: miss.to_string(),
-            },
-            &sandbox,
-            &console,
-        ));
+        seen.push(miss_line(&out, &sandbox));
     }
     assert_eq!(console.token_requests(), 4);
     assert_snapshot!(seen.join("\n"), @"
@@ -156,13 +156,7 @@ fn an_unwritable_cache_directory_still_serves_the_token() {
     std::fs::write(&blocker, "not a directory").unwrap();
     let dir = blocker.join("cache");
     sandbox.set("SNOWPLOW_CREDENTIALS_CACHE_DIR", dir.to_str().unwrap());
-    let mut seen = String::new();
-    for n in 1..=2 {
-        let out = sandbox.run(&["token"]);
-        out.success();
-        assert_eq!(out.stdout.trim(), console.issued()[n - 1]);
-        seen.push_str(&stderr_of(&out, &sandbox, &console));
-    }
+    let seen = two_uncached_runs(&sandbox, &console);
     assert_eq!(console.token_requests(), 2, "nothing could be cached");
     assert_snapshot!(seen, @"
     snowplow-credentials: warning: cannot use the cache directory <HOME>/a-file/cache (Not a directory (os error 20)); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
@@ -271,13 +265,7 @@ fn a_cache_directory_linked_to_another_users_directory_is_refused() {
     std::fs::create_dir_all(cache_dir.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(&theirs, &cache_dir).unwrap();
 
-    let mut seen = String::new();
-    for n in 1..=2 {
-        let out = sandbox.run(&["token"]);
-        out.success();
-        assert_eq!(out.stdout.trim(), console.issued()[n - 1]);
-        seen.push_str(&stderr_of(&out, &sandbox, &console));
-    }
+    let seen = two_uncached_runs(&sandbox, &console);
     assert_eq!(console.token_requests(), 2, "served uncached");
     assert_snapshot!(seen, @"
     snowplow-credentials: warning: cannot use the cache directory <HOME>/.cache/snowplow/credentials (it belongs to another user (or a symlink leads there)); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
@@ -294,14 +282,13 @@ fn a_cache_directory_linked_to_another_users_directory_is_refused() {
 /// written so that snapshots are stable.
 #[cfg(unix)]
 fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
+    let out = out.home_redacted(sandbox);
     let miss = out
         .stderr
         .lines()
         .find(|l| l.contains("cache miss"))
         .expect("a cache-miss line");
     crate::harness::redact_cache_names(
-        &miss
-            .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
-            .replace(&format!("owner {}", files_owner()), "owner <ME>"),
+        &miss.replace(&format!("owner {}", files_owner()), "owner <ME>"),
     )
 }

@@ -79,12 +79,9 @@ fn runner() -> Sandbox {
     sandbox
 }
 
+/// Runs `script` as a CI runner does: stopping at the first failure.
 fn bash(sandbox: &Sandbox, script: &str) -> Output {
-    let mut cmd = sandbox.program(
-        Path::new("bash"),
-        &["--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-    );
-    output_of(&mut cmd, None)
+    sandbox.bash(&["-eo", "pipefail", "-c", script])
 }
 
 /// The `env:` map of a workflow, job or step, with each value's

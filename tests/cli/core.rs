@@ -7,8 +7,9 @@ use std::process::Stdio;
 
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
-use crate::harness::{Sandbox, now, write_private};
+use crate::console::{self, Console, FAR_FUTURE_EXP, Fault, now};
+use crate::harness::Sandbox;
+use crate::machine::write_private;
 
 #[test]
 fn token_exchanges_once_then_serves_the_cache() {
@@ -139,23 +140,18 @@ fn without_a_key_id_v2_is_used_with_a_warning_on_exchange_only() {
 }
 
 #[cfg(unix)]
-fn password_profile(console: &Console, extra: &str) -> String {
-    format!(
-        r#"[profiles.default]
-auth = "password"
-host = "{url}"
-auth_url = "{url}/oauth/token"
-client_id = "{client_id}"
-client_secret_env = "MY_CLIENT_SECRET"
-username = "{username}"
-password_command = ["printf", "%s\n", "{password}"]
-{extra}
-"#,
-        url = console.url(),
-        client_id = console::CLIENT_ID,
-        username = console::USERNAME,
-        password = console::PASSWORD,
-    )
+/// A sandbox whose profile uses the password grant against `console`, the
+/// password printed by a command.
+fn password_sandbox(console: &Console) -> Sandbox {
+    let mut sandbox = Sandbox::new();
+    sandbox.write_password_profile(
+        console,
+        &format!(
+            r#"password_command = ["printf", "%s\n", "{}"]"#,
+            console::PASSWORD
+        ),
+    );
+    sandbox
 }
 
 // Unix only: its password command is `printf`.
@@ -163,9 +159,7 @@ password_command = ["printf", "%s\n", "{password}"]
 #[test]
 fn password_grant_posts_the_form() {
     let console = Console::start();
-    let mut sandbox = Sandbox::new();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
-    sandbox.write_config(&password_profile(&console, ""));
+    let sandbox = password_sandbox(&console);
     let out = sandbox.run(&["aws"]);
     assert_snapshot!(out.redacted(&console), @r#"
     exit: 0
@@ -195,9 +189,7 @@ fn password_grant_lifetime_comes_from_expires_in_without_exp() {
     let console = Console::start();
     console.set_exp_claim(false);
     console.set_lifetime(3600);
-    let mut sandbox = Sandbox::new();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
-    sandbox.write_config(&password_profile(&console, ""));
+    let sandbox = password_sandbox(&console);
     let out = sandbox.run(&["aws"]);
     out.success();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -533,10 +525,7 @@ fn configuration_errors_name_what_to_set() {
     let mut check = |sandbox: &Sandbox, args: &[&str]| {
         let out = sandbox.run(args);
         out.failure();
-        seen.push_str(
-            &out.stderr
-                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>"),
-        );
+        seen.push_str(&out.home_redacted(sandbox).stderr);
     };
     check(&sandbox, &["token"]);
     let mut sandbox = Sandbox::new();
@@ -650,7 +639,7 @@ fn status_and_clear() {
     sandbox.run(&["token"]).success();
     assert_eq!(console.token_requests(), 2);
     let all = sandbox.run(&["clear", "--all"]);
-    assert_snapshot!(all.redacted(&console).replace(sandbox.home.path().to_str().unwrap(), "<HOME>"), @"
+    assert_snapshot!(all.home_redacted(&sandbox).redacted(&console), @"
     exit: 0
     --- stdout
     removed 1 cached file from ~/.cache/snowplow/credentials

@@ -19,12 +19,6 @@ fn shell_sandbox(console: &Console) -> Option<Sandbox> {
     Some(sandbox)
 }
 
-fn bash(sandbox: &Sandbox, args: &[&str]) -> Output {
-    let mut cmd = sandbox.program("bash", args);
-    cmd.current_dir(sandbox.home.path());
-    output_of(&mut cmd, None)
-}
-
 /// The Authorization header of each request the stand-in got outside its
 /// token endpoints.
 fn resource_authorizations(console: &Console) -> Vec<(String, Option<String>)> {
@@ -57,7 +51,7 @@ fn curl_reads_the_header_from_a_file() {
         curl --silent --show-error --fail-with-body -H @"$1" \
             "$SNOWPLOW_CONSOLE_HOST/api/msc/v1/organizations""#;
     let file = sandbox.path("auth-header");
-    let out = bash(&sandbox, &["-c", script, "_", file.to_str().unwrap()]);
+    let out = sandbox.bash(&["-c", script, "_", file.to_str().unwrap()]);
     assert_snapshot!(out.redacted(&console), @r#"
     exit: 0
     --- stdout
@@ -75,7 +69,7 @@ fn curl_reads_the_header_from_process_substitution() {
     let script = r#"curl --silent --show-error --fail-with-body \
         -H @<(snowplow-credentials header) \
         "$SNOWPLOW_CONSOLE_HOST/api/msc/v1/organizations/$SNOWPLOW_CONSOLE_ORG_ID/data-structures/v1""#;
-    let out = bash(&sandbox, &["-c", script]);
+    let out = sandbox.bash(&["-c", script]);
     assert_snapshot!(out.redacted(&console), @"
     exit: 0
     --- stdout
@@ -92,7 +86,7 @@ fn the_curl_script_calls_the_console() {
     };
     let script = integration("shell/curl.sh");
     let script = script.to_str().unwrap();
-    let orgs = bash(&sandbox, &[script]);
+    let orgs = sandbox.bash(&[script]);
     assert_snapshot!(orgs.redacted(&console), @r#"
     exit: 0
     --- stdout
@@ -103,7 +97,7 @@ fn the_curl_script_calls_the_console() {
         "/api/msc/v1/organizations/{}/data-structures/v1",
         console::ORG
     );
-    let structures = bash(&sandbox, &[script, &path]);
+    let structures = sandbox.bash(&[script, &path]);
     assert_snapshot!(structures.redacted(&console), @"
     exit: 0
     --- stdout
@@ -119,7 +113,7 @@ fn the_curl_script_calls_the_console() {
         "SNOWPLOW_CREDENTIALS_CACHE_DIR",
         sandbox.path("other-cache").to_str().unwrap(),
     );
-    let refused = bash(&sandbox, &[script]);
+    let refused = sandbox.bash(&[script]);
     assert_snapshot!(refused.redacted(&console), @r#"
     exit: 22
     --- stdout
@@ -156,7 +150,7 @@ fn the_export_script_exports_the_token_without_eval() {
         return;
     };
     let script = export_user_script(&sandbox);
-    let out = bash(&sandbox, &[script.to_str().unwrap()]);
+    let out = sandbox.bash(&[script.to_str().unwrap()]);
     let length = console.issued()[0].len().to_string();
     assert_snapshot!(out.redacted(&console).replace(&length, "<N>"), @r#"
     exit: 0
@@ -172,7 +166,7 @@ fn the_export_script_exports_the_token_without_eval() {
         "SNOWPLOW_CREDENTIALS_CACHE_DIR",
         sandbox.path("other-cache").to_str().unwrap(),
     );
-    let refused = bash(&sandbox, &[script.to_str().unwrap()]);
+    let refused = sandbox.bash(&[script.to_str().unwrap()]);
     assert_snapshot!(refused.redacted(&console), @"
     exit: 1
     --- stdout

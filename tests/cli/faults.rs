@@ -3,32 +3,16 @@
 //! basic retry cases in `core.rs`. Each case checks the outcome, the number
 //! of requests made and the one-line message, never how long it took.
 
-use std::net::TcpListener;
-
 use insta::assert_snapshot;
 
-use crate::console::{self, Console, FAR_FUTURE_EXP, Fault};
-use crate::harness::{Sandbox, now};
+use crate::console::{self, Console, FAR_FUTURE_EXP, Fault, now};
+use crate::harness::{Sandbox, free_port};
 
 /// A sandbox whose profile uses the password grant against `console`.
 fn password_sandbox(console: &Console) -> Sandbox {
     let mut sandbox = Sandbox::new();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
     sandbox.set("MY_PASSWORD", console::PASSWORD);
-    sandbox.write_config(&format!(
-        r#"[profiles.default]
-auth = "password"
-host = "{url}"
-auth_url = "{url}/oauth/token"
-client_id = "{client_id}"
-username = "{username}"
-client_secret_env = "MY_CLIENT_SECRET"
-password_env = "MY_PASSWORD"
-"#,
-        url = console.url(),
-        client_id = console::CLIENT_ID,
-        username = console::USERNAME,
-    ));
+    sandbox.write_password_profile(console, r#"password_env = "MY_PASSWORD""#);
     sandbox
 }
 
@@ -163,19 +147,9 @@ fn a_console_that_always_hangs_up_is_reported() {
 
 #[test]
 fn a_refused_connection_says_so() {
-    // A port that was free a moment ago: nothing listens on it.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut sandbox = Sandbox::new();
-    sandbox
-        .set("SNOWPLOW_CONSOLE_ORG_ID", console::ORG)
-        .set("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID)
-        .set("SNOWPLOW_CONSOLE_API_KEY", console::KEY)
-        .set("SNOWPLOW_CONSOLE_HOST", &format!("http://127.0.0.1:{port}"))
-        .set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    let port = free_port();
+    let mut sandbox = Sandbox::for_host(&format!("http://127.0.0.1:{port}"));
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
     let out = sandbox.run(&["token"]);
     out.failure();
     assert_snapshot!(out.stderr.replace(&port.to_string(), "<PORT>"), @"snowplow-credentials: cannot connect to http://127.0.0.1:<PORT>: connection refused; check SNOWPLOW_CONSOLE_HOST (after 3 attempts)");

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::console::{self, Console};
+use crate::machine::{home_vars, which, write_private};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
 /// What a program's file name ends with: `.exe` on Windows.
@@ -29,39 +30,31 @@ impl Sandbox {
             home,
             vars: BTreeMap::new(),
         };
-        let root = sandbox.home.path().to_path_buf();
+        let home_vars = home_vars(sandbox.home.path());
+        for (name, value) in home_vars {
+            sandbox.set(name, &value);
+        }
         sandbox
-            .set("HOME", root.to_str().unwrap())
-            .set("XDG_CONFIG_HOME", root.join(".config").to_str().unwrap())
-            .set("XDG_CACHE_HOME", root.join(".cache").to_str().unwrap())
             .set("PATH", &std::env::var("PATH").unwrap_or_default())
             .set("LANG", "C.UTF-8");
-        #[cfg(windows)]
-        sandbox.windows_profile();
         sandbox
-    }
-
-    /// Windows finds the user's directories through these variables (as
-    /// snowplow-cli's Go runtime does), not HOME; and a process without
-    /// SystemRoot cannot start Winsock, so it is passed through.
-    #[cfg(windows)]
-    fn windows_profile(&mut self) {
-        let root = self.home.path().to_path_buf();
-        let system_root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\windows".into());
-        self.set("USERPROFILE", root.to_str().unwrap())
-            .set("APPDATA", root.join(r"AppData\Roaming").to_str().unwrap())
-            .set("LOCALAPPDATA", root.join(".cache").to_str().unwrap())
-            .set("SystemRoot", &system_root);
     }
 
     /// A sandbox set up, through snowplow-cli's variables, for `console`.
     pub fn for_console(console: &Console) -> Sandbox {
+        Sandbox::for_host(&console.url())
+    }
+
+    /// A sandbox set up, through snowplow-cli's variables, with the
+    /// stand-in's organization and key for the Console at `url` (a front
+    /// before the stand-in, or nothing at all).
+    pub fn for_host(url: &str) -> Sandbox {
         let mut sandbox = Sandbox::new();
         sandbox
             .set("SNOWPLOW_CONSOLE_ORG_ID", console::ORG)
             .set("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID)
             .set("SNOWPLOW_CONSOLE_API_KEY", console::KEY)
-            .set("SNOWPLOW_CONSOLE_HOST", &console.url());
+            .set("SNOWPLOW_CONSOLE_HOST", url);
         sandbox
     }
 
@@ -106,6 +99,21 @@ impl Sandbox {
         self.write_config(&format!(
             "[profiles.default]\nhosts = [{}]\n",
             list.join(", ")
+        ))
+    }
+
+    /// Writes a default profile that uses the password grant against
+    /// `console`, with `lines` (the password's source, at least) added; its
+    /// client secret comes from `MY_CLIENT_SECRET`, which this sets.
+    pub fn write_password_profile(&mut self, console: &Console, lines: &str) -> PathBuf {
+        self.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
+        self.write_config(&format!(
+            "[profiles.default]\nauth = \"password\"\nhost = \"{url}\"\n\
+             auth_url = \"{url}/oauth/token\"\nclient_id = \"{}\"\nusername = \"{}\"\n\
+             client_secret_env = \"MY_CLIENT_SECRET\"\n{lines}\n",
+            console::CLIENT_ID,
+            console::USERNAME,
+            url = console.url(),
         ))
     }
 
@@ -176,6 +184,14 @@ impl Sandbox {
         cmd
     }
 
+    /// `bash` with `args`, in the sandbox's home, reading no startup
+    /// files: how the shipped shell and CI scripts are run.
+    pub fn bash(&self, args: &[&str]) -> Output {
+        let mut cmd = self.program("bash", &["--noprofile", "--norc"]);
+        cmd.args(args).current_dir(self.home.path());
+        output_of(&mut cmd, None)
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_stdin(args, None)
     }
@@ -204,12 +220,7 @@ pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
         // The child may exit without reading it all: that is its business.
         let _ = pipe.write_all(input);
     }
-    let out = child.wait_with_output().expect("the command runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: unix_form(String::from_utf8_lossy(&out.stdout).into_owned()),
-        stderr: unix_form(String::from_utf8_lossy(&out.stderr).into_owned()),
-    }
+    finish(child)
 }
 
 /// The output as snapshots have it. Windows writes a path in the profile
@@ -252,18 +263,6 @@ pub fn line_count(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
 }
 
-/// Writes `text` as a private file (0600, parents 0700).
-pub fn write_private(path: &Path, text: &str) {
-    let dir = path.parent().unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(path, text).unwrap();
-    #[cfg(unix)]
-    {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
 #[derive(Debug)]
 pub struct Output {
     pub code: i32,
@@ -287,6 +286,17 @@ impl Output {
         );
         assert_one_clear_line(&self.stderr);
         self
+    }
+
+    /// This output with `sandbox`'s home directory written `<HOME>` in
+    /// stdout and stderr, for snapshots of messages that name a path in it.
+    pub fn home_redacted(&self, sandbox: &Sandbox) -> Output {
+        let home = sandbox.home.path().to_str().unwrap();
+        Output {
+            code: self.code,
+            stdout: self.stdout.replace(home, "<HOME>"),
+            stderr: self.stderr.replace(home, "<HOME>"),
+        }
     }
 
     /// Exit code, stdout and stderr, with each token `console` issued
@@ -349,15 +359,7 @@ pub fn assert_one_clear_line(stderr: &str) {
 /// missing on a developer's machine. Missing in CI (`CI=true`) is a failure.
 #[track_caller]
 pub fn require(program: &str) -> Option<PathBuf> {
-    let found = if program.contains('/') {
-        Some(PathBuf::from(program)).filter(|p| p.exists())
-    } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(format!("{program}{EXE}")))
-                .find(|p| p.is_file())
-        })
-    };
+    let found = which(program);
     if found.is_none() {
         missing(&format!("`{program}` is not installed"));
     }
@@ -401,14 +403,6 @@ pub fn integration(relative: &str) -> PathBuf {
         .join(relative)
 }
 
-/// Seconds since the Unix epoch, for setting up token expiry.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 impl Sandbox {
     /// Starts the binary without waiting: stdin closed, stdout and stderr
     /// piped, for tests that run many at once or stop one midway.
@@ -422,7 +416,8 @@ impl Sandbox {
     }
 }
 
-/// Waits for a child started by [`Sandbox::spawn`] and collects its output.
+/// Waits for a child started by [`Sandbox::spawn`] (or [`output_of`]) and
+/// collects its output.
 pub fn finish(child: std::process::Child) -> Output {
     let out = child.wait_with_output().expect("the command runs");
     Output {
@@ -430,4 +425,10 @@ pub fn finish(child: std::process::Child) -> Output {
         stdout: unix_form(String::from_utf8_lossy(&out.stdout).into_owned()),
         stderr: unix_form(String::from_utf8_lossy(&out.stderr).into_owned()),
     }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago: nothing listens on it.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
 }

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::process::{Child, Stdio};
 
-use crate::console::{Console, FAR_FUTURE_EXP};
-use crate::harness::{Output, Sandbox, finish, now};
+use crate::console::{Console, FAR_FUTURE_EXP, now};
+use crate::harness::{Output, Sandbox, finish};
 
 /// One run: its arguments and what it reads on stdin.
 struct Run {

@@ -2,15 +2,13 @@
 //! `snowplow-credentials` as a separate process, the way tools run it,
 //! against the stand-in Console in `tests/support`.
 
-#[allow(dead_code)]
 #[path = "../support/connect_proxy.rs"]
 mod connect_proxy;
-#[allow(dead_code)]
 #[path = "../support/console.rs"]
 mod console;
-#[allow(dead_code)]
 mod harness;
-#[allow(dead_code)]
+#[path = "../support/machine.rs"]
+mod machine;
 #[path = "../support/tls.rs"]
 mod tls;
 

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use snowplow_credentials::config::{Flags, Settings};
-use snowplow_credentials::jwt;
-use snowplow_credentials::protocol::{bazel, git, kubernetes, read_input};
+use snowplow_credentials::fuzzing::{
+    Flags, Settings, bazel_request, git_request, jwt_claims, kubernetes_api_version, read_input,
+};
 
 use crate::console::make_jwt;
 
@@ -48,10 +48,10 @@ impl Rng {
 /// Every parser, on `input`: none may panic.
 fn parse_everything(input: &[u8]) {
     if let Ok(text) = read_input(input, "a tool") {
-        let _ = git::parse(&text);
-        let _ = bazel::parse(&text);
-        let _ = kubernetes::api_version(Some(&text));
-        let _ = jwt::claims(&text);
+        let _ = git_request(&text);
+        let _ = bazel_request(&text);
+        let _ = kubernetes_api_version(Some(&text));
+        let _ = jwt_claims(&text);
         let _ = Settings::from_toml(&Flags::default(), Path::new("/x/credentials.toml"), &text);
     }
 }
@@ -66,7 +66,7 @@ fn claims_survive_encoding() {
             "iat": iat,
             "sub": "x".repeat(rng.below(40) as usize),
         }));
-        let claims = jwt::claims(&token).unwrap();
+        let claims = jwt_claims(&token).unwrap();
         assert_eq!((claims.exp, claims.iat), (Some(exp), Some(iat)), "{token}");
     }
 }

@@ -308,28 +308,23 @@ fn password_grant_secrets_and_tokens_never_leak() {
     let mut sandbox = Sandbox::new();
     let password_file = sandbox.path("password");
     std::fs::write(&password_file, console::PASSWORD).unwrap();
-    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
-    let profile = |password_source: &str| {
-        format!(
-            "[profiles.default]\nauth = \"password\"\nhost = \"{url}\"\n\
-             auth_url = \"{url}/oauth/token\"\nclient_id = \"{}\"\nusername = \"{}\"\n\
-             hosts = [\"terraform.test\"]\nclient_secret_env = \"MY_CLIENT_SECRET\"\n\
-             {password_source}\n",
-            console::CLIENT_ID,
-            console::USERNAME,
-            url = console.url(),
-        )
-    };
-    sandbox.write_config(&profile(&format!(
-        "password_command = [\"cat\", \"{}\"]",
-        password_file.display()
-    )));
+    let hosts = "hosts = [\"terraform.test\"]";
+    sandbox.write_password_profile(
+        &console,
+        &format!(
+            "{hosts}\npassword_command = [\"cat\", \"{}\"]",
+            password_file.display()
+        ),
+    );
     audit.every_command(&sandbox, &console);
     failing_console(&mut audit, &sandbox, &console);
     audit.bad_input(&sandbox);
 
     // A wrong password: the identity server says 401.
-    sandbox.write_config(&profile("password_env = \"MY_PASSWORD\""));
+    sandbox.write_password_profile(
+        &console,
+        &format!("{hosts}\npassword_env = \"MY_PASSWORD\""),
+    );
     sandbox.set("MY_PASSWORD", WRONG_PASSWORD);
     audit.every_command(&sandbox, &console);
 

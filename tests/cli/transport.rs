@@ -4,18 +4,14 @@
 //! what the system (or `SSL_CERT_FILE`) trusts; the proxy from the
 //! environment is used, and `NO_PROXY` bypasses it.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 
 use insta::assert_snapshot;
 
 use crate::connect_proxy::ConnectProxy;
-#[cfg(unix)]
-use crate::console;
-use crate::console::Console;
-#[cfg(unix)]
-use crate::harness;
-use crate::harness::Sandbox;
+use crate::console::{self, Console};
+use crate::harness::{self, Sandbox, free_port};
 #[cfg(unix)]
 use crate::tls::{TlsCerts, TlsProxy};
 
@@ -73,19 +69,14 @@ fn a_redirect_is_not_followed() {
     let location = format!("{}/steal", elsewhere.url());
     let server = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
-            head.push(byte[0]);
-        }
+        console::read_head(&mut stream).expect("the token request");
         let answer = format!(
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\n\
              Content-Length: 0\r\nConnection: close\r\n\r\n"
         );
         stream.write_all(answer.as_bytes()).unwrap();
     });
-    let mut sandbox = Sandbox::for_console(&elsewhere);
-    sandbox.set("SNOWPLOW_CONSOLE_HOST", &format!("http://{addr}"));
+    let sandbox = Sandbox::for_host(&format!("http://{addr}"));
     let out = sandbox.run(&["token"]);
     server.join().unwrap();
     out.failure();
@@ -120,9 +111,7 @@ fn https() -> Option<Https> {
 
 #[cfg(unix)]
 fn sandbox_for(https: &Https) -> Sandbox {
-    let mut sandbox = Sandbox::for_console(&https.console);
-    sandbox.set("SNOWPLOW_CONSOLE_HOST", &https.front.url());
-    sandbox
+    Sandbox::for_host(&https.front.url())
 }
 
 // Unix only: the HTTPS stand-in is Linux's openssl and python3.
@@ -201,11 +190,7 @@ fn plain_http_to_this_machine_follows_http_proxy_and_no_proxy() {
 #[test]
 fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     let Some(https) = https() else { return };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut sandbox = sandbox_for(&https);
     sandbox
         .set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap())
@@ -219,4 +204,32 @@ fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     assert!(!out.stderr.contains("canary-proxy-pa55"), "{}", out.stderr);
     let last = out.stderr.lines().last().unwrap();
     assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://localhost:<PORT>: connection refused; check HTTPS_PROXY, or add localhost to NO_PROXY (after 3 attempts)");
+}
+
+#[test]
+fn the_key_command_still_sees_the_proxy_variables() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    let key_file = sandbox.path("key");
+    std::fs::write(&key_file, console::KEY).unwrap();
+    let seen = sandbox.path("seen");
+    let script = format!(
+        "env | grep -i _proxy= | sort > '{}'; cat '{}'",
+        seen.display(),
+        key_file.display()
+    );
+    sandbox.write_config(&format!(
+        "[profiles.default]\napi_key_command = [\"sh\", \"-c\", {script:?}]\n"
+    ));
+    // Direct to the stand-in (no_proxy), so the proxies need not exist.
+    sandbox
+        .set("http_proxy", "http://127.0.0.1:9/")
+        .set("HTTPS_PROXY", "http://127.0.0.1:9/")
+        .set("no_proxy", "127.0.0.1");
+    sandbox.run(&["token"]).success();
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "HTTPS_PROXY=http://127.0.0.1:9/\nhttp_proxy=http://127.0.0.1:9/\nno_proxy=127.0.0.1\n"
+    );
 }

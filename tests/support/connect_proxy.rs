@@ -7,18 +7,19 @@
 //! and answers anything but CONNECT with 405. Clients such as minreq send `CONNECT` with no
 //! headers at all, so none are required.
 //!
-//! std only; one thread per connection (two while a tunnel is open). Bad client input never
-//! panics a thread: the connection is just dropped. Include it with
-//! `#[allow(dead_code)] mod connect_proxy;`.
+//! std only, reading requests with the stand-in Console's `read_head` (so it needs `console.rs`
+//! beside it in the crate); one thread per connection (two while a tunnel is open). Bad client
+//! input never panics a thread: the connection is just dropped.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-const MAX_HEAD: usize = 64 * 1024;
+use crate::console::read_head;
+
 /// Only for reading the CONNECT request: an open tunnel has no timeout.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -62,10 +63,6 @@ impl ConnectProxy {
     /// `http://127.0.0.1:PORT`, for `with_proxy`, `https_proxy` or `curl -x`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// The `host:port` of every CONNECT received, in order (recorded before connecting, so a
@@ -150,25 +147,4 @@ fn relay(client: TcpStream, upstream: TcpStream) {
 fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
     let _ = io::copy(&mut from, &mut to);
     let _ = to.shutdown(Shutdown::Write);
-}
-
-/// The request line and headers (up to CRLFCRLF, at most 64 KiB), and any bytes after them.
-fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf.split_off(end + 4);
-            buf.truncate(end);
-            return Some((String::from_utf8(buf).ok()?, rest));
-        }
-        if buf.len() > MAX_HEAD {
-            return None;
-        }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }

@@ -15,9 +15,9 @@
 //! std only (plus `serde_json`); one thread per connection; `Connection: close` after every
 //! response. Bad client input never panics a server thread: the connection is just dropped.
 //!
-//! Include it with `#[allow(dead_code)] mod console;` (or
-//! `#[allow(dead_code)] #[path = "../tests/support/console.rs"] mod console;` from an example):
-//! no single user calls every item.
+//! The integration tests use every item; the bench and the demo include it with
+//! `#[allow(dead_code)] #[path = "../tests/support/console.rs"] mod console;`, as each calls
+//! only some.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -340,16 +340,6 @@ pub fn make_jwt(payload: &serde_json::Value) -> String {
     jwt_from_payload(&payload.to_string())
 }
 
-/// The decoded payload of a JWT (any JWT, not only the stand-in's), or `None` if it is not one.
-pub fn jwt_payload(jwt: &str) -> Option<serde_json::Value> {
-    let mut parts = jwt.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    serde_json::from_slice(&base64_decode(payload)?).ok()
-}
-
 fn jwt_from_payload(payload: &str) -> String {
     let header = r#"{"alg":"RS256","typ":"JWT","kid":"stand-in"}"#;
     format!(
@@ -360,7 +350,8 @@ fn jwt_from_payload(payload: &str) -> String {
     )
 }
 
-fn now() -> u64 {
+/// Seconds since the Unix epoch: the stand-in's clock, which tests also set expiries by.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -415,14 +406,20 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
     }
 }
 
-/// Reads one request: request line and headers up to CRLFCRLF (at most 64 KiB), then a body of
-/// `Content-Length` bytes (at most 1 MiB). `None` for anything else, which drops the connection.
-fn read_request(stream: &mut TcpStream) -> Option<Request> {
+/// The request line and headers of an HTTP/1 request (up to CRLFCRLF, at most 64 KiB) as text,
+/// and any bytes read after them. `None` if the peer hangs up or errs first, or sends a longer
+/// head or one that is not UTF-8. The stand-in CONNECT proxy reads its requests with it too.
+pub fn read_head(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            if end > MAX_HEAD {
+                return None;
+            }
+            let rest = buf.split_off(end + 4);
+            buf.truncate(end);
+            return Some((String::from_utf8(buf).ok()?, rest));
         }
         if buf.len() > MAX_HEAD {
             return None;
@@ -432,12 +429,13 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
             return None;
         }
         buf.extend_from_slice(&chunk[..n]);
-    };
-    if head_end > MAX_HEAD {
-        return None;
     }
+}
 
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+/// Reads one request: its head (see [`read_head`]), then a body of `Content-Length` bytes (at
+/// most 1 MiB). `None` for anything else, which drops the connection.
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let (head, mut body) = read_head(stream)?;
     let mut lines = head.split("\r\n");
     let mut request_line = lines.next()?.split(' ');
     let (method, path, version) = (
@@ -474,7 +472,6 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
     if length > MAX_BODY {
         return None;
     }
-    let mut body = buf.split_off(head_end + 4);
     if body.len() < length
         && request
             .header("expect")
@@ -482,6 +479,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
     {
         stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").ok()?;
     }
+    let mut chunk = [0u8; 8192];
     while body.len() < length {
         let n = stream.read(&mut chunk).ok()?;
         if n == 0 {

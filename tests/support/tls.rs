@@ -5,7 +5,7 @@
 //! throwaway CA and a server certificate with the `openssl` CLI, and `TlsProxy` runs
 //! `tls_proxy.py` (beside this file) to terminate TLS with them and forward to the stand-in.
 //!
-//! Needs `openssl` and `python3` on PATH. Include it with `#[allow(dead_code)] mod tls;`.
+//! Needs `openssl` and `python3` on PATH.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};

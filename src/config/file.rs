@@ -1,0 +1,201 @@
+//! The config file: its TOML shape, and reading it together with whether
+//! anyone else may read it (which decides whether inline secrets are
+//! allowed). Errors name the file, line and column.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::display_path;
+use crate::error::{Error, Result};
+use crate::files;
+use crate::secret::Secret;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum AuthKind {
+    #[default]
+    ApiKey,
+    Password,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Profile {
+    pub org_id: Option<String>,
+    pub api_key_id: Option<String>,
+    pub host: Option<String>,
+    pub hosts: Option<Vec<String>>,
+    pub min_ttl: Option<u64>,
+    pub timeout: Option<u64>,
+    pub command_timeout: Option<u64>,
+    pub auth: Option<AuthKind>,
+    pub api_key_command: Option<Vec<String>>,
+    pub api_key_env: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    pub auth_url: Option<String>,
+    pub audience: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_command: Option<Vec<String>>,
+    pub client_secret_env: Option<String>,
+    pub client_secret: Option<Secret<String>>,
+    pub username: Option<String>,
+    pub password_command: Option<Vec<String>>,
+    pub password_env: Option<String>,
+    pub password: Option<Secret<String>>,
+}
+
+/// A parsed file, and whether group or others may read it.
+pub(super) struct Read {
+    pub file: File,
+    pub shared: bool,
+}
+
+/// Where the config file is looked for, as snowplow-cli does on every OS:
+/// `$HOME/.config/snowplow/credentials.toml` (`%USERPROFILE%` on Windows),
+/// then `snowplow/credentials.toml` in the OS config directory (on Linux the
+/// same file unless XDG_CONFIG_HOME points elsewhere). The first that
+/// exists, else the first, which messages then name.
+pub(super) fn default_path() -> PathBuf {
+    let file = |dir: PathBuf| dir.join("snowplow").join("credentials.toml");
+    let first = files::home().map(|home| file(home.join(".config")));
+    let os = files::config_home().map(file);
+    match (first, os) {
+        // Only a second candidate costs a look: none on Linux by default.
+        (Some(first), Some(os)) if os != first && !first.exists() && os.exists() => os,
+        (Some(first), _) => first,
+        (None, Some(os)) => os,
+        (None, None) => PathBuf::from("~/.config/snowplow/credentials.toml"),
+    }
+}
+
+/// Reads and parses `path`. A missing file is no error unless the user named
+/// it (`explicit` says how: `--config` or the variable).
+pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> {
+    use std::io::Read as _;
+    // One open gives the text and the permissions of the very file read.
+    let read = || {
+        let mut file = std::fs::File::open(path)?;
+        let meta = file.metadata();
+        let mut text = String::with_capacity(meta.as_ref().map_or(0, |m| m.len() as usize));
+        // Through `take`: File's own read_to_string would fstat and lseek
+        // again for the size we already have.
+        (&mut file).take(u64::MAX).read_to_string(&mut text)?;
+        let shared = meta.map_or(true, |m| files::too_open(&m).is_some());
+        Ok::<_, std::io::Error>((text, shared))
+    };
+    let (text, shared) = match read() {
+        Ok(read) => read,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+            return Ok(None);
+        }
+        Err(e) => {
+            let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
+            return Err(Error::Config(format!(
+                "cannot read config file {}{from}: {e}",
+                display_path(path)
+            )));
+        }
+    };
+    let file = parse(path, &text)?;
+    Ok(Some(Read { file, shared }))
+}
+
+/// Parses config text read from `path`; errors say where, by line and
+/// column.
+pub(super) fn parse(path: &Path, text: &str) -> Result<File> {
+    toml::from_str(text).map_err(|e| {
+        let place = match e.span() {
+            Some(span) => {
+                // Columns count characters, as editors do, not bytes.
+                let before = text.get(..span.start).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                let column = before[line_start..].chars().count() + 1;
+                format!(", line {line}, column {column}")
+            }
+            None => String::new(),
+        };
+        Error::Config(format!(
+            "config file {}{place}: {}",
+            display_path(path),
+            e.message().trim().replace('\n', " ")
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn error(text: &str) -> String {
+        match parse(Path::new("/etc/credentials.toml"), text) {
+            Ok(_) => panic!("{text:?} parsed"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_column_in_characters() {
+        assert_eq!(
+            error("[profiles.default]\norg_idd = \"x\"\n"),
+            "config file /etc/credentials.toml, line 2, column 1: unknown field `org_idd`, \
+             expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, \
+             `command_timeout`, `auth`, `api_key_command`, `api_key_env`, `api_key`, \
+             `auth_url`, `audience`, `client_id`, `client_secret_command`, \
+             `client_secret_env`, `client_secret`, `username`, `password_command`, \
+             `password_env`, `password`"
+        );
+        // "é" is two bytes but one column.
+        let e = error("[profiles.default]\nusername = \"é\"  junk\n");
+        assert!(e.contains(", line 2, column 17: "), "{e}");
+        let e = error("# é\n[profiles.x]\nauth = \"oauth\"\n");
+        assert!(
+            e.starts_with("config file /etc/credentials.toml, line 3, column 8: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn errors_are_one_line() {
+        let e = error("[profiles.default\norg_id = 1\n");
+        assert!(!e.contains('\n') && e.contains(", line 1, column "), "{e}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_only_when_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.toml");
+        assert!(read(&path, None).unwrap().is_none());
+        let Err(e) = read(&path, Some("--config")) else {
+            panic!("a named missing file was accepted")
+        };
+        assert!(e.to_string().contains(" (from --config): "), "{e}");
+    }
+
+    // Unix only: it sets modes, which Windows does not have.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_others_can_read_is_marked_shared() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "default_profile = \"p\"\n").unwrap();
+        for (mode, shared) in [(0o600, false), (0o640, true), (0o604, true)] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let read = read(&path, None).unwrap().unwrap();
+            assert_eq!(read.shared, shared, "mode {mode:o}");
+            assert_eq!(read.file.default_profile.as_deref(), Some("p"));
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Where each setting comes from: flags, then the environment, then the
+//! selected profile of the TOML config file, then defaults, field by field.
+//!
+//! The environment variable names are snowplow-cli's own, so a shell already
+//! set up for the vendor's CLI works unchanged. Loading reads no secret: the
+//! API key, client secret and password are only *located* here (as a
+//! [`SecretSource`]) and read on a cache miss, so a cache hit never runs
+//! `api_key_command`.
+//!
+//! `file.rs` reads the TOML, `resolve.rs` applies the precedence rule, and
+//! this file holds what they produce: [`Settings`] and [`Auth`].
+
+mod file;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::files;
+pub use crate::secret_source::SecretSource;
+use crate::url::{Origin, Url};
+use resolve::{Definition, Env, Value, pick};
+
+pub const ENV_ORG_ID: &str = "SNOWPLOW_CONSOLE_ORG_ID";
+pub const ENV_API_KEY_ID: &str = "SNOWPLOW_CONSOLE_API_KEY_ID";
+pub const ENV_API_KEY: &str = "SNOWPLOW_CONSOLE_API_KEY";
+pub const ENV_HOST: &str = "SNOWPLOW_CONSOLE_HOST";
+pub const ENV_CONFIG: &str = "SNOWPLOW_CREDENTIALS_CONFIG";
+pub const ENV_PROFILE: &str = "SNOWPLOW_CREDENTIALS_PROFILE";
+pub const ENV_MIN_TTL: &str = "SNOWPLOW_CREDENTIALS_MIN_TTL";
+pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
+pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
+
+pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
+pub const DEFAULT_AUTH_URL: &str = "https://id.snowplowanalytics.com/oauth/token";
+pub const DEFAULT_AUDIENCE: &str = "https://snowplowanalytics.com/api/";
+/// Serve a cached token while more than this many seconds remain.
+pub const DEFAULT_MIN_TTL: u64 = 900;
+/// Connect and read timeout for one HTTP request, in seconds.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+/// How long an `api_key_command` (a password manager, say) may take.
+pub const DEFAULT_COMMAND_TIMEOUT: u64 = 60;
+
+/// Values given on the command line. There is deliberately no flag for a
+/// secret: argv is visible to every user of the machine.
+#[derive(Debug, Default)]
+pub struct Flags {
+    pub org_id: Option<String>,
+    pub api_key_id: Option<String>,
+    pub host: Option<String>,
+    pub profile: Option<String>,
+    pub config: Option<PathBuf>,
+    pub min_ttl: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+/// Who the token is for, and what is exchanged for it. The API-key
+/// variants always name an organization; the secrets are only located here
+/// (read on a cache miss), so a cache hit never reads one.
+#[derive(Debug)]
+pub enum Auth {
+    /// The Credentials API v3: an API key with its key ID.
+    V3 {
+        org: String,
+        key_id: String,
+        key: SecretSource,
+    },
+    /// The deprecated Credentials API v2: an API key without a key ID.
+    V2 { org: String, key: SecretSource },
+    /// The legacy OAuth password grant for bot users.
+    Password {
+        /// Only part of the identity: the grant itself names no organization.
+        org: Option<String>,
+        auth_url: Url,
+        audience: String,
+        client_id: String,
+        username: String,
+        client_secret: SecretSource,
+        password: SecretSource,
+    },
+}
+
+impl Auth {
+    /// The organization, which every API key has.
+    pub fn org(&self) -> Option<&str> {
+        match self {
+            Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
+            Auth::Password { org, .. } => org.as_deref(),
+        }
+    }
+
+    /// Names this token's owner: host, organization, auth kind and the
+    /// non-secret key ID or client ID and user. Two settings with the same
+    /// identity may share a cached token; no two different ones do.
+    pub fn identity(&self, host: &Url) -> String {
+        let org = self.org().unwrap_or("");
+        match self {
+            Auth::V3 { key_id, .. } => format!("v3 {host} {org} {key_id}"),
+            Auth::V2 { .. } => format!("v2 {host} {org}"),
+            Auth::Password {
+                auth_url,
+                audience,
+                client_id,
+                username,
+                ..
+            } => format!("password {host} {org} {auth_url} {audience} {client_id} {username}"),
+        }
+    }
+
+    /// The name a protocol reports beside the token: the key ID, the one
+    /// non-secret name of a v3 key, else the protocol's `placeholder`.
+    pub fn username_or<'a>(&'a self, placeholder: &'a str) -> &'a str {
+        match self {
+            Auth::V3 { key_id, .. } => key_id,
+            _ => placeholder,
+        }
+    }
+
+    /// The kind of auth and its non-secret names, for `status`.
+    pub fn describe(&self) -> String {
+        match self {
+            Auth::V3 { key_id, .. } => format!("API key (Credentials API v3), key ID {key_id}"),
+            Auth::V2 { .. } => "API key (deprecated Credentials API v2, no key ID)".into(),
+            Auth::Password {
+                username,
+                client_id,
+                auth_url,
+                ..
+            } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
+        }
+    }
+
+    /// Whose credentials a server turned down, for messages.
+    pub fn whose(&self) -> String {
+        match self {
+            Auth::V3 { org, key_id, .. } => format!("API key ID {key_id} for organization {org}"),
+            Auth::V2 { org, .. } => format!("the API key for organization {org}"),
+            Auth::Password {
+                username,
+                client_id,
+                ..
+            } => format!("user {username} with client ID {client_id}"),
+        }
+    }
+
+    /// The server that issues the token, as messages call it.
+    pub fn issuer(&self) -> &'static str {
+        match self {
+            Auth::Password { .. } => "identity server",
+            _ => "Console",
+        }
+    }
+
+    /// Where the token is asked for: the identity server for the password
+    /// grant, else the Console `host`.
+    pub fn issuer_origin<'a>(&'a self, host: &'a Url) -> &'a Origin {
+        match self {
+            Auth::Password { auth_url, .. } => &auth_url.origin,
+            _ => &host.origin,
+        }
+    }
+}
+
+/// The user name git and Docker report beside the token when there is no
+/// key ID to report.
+pub const DEFAULT_USERNAME: &str = "snowplow";
+
+/// Everything resolved, ready for the cache and the exchange.
+#[derive(Debug)]
+pub struct Settings {
+    pub profile: String,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+    pub host: Url,
+    pub auth: Auth,
+    pub min_ttl: u64,
+    pub timeout: u64,
+    pub command_timeout: u64,
+    /// Hosts besides the Console host that may be given the token.
+    pub hosts: Vec<Origin>,
+    pub cache_dir: PathBuf,
+    /// For `-v`: each setting and where its value came from.
+    pub origins: Vec<(&'static str, String)>,
+}
+
+/// An environment variable, with empty values counting as unset (as in
+/// snowplow-cli). A value that is not UTF-8 counts as unset too, with a
+/// warning, so that a message saying "set X" is not left unexplained.
+pub fn env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) => Some(value).filter(|v| !v.is_empty()),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            crate::warn!("{name} is not UTF-8 text, so it is ignored");
+            None
+        }
+    }
+}
+
+/// `path` with the home directory written short (`~` on Unix,
+/// `%USERPROFILE%` on Windows), for messages.
+pub fn display_path(path: &Path) -> String {
+    if let Some(home) = files::home()
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        let sep = std::path::MAIN_SEPARATOR;
+        return format!("{}{sep}{}", files::HOME_SHORT, rest.display());
+    }
+    path.display().to_string()
+}
+
+impl Settings {
+    pub fn load(flags: &Flags) -> Result<Settings> {
+        let (path, explicit) = config_path(flags, &env)?;
+        let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
+        resolve::settings(flags, &env, path, read)
+    }
+
+    /// The settings [`Settings::load`] would give had it read `text` from
+    /// the private file `path`, with the same flags and environment: the
+    /// config loader without the file system, for the fuzzer.
+    pub fn from_toml(flags: &Flags, path: &Path, text: &str) -> Result<Settings> {
+        let file = file::parse(path, text)?;
+        let read = file::Read {
+            file,
+            shared: false,
+        };
+        resolve::settings(flags, &env, path.to_path_buf(), Some(read))
+    }
+
+    /// Names this token's owner; see [`Auth::identity`].
+    pub fn identity(&self) -> String {
+        self.auth.identity(&self.host)
+    }
+
+    /// The user name the git and Docker protocols report beside the token.
+    pub fn username(&self) -> &str {
+        self.auth.username_or(DEFAULT_USERNAME)
+    }
+
+    /// The one rule for which hosts get a token: the Console host or an entry
+    /// of the profile's `hosts`, by scheme, case-insensitive host and
+    /// effective port.
+    pub fn serves(&self, asked: &Origin) -> bool {
+        self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked))
+    }
+
+    /// [`Settings::serves`] for a URL or `host[:port]` as a tool sends it
+    /// (https when it names no scheme); anything unparsable is not served.
+    pub fn serves_url(&self, asked: &str) -> bool {
+        Origin::parse(asked, "https").is_ok_and(|o| self.serves(&o))
+    }
+
+    /// Every host this profile serves, the Console host first.
+    pub fn served_hosts(&self) -> impl Iterator<Item = &Origin> {
+        std::iter::once(&self.host.origin).chain(&self.hosts)
+    }
+
+    /// Where each setting came from, one line each, for `-v`.
+    pub fn describe_origins(&self) -> String {
+        let mut out = String::new();
+        for (name, origin) in &self.origins {
+            let _ = match *name {
+                "profile" => write!(out, "profile \"{}\" from {origin}; ", self.profile),
+                _ => write!(out, "{name} from {origin}; "),
+            };
+        }
+        out.trim_end_matches("; ").to_string()
+    }
+
+    /// "profile "x" of FILE", for messages that tell where to set something.
+    pub fn profile_place(&self) -> String {
+        profile_place(
+            &self.profile,
+            self.file.as_deref().unwrap_or(&file::default_path()),
+        )
+    }
+}
+
+/// `$SNOWPLOW_CREDENTIALS_CACHE_DIR`, else `<user cache dir>/snowplow/credentials`.
+pub fn cache_dir() -> Result<PathBuf> {
+    cache_dir_in(&env)
+}
+
+fn cache_dir_in(env: Env) -> Result<PathBuf> {
+    match env(ENV_CACHE_DIR) {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => files::cache_home()
+            .map(|d| d.join("snowplow").join("credentials"))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "no home directory to keep the cache in: set HOME or {ENV_CACHE_DIR}"
+                ))
+            }),
+    }
+}
+
+fn profile_place(profile: &str, path: &Path) -> String {
+    format!("profile \"{profile}\" of {}", display_path(path))
+}
+
+/// The config file's path, and where it was named if the user named it
+/// (then it must exist).
+fn config_path(flags: &Flags, env: Env) -> Result<(PathBuf, Option<Definition>)> {
+    let named = pick(
+        env,
+        ("--config", flags.config.clone()),
+        ENV_CONFIG,
+        (Definition::Default, None),
+    )?;
+    Ok(match named {
+        Some(Value { val, definition }) => (val, Some(definition)),
+        None => (file::default_path(), None),
+    })
+}

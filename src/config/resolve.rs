@@ -1,0 +1,427 @@
+//! The precedence rule, once: a flag beats its environment variable, which
+//! beats the profile's key, which beats the default. [`pick`] returns each
+//! value with its [`Definition`] (as cargo's `Value<T>` does), so `-v` can
+//! say where every setting came from.
+//!
+//! The environment comes in as a function ([`Env`]), so the rule is tested
+//! in-process by a table rather than by spawning the program.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use super::file::{AuthKind, Profile, Read};
+use super::{
+    Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
+    DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
+    ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, Flags, SecretSource, Settings, cache_dir_in,
+    display_path, profile_place,
+};
+use crate::error::{Error, Result};
+use crate::url::{Origin, Url};
+
+/// Reads an environment variable, empty counting as unset.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Where a value came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Definition {
+    /// A command-line flag, by name.
+    Flag(&'static str),
+    /// An environment variable, by name.
+    Env(&'static str),
+    /// A key of the selected profile, and the profile's place for messages.
+    Key(&'static str, Rc<str>),
+    /// A top-level key of the config file.
+    FileKey(&'static str),
+    Default,
+}
+
+impl fmt::Display for Definition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Definition::Flag(name) | Definition::Env(name) | Definition::FileKey(name) => {
+                f.write_str(name)
+            }
+            Definition::Key(key, place) => write!(f, "{key} in {place}"),
+            Definition::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A setting's value and where it came from.
+#[derive(Debug, PartialEq)]
+pub struct Value<T> {
+    pub val: T,
+    pub definition: Definition,
+}
+
+/// How a setting's type reads an environment variable's text.
+pub trait FromEnv: Sized {
+    fn from_env(var: &str, text: String) -> Result<Self>;
+}
+
+impl FromEnv for String {
+    fn from_env(_: &str, text: String) -> Result<Self> {
+        Ok(text)
+    }
+}
+
+impl FromEnv for PathBuf {
+    fn from_env(_: &str, text: String) -> Result<Self> {
+        Ok(PathBuf::from(text))
+    }
+}
+
+/// Every number setting is a count of seconds.
+impl FromEnv for u64 {
+    fn from_env(var: &str, text: String) -> Result<Self> {
+        text.parse().map_err(|_| {
+            Error::Config(format!(
+                "{var} must be a whole number of seconds, not `{text}`"
+            ))
+        })
+    }
+}
+
+/// The first of the flag, the environment variable `var` and the file's
+/// value, with where it came from. A bad variable is an error only when no
+/// flag overrides it.
+pub fn pick<T: FromEnv>(
+    env: Env,
+    (flag_name, flag): (&'static str, Option<T>),
+    var: &'static str,
+    (key, file): (Definition, Option<T>),
+) -> Result<Option<Value<T>>> {
+    let value = |val, definition| Some(Value { val, definition });
+    if let Some(val) = flag {
+        return Ok(value(val, Definition::Flag(flag_name)));
+    }
+    if let Some(text) = env(var) {
+        return Ok(value(T::from_env(var, text)?, Definition::Env(var)));
+    }
+    Ok(file.and_then(|val| value(val, key)))
+}
+
+/// The selected profile of a read file.
+struct Loaded {
+    profile: Profile,
+    /// Whether group or others may read the file: inline secrets are refused.
+    shared: bool,
+}
+
+/// Resolves every setting from `flags`, `env` and the file read from `path`.
+pub(super) fn settings(
+    flags: &Flags,
+    env: Env,
+    path: PathBuf,
+    read: Option<Read>,
+) -> Result<Settings> {
+    let default_profile = read.as_ref().and_then(|r| r.file.default_profile.clone());
+    let chosen = pick(
+        env,
+        ("--profile", flags.profile.clone()),
+        ENV_PROFILE,
+        (Definition::FileKey("default_profile"), default_profile),
+    )?;
+    let Value {
+        val: name,
+        definition,
+    } = chosen.unwrap_or_else(|| Value {
+        val: "default".into(),
+        definition: Definition::Default,
+    });
+    let loaded = match read {
+        Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
+            Some(profile) => Some(Loaded { profile, shared }),
+            None if definition == Definition::Default => None,
+            None => {
+                let known: Vec<_> = file.profiles.keys().map(String::as_str).collect();
+                let known = if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                };
+                return Err(Error::Config(format!(
+                    "no profile \"{name}\" (from {definition}) in {}; its profiles: {known}",
+                    display_path(&path)
+                )));
+            }
+        },
+        None => None,
+    };
+    Resolver {
+        env,
+        flags,
+        place: profile_place(&name, &path).into(),
+        origins: vec![("profile", definition.to_string())],
+        file: loaded.is_some().then_some(path),
+        profile_name: name,
+        loaded,
+    }
+    .resolve()
+}
+
+/// How one secret may be configured: `<name>_command`, `<name>_env` or
+/// `<name>` in the profile, or (for the API key) an environment variable
+/// above them all.
+struct SecretKeys {
+    name: &'static str,
+    /// How messages call it.
+    what: &'static str,
+    var: Option<&'static str>,
+    fields: fn(&Profile) -> SourceFields,
+}
+
+/// A secret's `_command`, `_env` and inline keys, as read from a profile.
+type SourceFields = (
+    Option<Vec<String>>,
+    Option<String>,
+    Option<crate::secret::Secret<String>>,
+);
+
+const API_KEY: SecretKeys = SecretKeys {
+    name: "api_key",
+    what: "API key",
+    var: Some(ENV_API_KEY),
+    fields: |p| {
+        (
+            p.api_key_command.clone(),
+            p.api_key_env.clone(),
+            p.api_key.clone(),
+        )
+    },
+};
+const CLIENT_SECRET: SecretKeys = SecretKeys {
+    name: "client_secret",
+    what: "client secret",
+    var: None,
+    fields: |p| {
+        let (c, e, i) = (
+            &p.client_secret_command,
+            &p.client_secret_env,
+            &p.client_secret,
+        );
+        (c.clone(), e.clone(), i.clone())
+    },
+};
+const PASSWORD: SecretKeys = SecretKeys {
+    name: "password",
+    what: "password",
+    var: None,
+    fields: |p| {
+        (
+            p.password_command.clone(),
+            p.password_env.clone(),
+            p.password.clone(),
+        )
+    },
+};
+
+/// A string key of the profile, empty counting as unset.
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value.clone().filter(|v| !v.is_empty())
+}
+
+struct Resolver<'a> {
+    env: Env<'a>,
+    flags: &'a Flags,
+    profile_name: String,
+    /// The file, if the selected profile was read from it.
+    file: Option<PathBuf>,
+    loaded: Option<Loaded>,
+    origins: Vec<(&'static str, String)>,
+    /// `profile "x" of FILE`, which most origins and messages name: made
+    /// once, as the hit path records an origin for every setting.
+    place: Rc<str>,
+}
+
+impl Resolver<'_> {
+    fn profile(&self) -> Option<&Profile> {
+        self.loaded.as_ref().map(|l| &l.profile)
+    }
+
+    /// [`pick`] for the setting `name`, the profile key that `field`
+    /// reads, recording where the value came from.
+    fn setting<T: FromEnv>(
+        &mut self,
+        name: &'static str,
+        flag: (&'static str, Option<T>),
+        var: &'static str,
+        field: fn(&Profile) -> Option<T>,
+    ) -> Result<Option<T>> {
+        let from_profile = self.profile().and_then(field);
+        let key = Definition::Key(name, self.place.clone());
+        let picked = pick(self.env, flag, var, (key, from_profile))?;
+        Ok(picked.map(|Value { val, definition }| {
+            self.origins.push((name, definition.to_string()));
+            val
+        }))
+    }
+
+    /// `value`, or `default` recorded as such.
+    fn or_default<T>(&mut self, name: &'static str, value: Option<T>, default: T) -> T {
+        value.unwrap_or_else(|| {
+            self.origins.push((name, Definition::Default.to_string()));
+            default
+        })
+    }
+
+    fn resolve(mut self) -> Result<Settings> {
+        let flags = self.flags;
+        let org = ("--org-id", flags.org_id.clone());
+        let org = self.setting("org_id", org, ENV_ORG_ID, |p| non_empty(&p.org_id))?;
+        let key_id = ("--api-key-id", flags.api_key_id.clone());
+        let key_id = self.setting("api_key_id", key_id, ENV_API_KEY_ID, |p| {
+            non_empty(&p.api_key_id)
+        })?;
+        let host = ("--host", flags.host.clone());
+        let host = self.setting("host", host, ENV_HOST, |p| non_empty(&p.host))?;
+        let host = self.or_default("host", host, DEFAULT_HOST.into());
+        let host = Url::parse(&host, "https")
+            .map_err(|e| Error::Config(format!("bad Console host: {e}")))?;
+        let min_ttl = ("--min-ttl", flags.min_ttl);
+        let min_ttl = self.setting("min_ttl", min_ttl, ENV_MIN_TTL, |p| p.min_ttl)?;
+        let min_ttl = self.or_default("min_ttl", min_ttl, DEFAULT_MIN_TTL);
+        let timeout = ("--timeout", flags.timeout);
+        let timeout = self.setting("timeout", timeout, ENV_TIMEOUT, |p| p.timeout)?;
+        // A zero timeout would never connect.
+        let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT).max(1);
+        let command_timeout = self.profile().and_then(|p| p.command_timeout);
+        let hosts = self.hosts()?;
+        let auth = self.auth(org, key_id)?;
+        Ok(Settings {
+            profile: self.profile_name,
+            file: self.file,
+            host,
+            auth,
+            min_ttl,
+            timeout,
+            command_timeout: command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT).max(1),
+            hosts,
+            cache_dir: cache_dir_in(self.env)?,
+            origins: self.origins,
+        })
+    }
+
+    fn hosts(&self) -> Result<Vec<Origin>> {
+        let hosts = self.profile().and_then(|p| p.hosts.as_deref());
+        (hosts.unwrap_or_default().iter())
+            .map(|h| {
+                Origin::parse(h, "https").map_err(|e| {
+                    Error::Config(format!("bad entry in hosts of {}: {e}", self.place))
+                })
+            })
+            .collect()
+    }
+
+    fn auth(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Auth> {
+        if self.profile().and_then(|p| p.auth).unwrap_or_default() == AuthKind::Password {
+            return self.password_auth(org);
+        }
+        let Some(org) = org else {
+            return Err(Error::Config(format!(
+                "no organization ID: set {ENV_ORG_ID} or org_id in {}",
+                self.place
+            )));
+        };
+        let key = self.secret(&API_KEY)?;
+        Ok(match key_id {
+            Some(key_id) => Auth::V3 { org, key_id, key },
+            None => Auth::V2 { org, key },
+        })
+    }
+
+    fn password_auth(&mut self, org: Option<String>) -> Result<Auth> {
+        let place = self.place.clone();
+        let Some(p) = self.profile() else {
+            return Err(Error::Config(format!("auth = \"password\" needs {place}")));
+        };
+        let need = |v: &Option<String>, key: &str| {
+            non_empty(v).ok_or_else(|| {
+                Error::Config(format!(
+                    "no {key}: set {key} in {place} (auth = \"password\")"
+                ))
+            })
+        };
+        let client_id = need(&p.client_id, "client_id")?;
+        let username = need(&p.username, "username")?;
+        let auth_url = p.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL);
+        let auth_url = Url::parse(auth_url, "https")
+            .map_err(|e| Error::Config(format!("bad auth_url in {place}: {e}")))?;
+        let audience = p.audience.clone();
+        Ok(Auth::Password {
+            org,
+            auth_url,
+            audience: audience.unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
+            client_id,
+            username,
+            client_secret: self.secret(&CLIENT_SECRET)?,
+            password: self.secret(&PASSWORD)?,
+        })
+    }
+
+    /// Where the secret `keys` describes is read from: its variable if set,
+    /// else exactly one of its profile keys; an inline secret only in a file
+    /// no one else may read.
+    fn secret(&mut self, keys: &SecretKeys) -> Result<SecretSource> {
+        let (name, place) = (keys.name, self.place.clone());
+        if let Some(var) = keys.var.filter(|var| (self.env)(var).is_some()) {
+            self.origins.push((name, var.into()));
+            return Ok(SecretSource::Env(var.into()));
+        }
+        let (command, var, inline) = self.profile().map(keys.fields).unwrap_or_default();
+        let set = [command.is_some(), var.is_some(), inline.is_some()];
+        if set.iter().filter(|set| **set).count() > 1 {
+            return Err(Error::Config(format!(
+                "{place} sets more than one of {name}_command, {name}_env, {name}: keep one"
+            )));
+        }
+        let (source, origin) = match (command, var, inline) {
+            (Some(argv), ..) if argv.first().is_none_or(|a| a.is_empty()) => {
+                return Err(Error::Config(format!(
+                    "{name}_command in {place} is empty: give the program and its arguments, \
+                     e.g. [\"pass\", \"show\", \"snowplow\"]"
+                )));
+            }
+            (Some(argv), ..) => {
+                let origin = format!("{name}_command `{}` in {place}", argv[0]);
+                (SecretSource::Command(argv), origin)
+            }
+            (_, Some(var), _) => {
+                let origin = format!("{name}_env ${var} in {place}");
+                (SecretSource::Env(var), origin)
+            }
+            (_, _, Some(secret)) => {
+                self.refuse_shared(name)?;
+                (SecretSource::Inline(secret), format!("{name} in {place}"))
+            }
+            (None, None, None) => return Err(self.no_secret(keys)),
+        };
+        self.origins.push((name, origin));
+        Ok(source)
+    }
+
+    /// Refuses an inline secret in a file that others may read.
+    fn refuse_shared(&self, name: &str) -> Result<()> {
+        match (&self.loaded, &self.file) {
+            (Some(loaded), Some(path)) if loaded.shared => {
+                let path = display_path(path);
+                Err(Error::Config(format!(
+                    "refusing the inline {name} in {path}: others can read the file; \
+                     run `chmod 600 {path}` or use {name}_command"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn no_secret(&self, keys: &SecretKeys) -> Error {
+        let SecretKeys { name, what, .. } = keys;
+        let var = keys.var.map(|v| format!("{v} or ")).unwrap_or_default();
+        Error::Config(format!(
+            "no {what}: set {var}one of {name}_command, {name}_env, {name} in {}",
+            self.place
+        ))
+    }
+}

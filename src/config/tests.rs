@@ -1,0 +1,278 @@
+//! The config loader in-process: precedence, profile choice, and which
+//! secret source and auth variant each profile gives. The environment is a
+//! table here, never the process's own.
+
+use std::path::{Path, PathBuf};
+
+use super::resolve::{self, Definition, Value, pick};
+use super::{Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_ORG_ID, ENV_TIMEOUT, Flags, Settings, file};
+use crate::config::SecretSource;
+
+const PATH: &str = "/etc/credentials.toml";
+
+/// An environment holding only `vars` (and a cache directory); empty values
+/// count as unset, as in [`super::env`].
+fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let mut vars: Vec<(String, String)> = (vars.iter())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    vars.push((ENV_CACHE_DIR.into(), "/cache".into()));
+    move |name| {
+        (vars.iter())
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+    }
+}
+
+#[track_caller]
+fn load(
+    toml: &str,
+    vars: &[(&str, &str)],
+    flags: &Flags,
+    shared: bool,
+) -> Result<Settings, String> {
+    let file = file::parse(Path::new(PATH), toml).expect("test TOML parses");
+    let read = Some(file::Read { file, shared });
+    resolve::settings(flags, &env_of(vars), PathBuf::from(PATH), read).map_err(|e| e.to_string())
+}
+
+#[track_caller]
+fn loaded(toml: &str, vars: &[(&str, &str)]) -> Settings {
+    load(toml, vars, &Flags::default(), false).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[track_caller]
+fn failure(toml: &str, vars: &[(&str, &str)]) -> String {
+    match load(toml, vars, &Flags::default(), false) {
+        Ok(s) => panic!("loaded {s:?}"),
+        Err(e) => e,
+    }
+}
+
+fn key() -> Definition {
+    Definition::Key("org_id", "profile \"p\" of F".into())
+}
+
+/// A flag, a variable's value and a file's value, and the expected pick.
+type Row = (
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<Value<String>>,
+);
+
+#[test]
+fn precedence_is_flag_then_environment_then_file() {
+    let v = |val: &str, definition| {
+        Some(Value {
+            val: val.to_string(),
+            definition,
+        })
+    };
+    let var = "SNOWPLOW_CONSOLE_ORG_ID";
+    #[rustfmt::skip]
+    let table: [Row; 8] = [
+        // flag,     environment, file,      expected
+        (Some("f"), Some("e"),   Some("k"),  v("f", Definition::Flag("--org-id"))),
+        (Some("f"), None,        None,       v("f", Definition::Flag("--org-id"))),
+        (None,      Some("e"),   Some("k"),  v("e", Definition::Env(var))),
+        (None,      Some("e"),   None,       v("e", Definition::Env(var))),
+        (None,      None,        Some("k"),  v("k", key())),
+        // An empty variable counts as unset.
+        (None,      Some(""),    Some("k"),  v("k", key())),
+        // An empty flag is still given.
+        (Some(""),  Some("e"),   None,       v("", Definition::Flag("--org-id"))),
+        (None,      None,        None,       None),
+    ];
+    for (flag, var_value, in_file, expected) in table {
+        let env = env_of(&var_value.map(|e| (var, e)).into_iter().collect::<Vec<_>>());
+        let picked = pick(
+            &env,
+            ("--org-id", flag.map(String::from)),
+            var,
+            (key(), in_file.map(String::from)),
+        );
+        assert_eq!(
+            picked.unwrap(),
+            expected,
+            "{flag:?} {var_value:?} {in_file:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_number_in_the_environment_is_an_error_unless_a_flag_overrides_it() {
+    let env = env_of(&[(ENV_TIMEOUT, "soon")]);
+    let picked = |flag| pick::<u64>(&env, ("--timeout", flag), ENV_TIMEOUT, (key(), Some(7)));
+    assert_eq!(
+        picked(None).unwrap_err().to_string(),
+        "SNOWPLOW_CREDENTIALS_TIMEOUT must be a whole number of seconds, not `soon`"
+    );
+    assert_eq!(picked(Some(3)).unwrap().map(|v| v.val), Some(3));
+    let env = env_of(&[(ENV_TIMEOUT, "12")]);
+    let picked = pick::<u64>(&env, ("--timeout", None), ENV_TIMEOUT, (key(), Some(7)));
+    assert_eq!(picked.unwrap().map(|v| v.val), Some(12));
+}
+
+#[test]
+fn every_setting_says_where_it_came_from() {
+    let toml = "[profiles.default]\norg_id = \"o\"\napi_key_id = \"\"\nmin_ttl = 60\n\
+                api_key_command = [\"pass\", \"show\", \"k\"]\n";
+    let flags = Flags {
+        timeout: Some(0),
+        ..Flags::default()
+    };
+    let settings = load(toml, &[(ENV_ORG_ID, "env-org")], &flags, false).unwrap();
+    assert_eq!(
+        settings.describe_origins(),
+        "profile \"default\" from default; org_id from SNOWPLOW_CONSOLE_ORG_ID; \
+         host from default; min_ttl from min_ttl in profile \"default\" of /etc/credentials.toml; \
+         timeout from --timeout; \
+         api_key from api_key_command `pass` in profile \"default\" of /etc/credentials.toml"
+    );
+    // A zero timeout would never connect.
+    assert_eq!((settings.min_ttl, settings.timeout), (60, 1));
+    assert_eq!(settings.auth.org(), Some("env-org"));
+}
+
+#[test]
+fn the_profile_comes_from_the_flag_the_environment_or_default_profile() {
+    let toml = "default_profile = \"b\"\n[profiles.a]\norg_id = \"A\"\napi_key_env = \"K\"\n\
+                [profiles.b]\norg_id = \"B\"\napi_key_env = \"K\"\n";
+    assert_eq!(loaded(toml, &[]).auth.org(), Some("B"));
+    let profile = "SNOWPLOW_CREDENTIALS_PROFILE";
+    assert_eq!(loaded(toml, &[(profile, "a")]).auth.org(), Some("A"));
+    let e = failure(toml, &[(profile, "c")]);
+    assert_eq!(
+        e,
+        "no profile \"c\" (from SNOWPLOW_CREDENTIALS_PROFILE) in /etc/credentials.toml; \
+         its profiles: a, b"
+    );
+    // The implicit profile "default" may be absent: the environment alone will do.
+    let settings = loaded("", &[(ENV_ORG_ID, "o"), (ENV_API_KEY, "k")]);
+    assert_eq!(
+        (settings.profile.as_str(), settings.file),
+        ("default", None)
+    );
+}
+
+#[test]
+fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
+    let v3 = loaded(
+        "[profiles.default]\norg_id = \"o\"\napi_key_id = \"i\"\napi_key_env = \"K\"\n",
+        &[],
+    );
+    assert!(matches!(&v3.auth, Auth::V3 { org, key_id, .. } if org == "o" && key_id == "i"));
+    assert_eq!(
+        v3.identity(),
+        "v3 https://console.snowplowanalytics.com o i"
+    );
+    let v2 = loaded(
+        "[profiles.default]\norg_id = \"o\"\napi_key_env = \"K\"\n",
+        &[],
+    );
+    assert!(matches!(&v2.auth, Auth::V2 { org, .. } if org == "o"));
+    assert_eq!(v2.username(), "snowplow");
+    let password = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n\
+                    client_secret_env = \"S\"\npassword_env = \"P\"\n";
+    let settings = loaded(password, &[]);
+    assert!(matches!(&settings.auth, Auth::Password { org: None, .. }));
+    assert_eq!(
+        settings.identity(),
+        "password https://console.snowplowanalytics.com  \
+         https://id.snowplowanalytics.com/oauth/token https://snowplowanalytics.com/api/ c u"
+    );
+    assert_eq!(
+        failure("[profiles.default]\napi_key_env = \"K\"\n", &[]),
+        "no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile \"default\" \
+         of /etc/credentials.toml"
+    );
+}
+
+/// The API key's source and its recorded origin, or the error.
+fn api_key(keys: &str, vars: &[(&str, &str)], shared: bool) -> Result<(String, String), String> {
+    let toml = format!("[profiles.default]\norg_id = \"o\"\n{keys}");
+    let settings = load(&toml, vars, &Flags::default(), shared)?;
+    let Auth::V2 { key, .. } = &settings.auth else {
+        panic!("not v2: {:?}", settings.auth)
+    };
+    let origin = settings.origins.iter().find(|(name, _)| *name == "api_key");
+    Ok((format!("{key:?}"), origin.expect("an origin").1.clone()))
+}
+
+/// Profile keys, variables, whether others may read the file, and the
+/// expected source and origin or error.
+type SourceRow = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    bool,
+    Result<(String, String), String>,
+);
+
+#[test]
+fn exactly_one_secret_source_is_chosen() {
+    let place = "in profile \"default\" of /etc/credentials.toml";
+    let ok = |source: &str, origin: &str| Ok((source.to_string(), origin.replace("PLACE", place)));
+    let err = |e: &str| Err(e.replace("PLACE", place));
+    #[rustfmt::skip]
+    let table: Vec<SourceRow> = vec![
+        ("api_key_command = [\"pass\", \"k\"]\n", &[], false,
+            ok("Command([\"pass\", \"k\"])", "api_key_command `pass` PLACE")),
+        ("api_key_env = \"MY_KEY\"\n", &[], false, ok("Env(\"MY_KEY\")", "api_key_env $MY_KEY PLACE")),
+        ("api_key = \"s3cret\"\n", &[], false, ok("Inline(Secret(REDACTED))", "api_key PLACE")),
+        // The variable beats every profile key, even conflicting ones.
+        ("api_key = \"a\"\napi_key_env = \"B\"\n", &[(ENV_API_KEY, "k")], true,
+            ok("Env(\"SNOWPLOW_CONSOLE_API_KEY\")", "SNOWPLOW_CONSOLE_API_KEY")),
+        ("api_key = \"s3cret\"\n", &[], true,
+            err("refusing the inline api_key in /etc/credentials.toml: others can read the file; \
+                 run `chmod 600 /etc/credentials.toml` or use api_key_command")),
+        ("api_key = \"a\"\napi_key_env = \"B\"\n", &[], false,
+            err("profile \"default\" of /etc/credentials.toml sets more than one of \
+                 api_key_command, api_key_env, api_key: keep one")),
+        ("api_key_command = []\n", &[], false,
+            err("api_key_command PLACE is empty: give the program and its arguments, \
+                 e.g. [\"pass\", \"show\", \"snowplow\"]")),
+        ("api_key_command = [\"\"]\n", &[], false,
+            err("api_key_command PLACE is empty: give the program and its arguments, \
+                 e.g. [\"pass\", \"show\", \"snowplow\"]")),
+        ("", &[], false,
+            err("no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, \
+                 api_key_env, api_key PLACE")),
+    ];
+    for (keys, vars, shared, expected) in table {
+        assert_eq!(
+            api_key(keys, vars, shared),
+            expected,
+            "{keys:?} {vars:?} shared={shared}"
+        );
+    }
+}
+
+#[test]
+fn the_password_grant_needs_each_of_its_secrets() {
+    let base = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n";
+    assert_eq!(
+        failure(&format!("{base}password_env = \"P\"\n"), &[]),
+        "no client secret: set one of client_secret_command, client_secret_env, \
+         client_secret in profile \"default\" of /etc/credentials.toml"
+    );
+    assert_eq!(
+        failure(&format!("{base}client_secret_env = \"S\"\n"), &[]),
+        "no password: set one of password_command, password_env, password in profile \
+         \"default\" of /etc/credentials.toml"
+    );
+    let settings = loaded(
+        &format!("{base}client_secret = \"s\"\npassword_command = [\"pw\"]\n"),
+        &[],
+    );
+    let Auth::Password {
+        client_secret,
+        password,
+        ..
+    } = &settings.auth
+    else {
+        panic!("not the password grant")
+    };
+    assert!(matches!(client_secret, SecretSource::Inline(_)));
+    assert!(matches!(password, SecretSource::Command(argv) if argv == &["pw"]));
+}
