@@ -279,8 +279,7 @@ fn a_cache_directory_linked_to_another_users_directory_is_refused() {
 }
 
 /// The `-v` line that says why the cache missed, with paths and our uid
-/// written so that snapshots are stable.
-#[cfg(unix)]
+/// written so that snapshots are stable (on Windows, its separators too).
 fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
     let out = out.home_redacted(sandbox);
     let miss = out
@@ -288,7 +287,9 @@ fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
         .lines()
         .find(|l| l.contains("cache miss"))
         .expect("a cache-miss line");
-    crate::harness::redact_cache_names(
-        &miss.replace(&format!("owner {}", files_owner()), "owner <ME>"),
-    )
+    #[cfg(unix)]
+    let miss = miss.replace(&format!("owner {}", files_owner()), "owner <ME>");
+    #[cfg(windows)]
+    let miss = miss.replace('\\', "/");
+    crate::harness::redact_cache_names(&miss)
 }

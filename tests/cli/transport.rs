@@ -11,7 +11,9 @@ use insta::assert_snapshot;
 
 use crate::connect_proxy::ConnectProxy;
 use crate::console::{self, Console};
-use crate::harness::{self, Sandbox, free_port};
+use crate::harness::Sandbox;
+#[cfg(unix)]
+use crate::harness::{self, free_port};
 #[cfg(unix)]
 use crate::tls::{TlsCerts, TlsProxy};
 
@@ -206,6 +208,8 @@ fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://localhost:<PORT>: connection refused; check HTTPS_PROXY, or add localhost to NO_PROXY (after 3 attempts)");
 }
 
+// Unix only: its key command is an `sh -c` script.
+#[cfg(unix)]
 #[test]
 fn the_key_command_still_sees_the_proxy_variables() {
     let console = Console::start();
