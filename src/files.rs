@@ -1,5 +1,7 @@
 //! Private files: the one place that decides file and directory permissions,
-//! how a file is replaced, and every way Unix and Windows differ in these.
+//! how a file is replaced, and every way Unix and Windows differ in these,
+//! and so also where the user's directories are, how helper names are
+//! installed, and how an overrunning key command is killed.
 //!
 //! Cache and config files hold tokens and keys. On Unix they are 0600 inside
 //! 0700 directories owned by the user, opened without following symlinks.
@@ -25,7 +27,7 @@ use unix as os;
 #[cfg(windows)]
 use windows as os;
 
-pub use os::{HOME_SHORT, cache_home, config_home, home, install_link, too_open};
+pub use os::{CommandTree, HOME_SHORT, cache_home, config_home, home, install_link, too_open};
 
 /// What [`install_link`] found at a helper name, and what it did.
 pub enum Link {

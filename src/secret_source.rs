@@ -58,6 +58,7 @@ impl SecretSource {
 fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<String> {
     let program = &argv[0];
     let mut child = spawn(argv, what, place)?;
+    let tree = crate::files::CommandTree::new(&child);
     let mut stdout = child.stdout.take().expect("stdout was piped");
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || {
@@ -70,7 +71,7 @@ fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<St
     let output = match finished.recv_timeout(Duration::from_secs(timeout_secs)) {
         Ok(read) => read,
         Err(_) => {
-            let _ = child.kill();
+            tree.kill(&mut child);
             let _ = child.wait();
             return Err(Error::Config(format!(
                 "the command `{program}` that gives the {what} ({place}) did not finish \

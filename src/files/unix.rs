@@ -92,6 +92,23 @@ pub fn cache_home() -> Option<std::path::PathBuf> {
     directories::BaseDirs::new().map(|d| d.cache_dir().to_path_buf())
 }
 
+/// A started key command, to kill if it overruns its time. On Unix that is
+/// the command alone: killing its children too would need it in a process
+/// group of its own, which takes it out of the terminal's foreground, where a
+/// password manager's prompt (pinentry, `op`) would be stopped on its first
+/// read of the terminal.
+pub struct CommandTree;
+
+impl CommandTree {
+    pub fn new(_child: &std::process::Child) -> CommandTree {
+        CommandTree
+    }
+
+    pub fn kill(&self, child: &mut std::process::Child) {
+        let _ = child.kill();
+    }
+}
+
 /// Makes `link` a symlink to `exe`. An old link to elsewhere is replaced,
 /// anything else left alone.
 pub fn install_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::Link> {

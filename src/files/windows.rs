@@ -96,6 +96,58 @@ fn from_env(var: &str) -> Option<PathBuf> {
     Some(PathBuf::from(std::env::var_os(var)?)).filter(|p| p.is_absolute())
 }
 
+/// A started key command and every process it starts, gathered in a job
+/// object, so that one that overruns its time is killed with its children
+/// (`cmd /c` wrappers, shells). A process the command starts in the moment
+/// before it joins the job could escape it: std cannot start it suspended.
+/// Without a job (creating one failed), the command alone is killed.
+pub struct CommandTree(Handle);
+
+type Handle = *mut std::ffi::c_void;
+
+#[link(name = "kernel32")]
+unsafe extern "system" {
+    fn CreateJobObjectW(attributes: *const std::ffi::c_void, name: *const u16) -> Handle;
+    fn AssignProcessToJobObject(job: Handle, process: Handle) -> i32;
+    fn TerminateJobObject(job: Handle, exit_code: u32) -> i32;
+    fn CloseHandle(handle: Handle) -> i32;
+}
+
+impl CommandTree {
+    pub fn new(child: &std::process::Child) -> CommandTree {
+        use std::os::windows::io::AsRawHandle;
+        // SAFETY: null attributes and name ask for a default, unnamed job;
+        // the child's handle is valid while `child` lives; a job handle we
+        // cannot use is closed here and never used again.
+        unsafe {
+            let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
+            if !job.is_null() && AssignProcessToJobObject(job, child.as_raw_handle()) == 0 {
+                CloseHandle(job);
+                return CommandTree(std::ptr::null_mut());
+            }
+            CommandTree(job)
+        }
+    }
+
+    pub fn kill(&self, child: &mut std::process::Child) {
+        if !self.0.is_null() {
+            // SAFETY: a job handle this value owns, not yet closed.
+            unsafe { TerminateJobObject(self.0, 1) };
+        }
+        let _ = child.kill();
+    }
+}
+
+impl Drop for CommandTree {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: closed once, here; the processes go on (no
+            // kill-on-close limit), as a command that finished in time has.
+            unsafe { CloseHandle(self.0) };
+        }
+    }
+}
+
 /// Puts `exe` at `link` (a name ending `.exe`): a hard link, or a copy where
 /// that fails (another volume; symlinks would need Developer Mode). A file
 /// already there is replaced only if it is some version of this program,

@@ -88,3 +88,28 @@ fn install_links_makes_helper_names_that_run_the_helper() {
     }
     assert_eq!(console.token_requests(), 1);
 }
+
+// Windows only: the Unix key-command tests (bad_input) run Unix tools, so
+// this is the Windows run's test of the timeout. That the command's own
+// children die with it (the job object) it does not show: under Wine a
+// nested `cmd` was seen to end with its parent even without the job.
+#[cfg(windows)]
+#[test]
+fn a_key_command_that_overruns_is_stopped_with_a_clear_error() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    sandbox.write_config(
+        "[profiles.default]\ncommand_timeout = 2\n\
+         api_key_command = [\"ping\", \"-n\", \"60\", \"127.0.0.1\"]\n",
+    );
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_eq!(
+        out.stderr,
+        "snowplow-credentials: the command `ping` that gives the API key (profile \"default\" \
+         of ~/.config/snowplow/credentials.toml) did not finish within 2 s: check it runs on \
+         its own, or raise command_timeout\n"
+    );
+    assert_eq!(console.token_requests(), 0);
+}
