@@ -113,3 +113,30 @@ fn a_key_command_that_overruns_is_stopped_with_a_clear_error() {
     );
     assert_eq!(console.token_requests(), 0);
 }
+
+/// The kubeconfig user's lines, without comments.
+fn yaml_body(relative: &str) -> String {
+    let text = std::fs::read_to_string(crate::harness::integration(relative)).unwrap();
+    let lines: Vec<_> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    lines.join("\n")
+}
+
+#[test]
+fn the_windows_kubeconfig_differs_only_in_the_program_and_paths() {
+    let unix = yaml_body("kubernetes/kubeconfig-user.yaml");
+    let windows = yaml_body("kubernetes/kubeconfig-user-windows.yaml");
+    let expected = unix
+        .replace(
+            "command: snowplow-credentials\n",
+            "command: snowplow-credentials.exe\n",
+        )
+        .replace(
+            "~/.config/snowplow/credentials.toml",
+            r"%USERPROFILE%\.config\snowplow\credentials.toml",
+        );
+    assert!(
+        expected.contains("snowplow-credentials.exe\n") && expected.contains("%USERPROFILE%"),
+        "both replacements apply"
+    );
+    assert_eq!(windows, expected);
+}
