@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::protocol::{
     Tool, aws::Aws, bazel, docker, git, kubernetes::Kubernetes, plain::Plain, terraform,
 };
+use crate::sink;
 
 /// The names tools look helpers up by, and the command each stands for.
 pub const LINKS: [(&str, &str); 3] = [
@@ -37,6 +38,8 @@ pub enum Command {
         all: bool,
     },
     InstallLinks(Option<PathBuf>),
+    /// Keep a token file fresh.
+    Sink(sink::Options),
     Help,
     Version,
 }
@@ -182,6 +185,16 @@ const COMMANDS: &[Spec] = &[
         },
         wrong: None,
     },
+    Spec {
+        words: &["sink"],
+        usage: "sink <PATH> [--once] [--header-file <PATH>] [--mode <0600|0640>] [--group <GROUP>]",
+        about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
+        parse: |args, _| match args {
+            [path] => Some(Command::Sink(sink::Options::at(path))),
+            _ => None,
+        },
+        wrong: Some("sink needs one argument: the token file's path"),
+    },
 ];
 
 const HELP_HEAD: &str = "\
@@ -204,12 +217,15 @@ Options:
       --min-ttl <SECONDS>    refresh when less than this is left  [default: 900]
       --timeout <SECONDS>    HTTP connect and read timeout  [default: 10]
       --refresh              exchange a new token even if the cached one is fresh
+      --token-file <FILE>    serve the token in FILE, minted elsewhere: no key, no exchange
+                             [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]
   -v, --verbose              explain what happens, on stderr (secrets redacted)
   -h, --help                 print this help
   -V, --version              print the version
 
 The API key is read from SNOWPLOW_CONSOLE_API_KEY or the profile's api_key_command,
-api_key_env or api_key; there is no flag for it, since argv is visible to all users.
+api_key_env or api_key (a token_file replaces it); there is no flag for it, since argv
+is visible to all users.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
@@ -249,6 +265,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut flags = Flags::default();
     let (mut refresh, mut verbose, mut all) = (false, false, false);
+    let mut sink = SinkFlags::default();
     let mut help = false;
     let mut version = false;
     while let Some(arg) = parser.next()? {
@@ -260,6 +277,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             Long("host") => flags.host = Some(parser.value()?.string()?),
             Long("min-ttl") => flags.min_ttl = Some(parser.value()?.parse()?),
             Long("timeout") => flags.timeout = Some(parser.value()?.parse()?),
+            Long("token-file") => flags.token_file = Some(parser.value()?.into()),
+            Long("once") => sink.once = true,
+            Long("header-file") => sink.header = Some(parser.value()?.into()),
+            Long("mode") => sink.mode = Some(parser.value()?.string()?),
+            Long("group") => sink.group = Some(parser.value()?.string()?),
             Long("refresh") => refresh = true,
             Long("all") => all = true,
             Short('v') | Long("verbose") => verbose = true,
@@ -281,7 +303,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     } else if version {
         Command::Version
     } else {
-        command(&positional, all)?
+        sink.apply(command(&positional, all)?)?
     };
     Ok(Cli {
         command,
@@ -289,6 +311,47 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         refresh,
         verbose,
     })
+}
+
+/// The options only `sink` takes, as given anywhere on the line.
+#[derive(Default)]
+struct SinkFlags {
+    once: bool,
+    header: Option<PathBuf>,
+    mode: Option<String>,
+    group: Option<String>,
+}
+
+impl SinkFlags {
+    /// `command` with these options, if it is `sink`; else an error if any
+    /// was given.
+    fn apply(self, command: Command) -> Result<Command> {
+        let Command::Sink(options) = command else {
+            let given = self.once || self.header.is_some() || self.mode.is_some();
+            if given || self.group.is_some() {
+                return Err(Error::Usage(
+                    "--once, --header-file, --mode and --group go with `sink`".into(),
+                ));
+            }
+            return Ok(command);
+        };
+        let mode = match self.mode.as_deref() {
+            None | Some("600" | "0600") => 0o600,
+            Some("640" | "0640") => 0o640,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "--mode {other}: the token file is 0600 or 0640, never readable by all"
+                )));
+            }
+        };
+        Ok(Command::Sink(sink::Options {
+            header: self.header,
+            mode,
+            group: self.group.as_deref().map(sink::group_id).transpose()?,
+            once: self.once,
+            ..options
+        }))
+    }
 }
 
 fn command(words: &[String], all: bool) -> Result<Command> {

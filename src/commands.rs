@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{self, Lookup};
 use crate::cli::LINKS;
-use crate::config::{Settings, display_path};
+use crate::config::{Auth, Settings, display_path};
 use crate::error::{Error, Result};
 use crate::files::{self, Link};
-use crate::{time, token};
+use crate::{time, token, token_file};
 
 /// Everything about the current identity but the token and secrets, and
 /// whether a fresh token is cached (the exit code says so, for scripts).
@@ -25,6 +25,10 @@ pub fn status(settings: &Settings) -> (String, bool) {
     let _ = writeln!(out, "host:          {}", settings.host);
     let _ = writeln!(out, "organization:  {org}");
     let _ = writeln!(out, "auth:          {}", settings.auth.describe());
+    if let Auth::TokenFile { path } = &settings.auth {
+        let served = token_file_status(&mut out, path, settings.min_ttl);
+        return (out, served);
+    }
     let _ = writeln!(out, "cache file:    {}", display_path(&cache.path));
     let now = time::now();
     let fresh = match cache.read() {
@@ -56,6 +60,48 @@ pub fn status(settings: &Settings) -> (String, bool) {
         }
     };
     (out, fresh)
+}
+
+/// What to do when `status` finds no token to serve.
+pub fn unfresh_advice(settings: &Settings) -> String {
+    match &settings.auth {
+        Auth::TokenFile { path } => format!(
+            "{} holds no token that can be served: check what writes it (ESO, Vault Agent, \
+             snowplow-credentials sink)",
+            display_path(path)
+        ),
+        _ => "no fresh token is cached: run `snowplow-credentials token` to get one".into(),
+    }
+}
+
+/// The token file's lines of `status`; whether its token is served.
+fn token_file_status(out: &mut String, path: &Path, min_ttl: u64) -> bool {
+    let _ = writeln!(out, "token file:    {}", display_path(path));
+    let read = match token_file::read(path) {
+        Ok(read) => read,
+        Err(e) => {
+            let _ = writeln!(out, "token:         none usable ({e})");
+            return false;
+        }
+    };
+    let threshold = token::threshold(min_ttl, read.iat.unwrap_or(0), read.exp, 0);
+    let now = time::now();
+    let left = read.exp.saturating_sub(now);
+    let expires = time::rfc3339(read.exp);
+    let state = if token::is_fresh(now, read.exp, threshold) {
+        "fresh"
+    } else {
+        "inside its refresh threshold (only its writer can replace it)"
+    };
+    let _ = match left {
+        0 => writeln!(out, "token:         expired at {expires}"),
+        _ => writeln!(
+            out,
+            "token:         {state}, expires {expires} (in {})",
+            time::human_duration(left)
+        ),
+    };
+    left > 0
 }
 
 pub fn clear(settings: &Settings) -> Result<String> {

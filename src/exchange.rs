@@ -56,6 +56,12 @@ fn build(settings: &Settings) -> Result<Request> {
                 vec![("X-API-Key", read(key, "API key")?)],
             ))
         }
+        // token::get never exchanges for a token file.
+        Auth::TokenFile { path } => Err(Error::Config(format!(
+            "profile {} serves the token file {} and exchanges nothing",
+            settings.profile,
+            path.display()
+        ))),
         Auth::Password {
             auth_url,
             audience,

@@ -13,6 +13,13 @@
 //! A file is only ever replaced whole (write a temporary file beside it,
 //! flush it to disk, rename it over the old one), so a crash at any moment
 //! leaves either the old file or the new one, never half of either.
+//!
+//! Token files shared with other programs follow the same rules where they
+//! can: `sink` writes them whole, 0600 or 0640 with a chosen group (on Unix);
+//! a `token_file` written by someone else (the kubelet, Vault Agent, a sink
+//! in another container) is read through symlinks (Kubernetes swaps Secret
+//! files that way) but only from a regular file that no one but its owner
+//! can write (on Unix), and of bounded size.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -85,12 +92,74 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
 /// the same directory, written, flushed to disk, renamed over `path`, and
 /// (on Unix) the directory flushed so the rename itself survives a crash.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("a file path without a directory"))?;
+    replace(path, contents, ".tmp-", FILE_MODE, None)
+}
+
+/// The mode of a private file (Unix).
+pub const FILE_MODE: u32 = 0o600;
+/// The largest token file read: a JWT is about 1 KiB.
+pub const MAX_TOKEN_FILE: u64 = 64 * 1024;
+/// The modes a shared token file may be written with: never world-readable.
+pub const SHARED_MODES: [u32; 2] = [0o600, 0o640];
+
+/// Replaces a token file that other programs read, as [`write_atomic`] does,
+/// with `mode` (one of [`SHARED_MODES`]) and, if given, group `gid`, both set
+/// on the temporary file before the rename, so the file never exists with
+/// other permissions (Unix; Windows has neither). Temporary files are named
+/// `.<name>.tmp-*`, so [`remove_leftovers`] can find ours after a crash.
+pub fn write_shared(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> io::Result<()> {
+    if !SHARED_MODES.contains(&mode) {
+        return Err(io::Error::other(format!("mode {mode:o} is not allowed")));
+    }
+    replace(path, contents, &leftover_prefix(path), mode, gid)
+}
+
+/// Removes the temporary files a killed [`write_shared`] left beside `path`.
+pub fn remove_leftovers(path: &Path) -> io::Result<usize> {
+    let prefix = leftover_prefix(path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// tempfile names its random temporary path in errors: keep the cause only,
+/// so messages are about the file the caller named.
+fn without_temporary_name(e: io::Error) -> io::Error {
+    let text = e.to_string();
+    let cause = text.split(" at path ").next().unwrap_or(&text).to_string();
+    io::Error::new(e.kind(), cause)
+}
+
+fn leftover_prefix(path: &Path) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    format!(".{name}.tmp-")
+}
+
+fn replace(
+    path: &Path,
+    contents: &[u8],
+    prefix: &str,
+    mode: u32,
+    gid: Option<u32>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if dir.as_os_str().is_empty() => Path::new("."),
+        Some(dir) => dir,
+        None => return Err(io::Error::other("a file path without a directory")),
+    };
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-");
-    let mut tmp = os::private_temp(&mut builder).tempfile_in(dir)?;
+    builder.prefix(prefix);
+    let mut tmp = os::private_temp(&mut builder)
+        .tempfile_in(dir)
+        .map_err(without_temporary_name)?;
+    os::share(tmp.as_file(), mode, gid)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     // Closed before the rename, which Windows does more readily; kept first,
@@ -102,6 +171,34 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         return Err(e);
     }
     os::sync_dir(dir)
+}
+
+/// Opens a token file someone else writes: symlinks are followed (the kubelet
+/// swaps Secret files by symlink), and what they lead to must be a regular
+/// file that only its owner may write (Unix), at most [`MAX_TOKEN_FILE`]
+/// bytes. Its owner may be anyone: the kubelet writes as root, Vault Agent
+/// and sidecars as their own users. Returns the file and whether others may
+/// read it.
+pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let file = os::no_wait(&mut options).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    if let Some(why) = os::writable_by_others(&meta) {
+        return Err(io::Error::other(format!(
+            "{why}: it must be writable by its owner only"
+        )));
+    }
+    if meta.len() > MAX_TOKEN_FILE {
+        return Err(io::Error::other(format!(
+            "it is {} bytes, more than a token's {MAX_TOKEN_FILE}",
+            meta.len()
+        )));
+    }
+    Ok((file, os::readable_by_others(&meta)))
 }
 
 /// How many times a rename over a busy file is tried (Windows).
@@ -197,6 +294,28 @@ mod tests {
         io::Read::read_to_string(&mut reader, &mut held).unwrap();
         assert_eq!(held, "old", "the open file keeps its old contents");
         assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn shared_writes_refuse_loose_modes_and_their_leftovers_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        write_shared(&path, b"b", 0o600, None).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"b");
+        assert!(write_shared(&path, b"c", 0o644, None).is_err());
+        fs::write(dir.path().join(".token.tmp-x"), b"half").unwrap();
+        fs::write(dir.path().join(".other.tmp-x"), b"theirs").unwrap();
+        assert_eq!(remove_leftovers(&path).unwrap(), 1);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "token and theirs"
+        );
+        assert_eq!(
+            open_token_file(&path).unwrap().0.metadata().unwrap().len(),
+            1
+        );
+        assert!(open_token_file(dir.path()).is_err(), "a directory");
     }
 
     #[test]

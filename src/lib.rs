@@ -19,8 +19,11 @@ mod protocol;
 mod proxy;
 mod secret;
 mod secret_source;
+mod signals;
+mod sink;
 mod time;
 mod token;
+mod token_file;
 mod url;
 
 /// What the fuzz targets (`fuzz/`) and the parser tests (`tests/cli/`)
@@ -37,6 +40,7 @@ pub mod fuzzing {
     pub use crate::protocol::{answer, read_input};
     pub use crate::secret::Secret;
     pub use crate::token::cache_for;
+    pub use crate::token_file::parse as token_file_contents;
 }
 
 use std::ffi::OsString;
@@ -76,14 +80,16 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Help => cli::help(),
         Command::Version => cli::VERSION_LINE.to_string(),
         Command::InstallLinks(dir) => commands::install_links(dir.clone())?,
+        Command::Sink(options) => sink::run(&load(cli)?, options)?,
         Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
         Command::Clear { all: false } => commands::clear(&load(cli)?)?,
         Command::Status => {
-            let (out, fresh) = commands::status(&load(cli)?);
+            let settings = load(cli)?;
+            let (out, fresh) = commands::status(&settings);
             if !fresh {
                 eprintln!(
-                    "snowplow-credentials: no fresh token is cached: run \
-                     `snowplow-credentials token` to get one"
+                    "snowplow-credentials: {}",
+                    commands::unfresh_advice(&settings)
                 );
             }
             return Ok((out, u8::from(!fresh)));

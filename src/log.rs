@@ -34,3 +34,12 @@ macro_rules! warn {
         eprintln!("snowplow-credentials: warning: {}", format_args!($($arg)*))
     };
 }
+
+/// A line always shown, for what a long-running command (`sink`) did: one
+/// per refresh or failure, so its log tells the story without `-v`.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => {
+        eprintln!("snowplow-credentials: {}", format_args!($($arg)*))
+    };
+}

@@ -7,10 +7,10 @@
 use std::time::Duration;
 
 use crate::cache::{Cache, Lock, Lookup};
-use crate::config::{ENV_CACHE_DIR, Settings, env};
+use crate::config::{Auth, ENV_CACHE_DIR, Settings, env};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::{debug, exchange, jwt, time, warn};
+use crate::{debug, exchange, jwt, time, token_file, warn};
 
 /// How long a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -56,6 +56,9 @@ pub fn cache_for(settings: &Settings) -> Cache {
 
 /// A token for `settings`: cached if fresh, else newly exchanged.
 pub fn get(settings: &Settings, want: Want) -> Result<Served> {
+    if let Auth::TokenFile { path } = &settings.auth {
+        return token_file::serve(path, settings.min_ttl, want.floor);
+    }
     let cache = cache_for(settings);
     let now = time::now();
     if !want.refresh {
@@ -192,6 +195,10 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
 /// Drops the cached token, if `only` is `None` or it is the cached one.
 /// Returns whether a token was dropped.
 pub fn forget(settings: &Settings, only: Option<&str>) -> Result<bool> {
+    if let Auth::TokenFile { path } = &settings.auth {
+        debug!("nothing to drop: {} is not ours", path.display());
+        return Ok(false);
+    }
     let cache = cache_for(settings);
     if let Some(token) = only {
         match cache.read() {

@@ -39,6 +39,7 @@ pub(super) struct Profile {
     pub timeout: Option<u64>,
     pub command_timeout: Option<u64>,
     pub auth: Option<AuthKind>,
+    pub token_file: Option<PathBuf>,
     pub api_key_command: Option<Vec<String>>,
     pub api_key_env: Option<String>,
     pub api_key: Option<Secret<String>>,
@@ -151,8 +152,8 @@ mod tests {
             error("[profiles.default]\norg_idd = \"x\"\n"),
             "config file /etc/credentials.toml, line 2, column 1: unknown field `org_idd`, \
              expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, \
-             `command_timeout`, `auth`, `api_key_command`, `api_key_env`, `api_key`, \
-             `auth_url`, `audience`, `client_id`, `client_secret_command`, \
+             `command_timeout`, `auth`, `token_file`, `api_key_command`, `api_key_env`, \
+             `api_key`, `auth_url`, `audience`, `client_id`, `client_secret_command`, \
              `client_secret_env`, `client_secret`, `username`, `password_command`, \
              `password_env`, `password`"
         );

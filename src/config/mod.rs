@@ -33,6 +33,7 @@ pub const ENV_PROFILE: &str = "SNOWPLOW_CREDENTIALS_PROFILE";
 pub const ENV_MIN_TTL: &str = "SNOWPLOW_CREDENTIALS_MIN_TTL";
 pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
 pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
+pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 
 pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 pub const DEFAULT_AUTH_URL: &str = "https://id.snowplowanalytics.com/oauth/token";
@@ -55,6 +56,7 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub min_ttl: Option<u64>,
     pub timeout: Option<u64>,
+    pub token_file: Option<PathBuf>,
 }
 
 /// Who the token is for, and what is exchanged for it. The API-key
@@ -81,6 +83,9 @@ pub enum Auth {
         client_secret: SecretSource,
         password: SecretSource,
     },
+    /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
+    /// file on every call: no key, no exchange, no cache.
+    TokenFile { path: PathBuf },
 }
 
 impl Auth {
@@ -89,6 +94,7 @@ impl Auth {
         match self {
             Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
             Auth::Password { org, .. } => org.as_deref(),
+            Auth::TokenFile { .. } => None,
         }
     }
 
@@ -107,6 +113,7 @@ impl Auth {
                 username,
                 ..
             } => format!("password {host} {org} {auth_url} {audience} {client_id} {username}"),
+            Auth::TokenFile { path } => format!("file {}", path.display()),
         }
     }
 
@@ -130,6 +137,7 @@ impl Auth {
                 auth_url,
                 ..
             } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
+            Auth::TokenFile { .. } => "a token minted elsewhere: no key, no exchange".into(),
         }
     }
 
@@ -143,6 +151,7 @@ impl Auth {
                 client_id,
                 ..
             } => format!("user {username} with client ID {client_id}"),
+            Auth::TokenFile { path } => format!("the token in {}", path.display()),
         }
     }
 

@@ -14,8 +14,8 @@ use super::file::{AuthKind, Profile, Read};
 use super::{
     Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
     DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
-    ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, Flags, SecretSource, Settings, cache_dir_in,
-    display_path, profile_place,
+    ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE, Flags, SecretSource, Settings,
+    cache_dir_in, display_path, profile_place,
 };
 use crate::error::{Error, Result};
 use crate::url::{Origin, Url};
@@ -316,6 +316,9 @@ impl Resolver<'_> {
     }
 
     fn auth(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Auth> {
+        if let Some(path) = self.token_file()? {
+            return Ok(Auth::TokenFile { path });
+        }
         if self.profile().and_then(|p| p.auth).unwrap_or_default() == AuthKind::Password {
             return self.password_auth(org);
         }
@@ -330,6 +333,58 @@ impl Resolver<'_> {
             Some(key_id) => Auth::V3 { org, key_id, key },
             None => Auth::V2 { org, key },
         })
+    }
+
+    /// `token_file`, which replaces the key source. From a flag or the
+    /// environment it beats the profile's key source, as
+    /// SNOWPLOW_CONSOLE_API_KEY does; beside a key source in the same
+    /// profile it is an error, since only one of them can be meant.
+    fn token_file(&mut self) -> Result<Option<PathBuf>> {
+        let flag = ("--token-file", self.flags.token_file.clone());
+        let from_profile = self.profile().and_then(|p| p.token_file.clone());
+        let key = Definition::Key("token_file", self.place.clone());
+        let Some(Value { val, definition }) =
+            pick(self.env, flag, ENV_TOKEN_FILE, (key, from_profile))?
+        else {
+            return Ok(None);
+        };
+        if let (Definition::Key(..), Some(p)) = (&definition, self.profile()) {
+            let sources = [
+                (p.auth.is_some(), "auth"),
+                (p.api_key_command.is_some(), "api_key_command"),
+                (p.api_key_env.is_some(), "api_key_env"),
+                (p.api_key.is_some(), "api_key"),
+            ];
+            if let Some((_, key)) = sources.iter().find(|(set, _)| *set) {
+                return Err(Error::Config(format!(
+                    "{} sets both token_file and {key}: token_file replaces the key source, \
+                     so keep one",
+                    self.place
+                )));
+            }
+        }
+        let path = match definition {
+            Definition::Key(..) => self.in_profile(val),
+            _ => val,
+        };
+        self.origins.push(("token_file", definition.to_string()));
+        Ok(Some(path))
+    }
+
+    /// A path written in the config file, as kubeconfig paths are read:
+    /// `~/` is the home directory, and a relative path is relative to the
+    /// file's own directory (a helper runs in whatever directory git or
+    /// kubectl runs in).
+    fn in_profile(&self, path: PathBuf) -> PathBuf {
+        if let Ok(rest) = path.strip_prefix("~")
+            && let Some(home) = (self.env)("HOME")
+        {
+            return PathBuf::from(home).join(rest);
+        }
+        match self.file.as_deref().and_then(|f| f.parent()) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path,
+        }
     }
 
     fn password_auth(&mut self, org: Option<String>) -> Result<Auth> {

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::resolve::{self, Definition, Value, pick};
-use super::{Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_ORG_ID, ENV_TIMEOUT, Flags, Settings, file};
+use super::{
+    Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_ORG_ID, ENV_TIMEOUT, ENV_TOKEN_FILE, Flags, Settings,
+    file,
+};
 use crate::config::SecretSource;
 
 const PATH: &str = "/etc/credentials.toml";
@@ -186,6 +189,56 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
         failure("[profiles.default]\napi_key_env = \"K\"\n", &[]),
         "no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile \"default\" \
          of /etc/credentials.toml"
+    );
+}
+
+#[test]
+fn a_token_file_replaces_the_key_source_from_any_layer() {
+    let file_of = |settings: &Settings| match &settings.auth {
+        Auth::TokenFile { path } => path.display().to_string(),
+        other => panic!("not a token file: {other:?}"),
+    };
+    // No organization, key ID or key needed.
+    let plain = loaded("[profiles.default]\ntoken_file = \"/t\"\n", &[]);
+    assert_eq!(file_of(&plain), "/t");
+    assert_eq!(plain.auth.org(), None);
+    // The environment beats the profile's key source, as SNOWPLOW_CONSOLE_API_KEY does.
+    let keyed = "[profiles.default]\norg_id = \"o\"\napi_key_env = \"K\"\n";
+    let from_env = loaded(keyed, &[(ENV_TOKEN_FILE, "/e")]);
+    assert_eq!(file_of(&from_env), "/e");
+    let origin = from_env.origins.iter().find(|(n, _)| *n == "token_file");
+    assert_eq!(origin.unwrap().1, ENV_TOKEN_FILE);
+    // The flag beats the environment; empty counts as unset.
+    let flags = Flags {
+        token_file: Some(PathBuf::from("/f")),
+        ..Flags::default()
+    };
+    let from_flag = load(keyed, &[(ENV_TOKEN_FILE, "/e")], &flags, false).unwrap();
+    assert_eq!(file_of(&from_flag), "/f");
+    assert!(matches!(
+        loaded(keyed, &[(ENV_TOKEN_FILE, "")]).auth,
+        Auth::V2 { .. }
+    ));
+    // In the file, `~/` is home and a relative path is the file's
+    // directory's; from the environment, a path is the shell's.
+    let home = loaded(
+        "[profiles.default]\ntoken_file = \"~/t\"\n",
+        &[("HOME", "/h")],
+    );
+    // (Joined as the OS joins paths: `\` on Windows.)
+    let joined = |dir: &str, rest: &str| Path::new(dir).join(rest).display().to_string();
+    assert_eq!(file_of(&home), joined("/h", "t"));
+    let relative = loaded("[profiles.default]\ntoken_file = \"run/t\"\n", &[]);
+    assert_eq!(file_of(&relative), joined("/etc", "run/t"));
+    assert_eq!(file_of(&loaded("", &[(ENV_TOKEN_FILE, "run/t")])), "run/t");
+    // Beside a key source in the same profile, only one can be meant.
+    assert_eq!(
+        failure(
+            "[profiles.default]\ntoken_file = \"/t\"\napi_key_command = [\"k\"]\n",
+            &[]
+        ),
+        "profile \"default\" of /etc/credentials.toml sets both token_file and \
+         api_key_command: token_file replaces the key source, so keep one"
     );
 }
 

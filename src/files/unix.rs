@@ -5,7 +5,8 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-pub const FILE_MODE: u32 = 0o600;
+use super::FILE_MODE;
+
 pub const DIR_MODE: u32 = 0o700;
 
 /// The effective user ID: files we trust must be owned by it.
@@ -60,6 +61,30 @@ pub fn private_temp<'a, 'b>(
     builder: &'b mut tempfile::Builder<'a, 'a>,
 ) -> &'b mut tempfile::Builder<'a, 'a> {
     builder.permissions(fs::Permissions::from_mode(FILE_MODE))
+}
+
+/// Gives a shared file its group, then its mode: explicitly, since the
+/// umask must not narrow 0640, and after the group, as a chown may clear
+/// mode bits.
+pub fn share(file: &fs::File, mode: u32, gid: Option<u32>) -> io::Result<()> {
+    if let Some(gid) = gid {
+        std::os::unix::fs::fchown(file, None, Some(gid))?;
+    }
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+/// Non-blocking, so a FIFO planted at a token file's path cannot hang us.
+pub fn no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(libc::O_NONBLOCK)
+}
+
+pub fn writable_by_others(meta: &fs::Metadata) -> Option<String> {
+    (meta.mode() & 0o022 != 0)
+        .then(|| format!("others may write it (mode {:o})", meta.mode() & 0o7777))
+}
+
+pub fn readable_by_others(meta: &fs::Metadata) -> bool {
+    meta.mode() & 0o004 != 0
 }
 
 /// `rename(2)` replaces atomically, even over a file others have open.
@@ -148,6 +173,30 @@ mod tests {
         let path = dir.path().join("f.json");
         write_atomic(&path, b"first").unwrap();
         assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, FILE_MODE);
+    }
+
+    #[test]
+    fn shared_writes_take_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        write_shared(&path, b"a", 0o640, None).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
+        write_shared(&path, b"b", 0o600, None).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn token_files_are_read_through_symlinks_unless_others_may_write_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("..data");
+        write_shared(&target, b"t", 0o640, None).unwrap();
+        let link = dir.path().join("token");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(!open_token_file(&link).unwrap().1, "not readable by others");
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(open_token_file(&link).unwrap().1, "readable by others");
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(open_token_file(&link).is_err());
     }
 
     #[test]

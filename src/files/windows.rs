@@ -53,6 +53,29 @@ pub fn private_temp<'a, 'b>(
     builder
 }
 
+/// No modes or groups to give: a group (`sink --group`) is refused, since
+/// nothing would be done with it.
+pub fn share(_file: &fs::File, _mode: u32, gid: Option<u32>) -> io::Result<()> {
+    match gid {
+        Some(_) => Err(io::Error::other("a group cannot be set on Windows")),
+        None => Ok(()),
+    }
+}
+
+/// Opening never waits on Windows (no FIFOs at file paths).
+pub fn no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options
+}
+
+/// Not known without the ACL: see the module comment.
+pub fn writable_by_others(_meta: &fs::Metadata) -> Option<String> {
+    None
+}
+
+pub fn readable_by_others(_meta: &fs::Metadata) -> bool {
+    false
+}
+
 /// Renames `from` over `to`, retrying for about a second and a
 /// quarter while another
 /// program holds `to` (antivirus and search indexers open new files

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::console::{self, Console};
-use crate::harness::{self, Output, Sandbox, integration, output_of};
+use crate::harness::{self, Output, Sandbox, integration};
 
 /// The only variables the examples may name.
 const NAMES: [&str; 4] = [
@@ -21,23 +21,8 @@ const NAMES: [&str; 4] = [
 
 /// The YAML file as PyYAML reads it, as JSON.
 fn load_yaml(python: &Path, path: &Path) -> Value {
-    let mut cmd = Sandbox::new().program(
-        python,
-        &[
-            "-c",
-            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
-            path.to_str().unwrap(),
-        ],
-    );
-    let out = output_of(&mut cmd, None);
-    assert_eq!(
-        out.code,
-        0,
-        "{} is not YAML: {}",
-        path.display(),
-        out.stderr
-    );
-    serde_json::from_str(&out.stdout).unwrap()
+    let [document] = harness::yaml_documents(python, path).try_into().unwrap();
+    document
 }
 
 /// Every `SNOWPLOW_…` name the text mentions.

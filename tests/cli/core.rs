@@ -551,7 +551,7 @@ fn configuration_errors_name_what_to_set() {
     assert_snapshot!(seen, @r#"
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
-    snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 1: unknown field `org_idd`, expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, `command_timeout`, `auth`, `api_key_command`, `api_key_env`, `api_key`, `auth_url`, `audience`, `client_id`, `client_secret_command`, `client_secret_env`, `client_secret`, `username`, `password_command`, `password_env`, `password`
+    snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 1: unknown field `org_idd`, expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, `command_timeout`, `auth`, `token_file`, `api_key_command`, `api_key_env`, `api_key`, `auth_url`, `audience`, `client_id`, `client_secret_command`, `client_secret_env`, `client_secret`, `username`, `password_command`, `password_env`, `password`
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 23: invalid basic string, expected `"`
     snowplow-credentials: no profile "missing" (from --profile) in ~/.config/snowplow/credentials.toml; its profiles: default
     snowplow-credentials: cannot read config file /nonexistent/credentials.toml (from SNOWPLOW_CREDENTIALS_CONFIG): No such file or directory (os error 2)

@@ -396,6 +396,28 @@ fn missing(what: &str) {
     eprintln!("SKIPPED: {what}; this test runs in CI");
 }
 
+/// Every document of the YAML file at `path` as PyYAML reads it (merge keys
+/// applied), as JSON values.
+#[track_caller]
+pub fn yaml_documents(python: &Path, path: &Path) -> Vec<serde_json::Value> {
+    let script = "import json, sys, yaml\nfor d in yaml.safe_load_all(open(sys.argv[1])):\n    print(json.dumps(d))";
+    let out = output_of(
+        &mut Sandbox::new().program(python, &["-c", script, path.to_str().unwrap()]),
+        None,
+    );
+    assert_eq!(
+        out.code,
+        0,
+        "{} is not YAML: {}",
+        path.display(),
+        out.stderr
+    );
+    out.stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// A file of `integrations/`, which tests use verbatim, as users copy it.
 pub fn integration(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -114,14 +114,14 @@ fn it_never_reads_stdin() {
 }
 
 /// The stand-in Console behind HTTPS, and a kubeconfig cluster for it.
-struct Cluster {
-    console: Console,
+pub struct Cluster {
+    pub console: Console,
     certs: TlsCerts,
     proxy: TlsProxy,
 }
 
 impl Cluster {
-    fn start() -> Cluster {
+    pub fn start() -> Cluster {
         let console = Console::start();
         let certs = TlsCerts::generate();
         let proxy = TlsProxy::start(&certs, console.addr(), &[]);
@@ -134,7 +134,7 @@ impl Cluster {
 
     /// A kubeconfig with this cluster, and a current context that uses
     /// `user` (defined in this file or another one merged with it).
-    fn kubeconfig(&self, user: &str, users_yaml: &str) -> String {
+    pub fn kubeconfig(&self, user: &str, users_yaml: &str) -> String {
         format!(
             "apiVersion: v1
 kind: Config
@@ -156,7 +156,7 @@ current-context: stand-in
     }
 
     /// How many resource requests carried exactly this Bearer token.
-    fn bearer_requests(&self, token: &str) -> usize {
+    pub fn bearer_requests(&self, token: &str) -> usize {
         let expected = format!("Bearer {token}");
         self.console
             .requests()
@@ -168,7 +168,7 @@ current-context: stand-in
 }
 
 /// `kubectl get --raw /api/msc/v1/organizations` in the sandbox.
-fn kubectl_get(kubectl: &Path, sandbox: &Sandbox, kubeconfig: Option<&Path>) -> Output {
+pub fn kubectl_get(kubectl: &Path, sandbox: &Sandbox, kubeconfig: Option<&Path>) -> Output {
     let mut args = vec!["get", "--raw", "/api/msc/v1/organizations"];
     let file;
     if let Some(path) = kubeconfig {
@@ -178,10 +178,10 @@ fn kubectl_get(kubectl: &Path, sandbox: &Sandbox, kubeconfig: Option<&Path>) -> 
     harness::output_of(&mut sandbox.program(kubectl, &args), None)
 }
 
-const ORGANIZATIONS: &str =
+pub const ORGANIZATIONS: &str =
     r#"[{"id":"00000000-0000-4000-8000-000000000001","name":"Stand-in Org"}]"#;
 
-fn exec_user(command: &str) -> String {
+pub fn exec_user(command: &str) -> String {
     let command = serde_json::to_string(command).unwrap();
     format!(
         "users:

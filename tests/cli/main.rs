@@ -48,8 +48,13 @@ mod load;
 mod parsers;
 mod platform;
 mod secrets;
+// sink and token_file: signals sent with `kill`, and token files' modes.
+#[cfg(unix)]
+mod sink;
 #[cfg(unix)]
 mod startup;
 #[cfg(unix)]
 mod terraform;
+#[cfg(unix)]
+mod token_file;
 mod transport;

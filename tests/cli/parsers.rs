@@ -7,6 +7,7 @@ use std::path::Path;
 
 use snowplow_credentials::fuzzing::{
     Flags, Settings, bazel_request, git_request, jwt_claims, kubernetes_api_version, read_input,
+    token_file_contents,
 };
 
 use crate::console::make_jwt;
@@ -52,6 +53,9 @@ fn parse_everything(input: &[u8]) {
         let _ = bazel_request(&text);
         let _ = kubernetes_api_version(Some(&text));
         let _ = jwt_claims(&text);
+        if let Ok(token) = token_file_contents(&text) {
+            assert!(!token.expose().contains(char::is_whitespace), "{text:?}");
+        }
         let _ = Settings::from_toml(&Flags::default(), Path::new("/x/credentials.toml"), &text);
     }
 }
@@ -73,11 +77,12 @@ fn claims_survive_encoding() {
 
 #[test]
 fn random_and_mutated_input_never_panics_a_parser() {
-    let valid: [&[u8]; 6] = [
+    let valid: [&[u8]; 7] = [
         b"capability[]=authtype\nprotocol=https\nhost=console.test:8443\n\n",
         br#"{"uri": "https://console.test/x"}"#,
         br#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1"}"#,
         b"eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDAsImlhdCI6NDEwMjM1ODQwMH0.c2ln",
+        br#" {"accessToken": "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.c2ln"} "#,
         b"[profiles.default]\norg_id = \"o\"\nhost = \"https://[::1]:8443/x\"\n\
           hosts = [\"a.test\"]\napi_key_command = [\"pass\"]\n",
         b"[profiles.p]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n\

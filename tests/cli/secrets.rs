@@ -88,6 +88,11 @@ impl Audit {
         let bazel = format!(r#"{{"uri":"{url}/x"}}"#);
         let links = sandbox.path("bin");
         std::fs::create_dir_all(&links).unwrap();
+        // The sink's files hold the token on purpose: outside the cache and
+        // config directories the file checks cover, but its log is checked.
+        let volume = sandbox.path("run");
+        std::fs::create_dir_all(&volume).unwrap();
+        let (sink_token, sink_header) = (volume.join("token"), volume.join("header"));
         self.run(sandbox, &["token"], None);
         self.run(sandbox, &["header"], None);
         self.run(sandbox, &["status"], None);
@@ -111,6 +116,14 @@ impl Audit {
         self.run(sandbox, &["bazel", "get"], Some(&bazel));
         self.run(sandbox, &["clear"], None);
         self.run(sandbox, &["token", "--refresh"], None);
+        let sink = [
+            "sink",
+            sink_token.to_str().unwrap(),
+            "--header-file",
+            sink_header.to_str().unwrap(),
+            "--once",
+        ];
+        self.run(sandbox, &sink, None);
         self.run(sandbox, &["clear", "--all"], None);
         self.run(sandbox, &["install-links", links.to_str().unwrap()], None);
     }

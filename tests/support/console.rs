@@ -70,6 +70,8 @@ pub struct Request {
     /// In the order sent; names lowercased, values trimmed.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When its head had been read: lets a test order it against a token's `exp`.
+    pub at: SystemTime,
 }
 
 impl Request {
@@ -460,6 +462,7 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
         path: path.to_string(),
         headers,
         body: Vec::new(),
+        at: SystemTime::now(),
     };
 
     if request.header("transfer-encoding").is_some() {

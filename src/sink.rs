@@ -1,0 +1,295 @@
+//! `sink PATH`: keeps a token file fresh, for programs that read a bearer
+//! token from a file and for sidecars that share one with an app.
+//!
+//! It gets tokens the way every other command does (the cache, the lock, the
+//! exchange), writes the file whole (never half of it, whatever kills us),
+//! and wakes again when the token reaches its refresh threshold, plus a
+//! random part of a quarter of it, so a fleet started together does not
+//! refresh together. A failed refresh is retried with backoff while the last
+//! good token stays in place; once that token expires the file is removed,
+//! so no reader is handed a dead token. One line per refresh, failure or
+//! stop goes to stderr, never the token. SIGTERM and SIGINT end it at once
+//! with exit 0 (see [`crate::signals`]).
+
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::signals::Stop;
+use crate::token::{self, Served, Want};
+use crate::{debug, files, info, time};
+
+/// The first retry's delay after a failure; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: u64 = 1;
+const MAX_BACKOFF: u64 = 300;
+
+/// What `sink` was asked to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub path: PathBuf,
+    /// Also write `Authorization: Bearer <token>` here.
+    pub header: Option<PathBuf>,
+    /// 0600, or 0640 for a reader in the file's group.
+    pub mode: u32,
+    /// The files' group; we must be in it (or root).
+    pub group: Option<u32>,
+    /// Write once and exit (init containers, CI steps).
+    pub once: bool,
+}
+
+impl Options {
+    /// Writing `path` with the defaults: 0600, no header file, until stopped.
+    pub fn at(path: &str) -> Options {
+        Options {
+            path: PathBuf::from(path),
+            header: None,
+            mode: 0o600,
+            group: None,
+            once: false,
+        }
+    }
+}
+
+/// Runs the sink until stopped (or once). Prints nothing on stdout.
+pub fn run(settings: &Settings, opts: &Options) -> Result<String> {
+    for path in std::iter::once(&opts.path).chain(&opts.header) {
+        match files::remove_leftovers(path) {
+            Ok(0) => {}
+            Ok(n) => debug!("removed {n} temporary file(s) a killed sink left"),
+            Err(e) => debug!("cannot look for leftover temporary files: {e}"),
+        }
+    }
+    if opts.once {
+        let served = token::get(settings, Want::default())?;
+        write(opts, &served)?;
+        info!("sink: wrote {}{}", names(opts), expiry(&served));
+        return Ok(String::new());
+    }
+    let stop = Stop::install().map_err(|e| Error::io("cannot handle SIGTERM", e))?;
+    // The expiry of the token in the file, while it is there.
+    let mut held: Option<u64> = None;
+    let mut backoff = FIRST_BACKOFF;
+    // The first token may come from the cache; later ones are new.
+    let mut refresh = false;
+    loop {
+        let next = match step(settings, opts, refresh) {
+            Ok((exp, next)) => {
+                (held, backoff, refresh) = (Some(exp), FIRST_BACKOFF, true);
+                next
+            }
+            Err(e) if is_fatal(&e, held.is_some()) => return Err(e),
+            Err(e) => {
+                let next = time::now() + backoff;
+                info!(
+                    "sink: {e}; {}; next try at {}",
+                    kept(opts, held),
+                    time::rfc3339(next)
+                );
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                next
+            }
+        };
+        if let Some(signal) = wait_until(&stop, opts, next, &mut held) {
+            info!("sink: stopped by {signal}");
+            return Ok(String::new());
+        }
+    }
+}
+
+/// Gets a token and writes it; returns its expiry and when to refresh it.
+fn step(settings: &Settings, opts: &Options, refresh: bool) -> Result<(u64, u64)> {
+    let want = Want {
+        refresh,
+        ..Want::default()
+    };
+    let served = token::get(settings, want)?;
+    write(opts, &served)?;
+    let now = time::now();
+    let (exp, next) = match (served.exp, served.refresh_at) {
+        (Some(exp), Some(at)) => (exp, at + jitter((exp - at) / 4)),
+        // No expiry to go by: check back after the threshold's length.
+        _ => (u64::MAX, now + settings.min_ttl.max(60)),
+    };
+    let next = next.max(now + 1);
+    info!(
+        "sink: wrote {}{}; next refresh at {}",
+        names(opts),
+        expiry(&served),
+        time::rfc3339(next)
+    );
+    Ok((exp, next))
+}
+
+/// Errors that retrying cannot fix end the sink: bad configuration always;
+/// a rejected key or an unwritable file while there is no token to keep
+/// serving (a restarted container then picks up the fix).
+fn is_fatal(e: &Error, holding: bool) -> bool {
+    match e {
+        Error::Usage(_) | Error::Config(_) => true,
+        Error::Rejected(_) | Error::Io { .. } => !holding,
+        Error::Unavailable(_) | Error::Input(_) => false,
+    }
+}
+
+/// Waits until `next`, removing the files if the token in them expires
+/// first. Returns the signal that stopped the wait, if one did.
+fn wait_until(
+    stop: &Stop,
+    opts: &Options,
+    next: u64,
+    held: &mut Option<u64>,
+) -> Option<&'static str> {
+    loop {
+        let wake = held.filter(|exp| *exp < next).unwrap_or(next);
+        if let Some(signal) = stop.wait(until(wake)) {
+            return Some(signal);
+        }
+        let now = time::now();
+        if let Some(exp) = *held
+            && now >= exp
+        {
+            remove(opts);
+            info!(
+                "sink: the token in {} expired at {} and could not be replaced: removed it",
+                opts.path.display(),
+                time::rfc3339(exp)
+            );
+            *held = None;
+        }
+        if now >= next {
+            return None;
+        }
+    }
+}
+
+fn until(unix: u64) -> Duration {
+    (UNIX_EPOCH + Duration::from_secs(unix))
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+}
+
+/// A random number of seconds in `0..=span`: std's hasher keys come from
+/// the operating system's random source, so no dependency is needed.
+fn jitter(span: u64) -> u64 {
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    random % (span + 1)
+}
+
+fn write(opts: &Options, served: &Served) -> Result<()> {
+    let token = served.token.expose();
+    let put = |path: &Path, contents: String| {
+        files::write_shared(path, contents.as_bytes(), opts.mode, opts.group).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot write {} (its directory must exist and be writable by this user)",
+                    path.display()
+                ),
+                e,
+            )
+        })
+    };
+    put(&opts.path, token.clone())?;
+    if let Some(header) = &opts.header {
+        put(header, format!("Authorization: Bearer {token}\n"))?;
+    }
+    Ok(())
+}
+
+fn remove(opts: &Options) {
+    for path in std::iter::once(&opts.path).chain(&opts.header) {
+        if let Err(e) = std::fs::remove_file(path) {
+            debug!("cannot remove {}: {e}", path.display());
+        }
+    }
+}
+
+fn names(opts: &Options) -> String {
+    match &opts.header {
+        Some(header) => format!("{} and {}", opts.path.display(), header.display()),
+        None => opts.path.display().to_string(),
+    }
+}
+
+fn expiry(served: &Served) -> String {
+    served
+        .exp
+        .map(|exp| format!(" (token expires at {})", time::rfc3339(exp)))
+        .unwrap_or_else(|| " (token without expiry)".into())
+}
+
+fn kept(opts: &Options, held: Option<u64>) -> String {
+    match held {
+        Some(exp) if exp != u64::MAX => format!(
+            "{} keeps the token that expires at {}",
+            opts.path.display(),
+            time::rfc3339(exp)
+        ),
+        Some(_) => format!("{} keeps its token", opts.path.display()),
+        None => format!("{} holds no token", opts.path.display()),
+    }
+}
+
+/// A group for `--group`: a number, or a name looked up in the group
+/// database (a scratch container has none: give the number there).
+#[cfg(not(unix))]
+pub fn group_id(_group: &str) -> Result<u32> {
+    Err(Error::Usage(
+        "--group has no meaning here: files have no Unix group on this system".into(),
+    ))
+}
+
+/// A group for `--group`: a number, or a name looked up in the group
+/// database (a scratch container has none: give the number there).
+#[cfg(unix)]
+pub fn group_id(group: &str) -> Result<u32> {
+    if let Ok(gid) = group.parse() {
+        return Ok(gid);
+    }
+    let name = std::ffi::CString::new(group)
+        .map_err(|_| Error::Usage(format!("--group: `{group}` is not a group name")))?;
+    // SAFETY: getgrnam takes a NUL-terminated name; the gid is copied out
+    // before any other call could reuse its static buffer.
+    let gid = unsafe {
+        let entry = libc::getgrnam(name.as_ptr());
+        (!entry.is_null()).then(|| (*entry).gr_gid)
+    };
+    gid.ok_or_else(|| {
+        Error::Usage(format!(
+            "--group: no group `{group}` on this system; give its number instead"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_its_span() {
+        assert_eq!(jitter(0), 0);
+        let draws: Vec<u64> = (0..200).map(|_| jitter(10)).collect();
+        assert!(draws.iter().all(|d| *d <= 10));
+        assert!(draws.iter().any(|d| *d != draws[0]), "it varies");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn groups_are_numbers_or_names() {
+        assert_eq!(group_id("10001").unwrap(), 10001);
+        assert_eq!(group_id("root").unwrap(), 0);
+        assert!(group_id("no-such-group-here").is_err());
+    }
+
+    #[test]
+    fn only_unfixable_errors_end_the_sink() {
+        let rejected = Error::Rejected("401".into());
+        assert!(is_fatal(&Error::Config("x".into()), true));
+        assert!(is_fatal(&rejected, false));
+        assert!(!is_fatal(&rejected, true), "keep serving what we have");
+        assert!(!is_fatal(&Error::Unavailable("down".into()), false));
+    }
+}
