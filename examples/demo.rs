@@ -55,17 +55,36 @@ fn main() -> ExitCode {
         return ExitCode::from(u8::from(!status.is_ok_and(|s| s.success())));
     }
 
-    let steps: [(&[&str], Option<&str>); 6] = [
+    let steps: [(&[&str], Option<&str>); 8] = [
         (&["token", "-v"], None),
         (&["token"], None),
         (&["status"], None),
         (&["header"], None),
+        (
+            &[
+                "console-url",
+                "/api/msc/v1/organizations/{org}/data-structures/v1",
+            ],
+            None,
+        ),
         (&["aws"], None),
+        // git 2.46 and later say they take a Bearer token; older git does not.
+        (
+            &["git", "get"],
+            Some("capability[]=authtype\nprotocol=http\nhost="),
+        ),
         (&["git", "get"], Some("protocol=http\nhost=")),
     ];
     let host = stand_in.url().trim_start_matches("http://").to_string();
     for (args, stdin) in steps {
-        println!("$ snowplow-credentials {}", args.join(" "));
+        match stdin {
+            Some(input) => println!(
+                "$ printf '{}{host}\\n\\n' | snowplow-credentials {}",
+                input.replace('\n', "\\n"),
+                args.join(" ")
+            ),
+            None => println!("$ snowplow-credentials {}", args.join(" ")),
+        }
         let mut cmd = Command::new(&binary);
         cmd.args(args).envs(env.clone()).env("PATH", &path);
         let output = match stdin {

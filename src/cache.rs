@@ -148,8 +148,8 @@ impl Cache {
     }
 }
 
-/// Every cache file in `dir` (tokens and leftover temporary files, not
-/// locks), for `clear --all`.
+/// Every file of ours in `dir`: tokens, their lock files and leftover
+/// temporary files, for `clear --all`.
 pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let entries = match fs::read_dir(dir) {
@@ -160,7 +160,8 @@ pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     for entry in entries {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.ends_with(".json") || name.starts_with(".tmp-") {
+        let lock = name.starts_with("token-") && name.ends_with(".lock");
+        if name.ends_with(".json") || name.starts_with(".tmp-") || lock {
             found.push(path);
         }
     }

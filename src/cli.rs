@@ -33,15 +33,51 @@ pub const VERSION_LINE: &str = concat!("snowplow-credentials ", env!("CARGO_PKG_
 pub enum Command {
     /// A tool's credential protocol, or a plain output.
     Serve(Tool),
-    Status,
+    Status {
+        json: bool,
+    },
+    /// The Console's URL, with a path appended (`{org}` filled in).
+    ConsoleUrl {
+        path: Option<String>,
+        json: bool,
+    },
     Clear {
         all: bool,
     },
-    InstallLinks(Option<PathBuf>),
+    InstallLinks {
+        dir: Option<PathBuf>,
+        /// The commands (`git`, `docker`, `terraform`) whose links to make;
+        /// all when empty.
+        only: Vec<String>,
+        remove: bool,
+    },
     /// Keep a token file fresh.
     Sink(sink::Options),
-    Help,
+    /// The help, or one command's (by its first word).
+    Help(Option<&'static str>),
     Version,
+}
+
+/// Options that belong to one command rather than to every one.
+#[derive(Debug, Default)]
+struct Own {
+    all: bool,
+    json: bool,
+    only: Vec<String>,
+    remove: bool,
+}
+
+impl Own {
+    /// The options given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--all", self.all),
+            ("--json", self.json),
+            ("--only", !self.only.is_empty()),
+            ("--remove", self.remove),
+        ];
+        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+    }
 }
 
 #[derive(Debug)]
@@ -58,7 +94,11 @@ struct Spec {
     words: &'static [&'static str],
     usage: &'static str,
     about: &'static str,
-    parse: fn(&[&str], bool) -> Option<Command>,
+    /// More about it, for `help COMMAND`.
+    details: &'static str,
+    /// The options of its own it takes ([`Own`]).
+    takes: &'static [&'static str],
+    parse: fn(&[&str], &Own) -> Option<Command>,
     /// What to say when `parse` refuses the arguments, if more than "wrong
     /// arguments".
     wrong: Option<&'static str>,
@@ -70,6 +110,9 @@ const COMMANDS: &[Spec] = &[
         words: &["token"],
         usage: "token",
         about: "print the token (a JWT) and a newline",
+        details: "A cached token while more than --min-ttl is left, else a new one.\n\
+                  In scripts: TOKEN=$(snowplow-credentials token).\n",
+        takes: &[],
         parse: |args, _| {
             args.is_empty()
                 .then_some(Command::Serve(Tool::Plain(Plain::Token)))
@@ -80,6 +123,9 @@ const COMMANDS: &[Spec] = &[
         words: &["header"],
         usage: "header",
         about: "print `Authorization: Bearer <token>`",
+        details: "For curl, through a pipe, never an argument:\n\
+                  snowplow-credentials header | curl -H @- \"$(snowplow-credentials console-url /api/msc/v1/organizations)\"\n",
+        takes: &[],
         parse: |args, _| {
             args.is_empty()
                 .then_some(Command::Serve(Tool::Plain(Plain::Header)))
@@ -88,22 +134,37 @@ const COMMANDS: &[Spec] = &[
     },
     Spec {
         words: &["status"],
-        usage: "status",
-        about: "show the profile, identity and cached token's expiry",
-        parse: |args, _| args.is_empty().then_some(Command::Status),
+        usage: "status [--json]",
+        about: "show the profile, identity, served hosts and cached token's expiry",
+        details: "Each setting with where it came from, the hosts that get the token, the cache\n\
+                  file, the token's expiry and when it will be refreshed; never the token.\n\
+                  --json prints one JSON object (profile, host, organization, auth, key_id,\n\
+                  served_hosts, cache_file, expires, refresh_at, fresh, sources).\n\
+                  Exits 0 only when a fresh token is cached.\n",
+        takes: &["--json"],
+        parse: |args, own| {
+            args.is_empty()
+                .then_some(Command::Status { json: own.json })
+        },
         wrong: None,
     },
     Spec {
         words: &["clear"],
         usage: "clear [--all]",
         about: "drop this identity's cached token (--all: every one)",
-        parse: |args, all| args.is_empty().then_some(Command::Clear { all }),
+        details: "The next call exchanges the key again: do this when a tool gets 401 with a\n\
+                  token we gave it. --all removes every cached token and lock file.\n",
+        takes: &["--all"],
+        parse: |args, own| args.is_empty().then_some(Command::Clear { all: own.all }),
         wrong: None,
     },
     Spec {
         words: &["aws", "credential-process"],
         usage: "aws",
         about: "AWS credential_process (alias: credential-process)",
+        details: "In ~/.aws/config: credential_process = snowplow-credentials aws\n\
+                  The token is the session token; Expiration is its real expiry.\n",
+        takes: &[],
         parse: |args, _| args.is_empty().then_some(Command::Serve(Tool::Aws(Aws))),
         wrong: None,
     },
@@ -111,6 +172,9 @@ const COMMANDS: &[Spec] = &[
         words: &["git"],
         usage: "git <get|store|erase>",
         about: "git credential helper (also as git-credential-snowplow)",
+        details: "Answers only for the profile's Console host and `hosts`; -v (or\n\
+                  SNOWPLOW_CREDENTIALS_VERBOSE=1) says which host was asked when it stays silent.\n",
+        takes: &[],
         parse: |args, _| {
             Some(Command::Serve(Tool::Git(match args {
                 ["get"] => git::Action::Get,
@@ -125,6 +189,9 @@ const COMMANDS: &[Spec] = &[
         words: &["kubernetes", "exec-credential"],
         usage: "kubernetes",
         about: "Kubernetes exec credential plugin (alias: exec-credential)",
+        details: "kubeconfig: exec with command snowplow-credentials, args [kubernetes],\n\
+                  interactiveMode Never. SNOWPLOW_CREDENTIALS_VERBOSE=1 turns on -v.\n",
+        takes: &[],
         parse: |args, _| {
             args.is_empty()
                 .then_some(Command::Serve(Tool::Kubernetes(Kubernetes)))
@@ -135,6 +202,9 @@ const COMMANDS: &[Spec] = &[
         words: &["docker"],
         usage: "docker <get|store|erase|list|version>",
         about: "Docker credential helper (also as docker-credential-snowplow)",
+        details: "~/.docker/config.json: {\"credHelpers\": {\"HOST\": \"snowplow\"}}. Errors go to\n\
+                  stdout, as Docker wants. SNOWPLOW_CREDENTIALS_VERBOSE=1 turns on -v.\n",
+        takes: &[],
         parse: |args, _| {
             Some(Command::Serve(Tool::Docker(match args {
                 ["get"] => docker::Action::Get,
@@ -151,6 +221,10 @@ const COMMANDS: &[Spec] = &[
         words: &["terraform"],
         usage: "terraform <get|store|forget> <host>",
         about: "Terraform credentials helper (also as terraform-credentials-snowplow)",
+        details: "~/.terraformrc: credentials_helper \"snowplow\" { args = [] }, after\n\
+                  snowplow-credentials install-links ~/.terraform.d/plugins --only terraform.\n\
+                  Prints {} for hosts the profile does not serve.\n",
+        takes: &[],
         parse: |args, _| {
             let [action, host] = args else { return None };
             let action = match *action {
@@ -171,24 +245,76 @@ const COMMANDS: &[Spec] = &[
         words: &["bazel"],
         usage: "bazel get",
         about: "Bazel credential helper",
+        details: "Reads {\"uri\": …} on stdin; prints the Authorization header for served hosts,\n\
+                  {} for others.\n",
+        takes: &[],
         parse: |args, _| (args == ["get"]).then_some(Command::Serve(Tool::Bazel(bazel::Get))),
         wrong: Some("bazel needs the action get"),
     },
     Spec {
-        words: &["install-links"],
-        usage: "install-links [DIR]",
-        about: "link the git/docker/terraform helper names to this binary",
-        parse: |args, _| match args {
-            [] => Some(Command::InstallLinks(None)),
-            [dir] => Some(Command::InstallLinks(Some(PathBuf::from(dir)))),
-            _ => None,
+        words: &["console-url"],
+        usage: "console-url [PATH] [--json]",
+        about: "print the Console's URL (with PATH; {org} is the organization ID)",
+        details: "The selected profile's Console, as SNOWPLOW_CONSOLE_HOST would give it, so a\n\
+                  script calls the Console its token is for. Needs no key and no token.\n\
+                  snowplow-credentials console-url '/api/msc/v1/organizations/{org}/data-structures/v1'\n\
+                  --json prints {\"url\": …, \"host\": …} (host[:port]), for Terraform's external.\n",
+        takes: &["--json"],
+        parse: |args, own| {
+            let path = match args {
+                [] => None,
+                [path] => Some(path.to_string()),
+                _ => return None,
+            };
+            Some(Command::ConsoleUrl {
+                path,
+                json: own.json,
+            })
         },
         wrong: None,
+    },
+    Spec {
+        words: &["install-links"],
+        usage: "install-links [DIR] [--only NAMES] [--remove]",
+        about: "link the git/docker/terraform helper names to this binary",
+        details: "Creates git-credential-snowplow, docker-credential-snowplow and\n\
+                  terraform-credentials-snowplow in DIR (default: beside this binary), creating\n\
+                  DIR if needed. --only git,docker,terraform links just those (Terraform's\n\
+                  plugin directory wants only its own). --remove removes our links instead,\n\
+                  never a file that is not a link to this binary.\n",
+        takes: &["--only", "--remove"],
+        parse: |args, own| {
+            let dir = match args {
+                [] => None,
+                [dir] => Some(PathBuf::from(dir)),
+                _ => return None,
+            };
+            let (only, remove) = (own.only.clone(), own.remove);
+            Some(Command::InstallLinks { dir, only, remove })
+        },
+        wrong: None,
+    },
+    Spec {
+        words: &["help"],
+        usage: "help [COMMAND]",
+        about: "print this help, or one command's (also: COMMAND --help)",
+        details: "",
+        takes: &[],
+        parse: |args, _| match args {
+            [] => Some(Command::Help(None)),
+            [word] => Some(Command::Help(Some(spec_of(word)?.words[0]))),
+            _ => None,
+        },
+        wrong: Some("help takes one command name"),
     },
     Spec {
         words: &["sink"],
         usage: "sink <PATH> [--once] [--header-file <PATH>] [--mode <0600|0640>] [--group <GROUP>]",
         about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
+        details: "Writes the token to PATH (0600, or 0640 with --group) and rewrites it before\n\
+                  it goes stale, for tools that read a token from a file. --once writes it and\n\
+                  exits; --header-file also writes `Authorization: Bearer <token>`.\n",
+        takes: &[],
         parse: |args, _| match args {
             [path] => Some(Command::Sink(sink::Options::at(path))),
             _ => None,
@@ -215,19 +341,52 @@ Options:
       --host <URL>           Console URL  [env: SNOWPLOW_CONSOLE_HOST]
                              [default: https://console.snowplowanalytics.com]
       --min-ttl <SECONDS>    refresh when less than this is left  [default: 900]
-      --timeout <SECONDS>    HTTP connect and read timeout  [default: 10]
+                             [env: SNOWPLOW_CREDENTIALS_MIN_TTL]
+      --timeout <SECONDS>    HTTP connect and read timeout, at least 1  [default: 10]
+                             [env: SNOWPLOW_CREDENTIALS_TIMEOUT]
       --refresh              exchange a new token even if the cached one is fresh
       --token-file <FILE>    serve the token in FILE, minted elsewhere: no key, no exchange
                              [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]
   -v, --verbose              explain what happens, on stderr (secrets redacted)
+                             [env: SNOWPLOW_CREDENTIALS_VERBOSE=1]
   -h, --help                 print this help
   -V, --version              print the version
 
-The API key is read from SNOWPLOW_CONSOLE_API_KEY or the profile's api_key_command,
-api_key_env or api_key (a token_file replaces it); there is no flag for it, since argv
-is visible to all users.
+The API key is read from SNOWPLOW_CONSOLE_API_KEY, the profile's api_key_command,
+api_key_env or api_key, or snowplow-cli's snowplow.yml or .env (~/.config/snowplow/);
+there is no flag for it, since argv is visible to all users (a token_file replaces it). A profile chosen with
+--profile or SNOWPLOW_CREDENTIALS_PROFILE ignores the SNOWPLOW_CONSOLE_* variables.
+
+Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory), SNOWPLOW_CREDENTIALS_LOCK_WAIT
+(seconds to wait for another refresh, default 30), and the variables above.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
+
+/// `help COMMAND`: one command's usage, summary and details.
+fn command_help(word: &str) -> String {
+    let Some(spec) = spec_of(word) else {
+        return help();
+    };
+    let aliases = match spec.words {
+        [_, rest @ ..] if !rest.is_empty() => format!(" (alias: {})", rest.join(", ")),
+        _ => String::new(),
+    };
+    format!(
+        "Usage: snowplow-credentials [OPTIONS] {}{aliases}\n\n{}\n\n{}\n\
+         Options: see snowplow-credentials --help\n",
+        spec.usage, spec.about, spec.details
+    )
+}
+
+/// The help text for `command`.
+pub fn help_text(command: Option<&str>) -> String {
+    command.map_or_else(help, command_help)
+}
+
+/// The command table's entry for a command word or alias.
+fn spec_of(word: &str) -> Option<&'static Spec> {
+    COMMANDS.iter().find(|c| c.words.contains(&word))
+}
 
 /// `--help`: the commands from [`COMMANDS`], between fixed text.
 pub fn help() -> String {
@@ -264,10 +423,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut positional: Vec<String> = link_command(&argv0).map(String::from).into_iter().collect();
     let mut parser = lexopt::Parser::from_args(args);
     let mut flags = Flags::default();
-    let (mut refresh, mut verbose, mut all) = (false, false, false);
+    let mut own = Own::default();
+    let (mut refresh, mut verbose, mut help, mut version) = (false, false, false, false);
     let mut sink = SinkFlags::default();
-    let mut help = false;
-    let mut version = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("profile") => flags.profile = Some(parser.value()?.string()?),
@@ -275,15 +433,18 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             Long("org-id") => flags.org_id = Some(parser.value()?.string()?),
             Long("api-key-id") => flags.api_key_id = Some(parser.value()?.string()?),
             Long("host") => flags.host = Some(parser.value()?.string()?),
-            Long("min-ttl") => flags.min_ttl = Some(parser.value()?.parse()?),
-            Long("timeout") => flags.timeout = Some(parser.value()?.parse()?),
+            Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl")?),
+            Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout")?),
             Long("token-file") => flags.token_file = Some(parser.value()?.into()),
             Long("once") => sink.once = true,
             Long("header-file") => sink.header = Some(parser.value()?.into()),
             Long("mode") => sink.mode = Some(parser.value()?.string()?),
             Long("group") => sink.group = Some(parser.value()?.string()?),
             Long("refresh") => refresh = true,
-            Long("all") => all = true,
+            Long("all") => own.all = true,
+            Long("json") => own.json = true,
+            Long("remove") => own.remove = true,
+            Long("only") => own.only.extend(link_names(&parser.value()?.string()?)?),
             Short('v') | Long("verbose") => verbose = true,
             Short('h') | Long("help") => help = true,
             Short('V') | Long("version") => version = true,
@@ -299,11 +460,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         }
     }
     let command = if help {
-        Command::Help
+        let word = positional.first().and_then(|w| spec_of(w));
+        Command::Help(word.map(|spec| spec.words[0]))
     } else if version {
         Command::Version
     } else {
-        sink.apply(command(&positional, all)?)?
+        sink.apply(command(&positional, &own)?)?
     };
     Ok(Cli {
         command,
@@ -354,19 +516,46 @@ impl SinkFlags {
     }
 }
 
-fn command(words: &[String], all: bool) -> Result<Command> {
+/// A whole number of seconds for the option `name`.
+fn seconds(parser: &mut lexopt::Parser, name: &str) -> Result<u64> {
+    let value = parser.value()?;
+    let text = value.to_string_lossy();
+    text.parse().map_err(|_| {
+        Error::Usage(format!(
+            "{name}: `{text}` is not a whole number of seconds (see snowplow-credentials --help)"
+        ))
+    })
+}
+
+/// `--only`'s comma-separated commands, each one with a link.
+fn link_names(list: &str) -> Result<Vec<String>> {
+    list.split(',')
+        .map(|name| {
+            let known = LINKS.iter().any(|(_, command)| *command == name);
+            known.then(|| name.to_string()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--only takes git, docker or terraform (comma-separated), not `{name}`"
+                ))
+            })
+        })
+        .collect()
+}
+
+fn command(words: &[String], own: &Own) -> Result<Command> {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    if all && words.first() != Some(&"clear") {
-        return Err(Error::Usage("--all goes with `clear`".into()));
-    }
     let usage = |msg: &str| Error::Usage(format!("{msg} (see snowplow-credentials --help)"));
     let Some((word, args)) = words.split_first() else {
         return Err(usage("no command given"));
     };
-    let Some(spec) = COMMANDS.iter().find(|c| c.words.contains(word)) else {
+    let Some(spec) = spec_of(word) else {
         return Err(usage(&format!("unknown command `{word}`")));
     };
-    (spec.parse)(args, all).ok_or_else(|| match spec.wrong {
+    if let Some(option) = own.given().into_iter().find(|o| !spec.takes.contains(o)) {
+        let with = COMMANDS.iter().filter(|c| c.takes.contains(&option));
+        let with: Vec<String> = with.map(|c| format!("`{}`", c.words[0])).collect();
+        return Err(usage(&format!("{option} goes with {}", with.join(" or "))));
+    }
+    (spec.parse)(args, own).ok_or_else(|| match spec.wrong {
         Some(wrong) => usage(wrong),
         None => usage(&format!("wrong arguments for `{word}`")),
     })

@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{Auth, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, SecretSource, Settings};
+use crate::config::{Auth, ENV_API_KEY_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
 use crate::http::{self, Answer, Request};
 use crate::secret::Secret;
@@ -41,20 +41,19 @@ fn build(settings: &Settings) -> Result<Request> {
             let url = console_url(settings, org, "v3")?;
             let id = ("X-API-Key-ID", Secret::new(key_id.clone()));
             Ok(console_call(
+                settings,
                 url,
                 vec![id, ("X-API-Key", read(key, "API key")?)],
             ))
         }
         Auth::V2 { org, key } => {
             let url = console_url(settings, org, "v2")?;
+            let key = read(key, "API key")?;
             warn!(
                 "no API key ID, so using the deprecated v2 Credentials API: \
                  set {ENV_API_KEY_ID} (or api_key_id) to use v3"
             );
-            Ok(console_call(
-                url,
-                vec![("X-API-Key", read(key, "API key")?)],
-            ))
+            Ok(console_call(settings, url, vec![("X-API-Key", key)]))
         }
         // token::get never exchanges for a token file.
         Auth::TokenFile { path } => Err(Error::Config(format!(
@@ -90,6 +89,7 @@ fn build(settings: &Settings) -> Result<Request> {
                     Secret::new("application/x-www-form-urlencoded".into()),
                 )],
                 body: Some(Secret::new(body)),
+                check: format!("auth_url in {}", settings.profile_place()),
             })
         }
     }
@@ -109,12 +109,18 @@ fn console_url(settings: &Settings, org: &str, version: &str) -> Result<Url> {
     Ok(url)
 }
 
-fn console_call(url: Url, headers: Vec<(&'static str, Secret<String>)>) -> Request {
+/// A GET to the Console; failures point at where its host was set.
+fn console_call(
+    settings: &Settings,
+    url: Url,
+    headers: Vec<(&'static str, Secret<String>)>,
+) -> Request {
     Request {
         url,
         method: minreq::Method::Get,
         headers,
         body: None,
+        check: settings.origin("host").to_string(),
     }
 }
 
@@ -159,17 +165,20 @@ fn rejection(settings: &Settings, request: &Request, answer: &Answer) -> Error {
             settings.profile_place()
         )),
         (_, 401) => Error::Rejected(format!(
-            "the Console rejected {whose} (HTTP 401{trace}): check the key is right, \
-             or whether it was deleted (Console, Settings, API keys)"
+            "the Console rejected {whose} (HTTP 401{trace}): check the key from {} is right, \
+             or whether it was deleted (Console, Settings, API keys)",
+            settings.origin("api_key")
         )),
         (_, 403) => Error::Rejected(format!(
             "{whose} lacks permission to get a token (HTTP 403{trace}): grant it in the \
              Console (Settings, API keys)"
         )),
         (_, 404) => Error::Rejected(format!(
-            "{} has no organization {} (HTTP 404{trace}): check {ENV_ORG_ID} and {ENV_HOST}",
+            "{} has no organization {} (HTTP 404{trace}): check {} and {}",
             settings.host,
-            auth.org().unwrap_or("")
+            auth.org().unwrap_or(""),
+            settings.origin("org_id"),
+            settings.origin("host")
         )),
         (_, 429) | (_, 500..) => Error::Unavailable(format!(
             "the {} is unavailable (HTTP {status}{trace}; {} in {:.1} s): try again later",
@@ -178,8 +187,8 @@ fn rejection(settings: &Settings, request: &Request, answer: &Answer) -> Error {
             answer.elapsed.as_secs_f64()
         )),
         _ => Error::Unavailable(format!(
-            "{} answered HTTP {status}{trace} to the token request: check {ENV_HOST}",
-            request.url.origin
+            "{} answered HTTP {status}{trace} to the token request: check {}",
+            request.url.origin, request.check
         )),
     }
 }
@@ -224,9 +233,10 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
     };
     let not_a_token = |what: &str| {
         Error::Unavailable(format!(
-            "the {} answered with {what} instead of a token: check {ENV_HOST} points at \
+            "the {} answered with {what} instead of a token: check {} points at \
              the Snowplow Console ({})",
             auth.issuer(),
+            settings.origin("host"),
             auth.issuer_origin(&settings.host)
         ))
     };
@@ -269,7 +279,10 @@ mod tests {
             command_timeout: 1,
             hosts: Vec::new(),
             cache_dir: "/cache".into(),
-            origins: Vec::new(),
+            origins: vec![
+                ("org_id", "SNOWPLOW_CONSOLE_ORG_ID".into()),
+                ("host", "SNOWPLOW_CONSOLE_HOST".into()),
+            ],
         }
     }
 
@@ -293,7 +306,7 @@ mod tests {
             Auth::Password { auth_url, .. } => auth_url.clone(),
             _ => settings.host.clone(),
         };
-        console_call(url, Vec::new())
+        console_call(settings, url, Vec::new())
     }
 
     fn key() -> SecretSource {

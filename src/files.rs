@@ -34,7 +34,19 @@ use unix as os;
 #[cfg(windows)]
 use windows as os;
 
-pub use os::{CommandTree, HOME_SHORT, cache_home, config_home, home, install_link, too_open};
+pub use os::{
+    CommandTree, HOME_SHORT, cache_home, home, install_link, others_may_write, remove_link,
+    too_open,
+};
+
+/// What [`remove_link`] found at a helper name, and what it did.
+pub enum Unlink {
+    /// Nothing of ours was there.
+    Nothing,
+    /// A link (Windows: a file) that is not this program: left alone.
+    Elsewhere,
+    Removed,
+}
 
 /// What [`install_link`] found at a helper name, and what it did.
 pub enum Link {

@@ -10,7 +10,6 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::config::ENV_HOST;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
@@ -32,6 +31,9 @@ pub struct Request {
     pub method: minreq::Method,
     pub headers: Vec<(&'static str, Secret<String>)>,
     pub body: Option<Secret<String>>,
+    /// Where the URL's host was set (`--host`, a variable, a profile key),
+    /// for messages that say what to check.
+    pub check: String,
 }
 
 /// The server's answer, with what it took to get it.
@@ -59,6 +61,8 @@ struct Attempt<'a> {
     timeout: u64,
     /// The variable the proxy came from, if one was used.
     via: Option<&'static str>,
+    /// Where the host was set: what a failure says to check.
+    check: &'a str,
 }
 
 /// Sends `request` (`timeout` seconds per attempt, three times that in
@@ -69,6 +73,7 @@ pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
         origin,
         timeout,
         via: None,
+        check: &request.check,
     };
     let proxy = proxy::for_origin(origin).map_err(|e| Error::Unavailable(attempt.explain(&e)))?;
     attempt.via = proxy.as_ref().map(|(_, var)| *var);
@@ -146,14 +151,16 @@ impl Attempt<'_> {
             Failure::TooLarge => {
                 return Error::Unavailable(format!(
                     "the answer from {origin} is larger than {} KiB, far more than any token: \
-                     check {ENV_HOST} points at the Snowplow Console",
-                    MAX_BODY / 1024
+                     check {} points at the Snowplow Console",
+                    MAX_BODY / 1024,
+                    self.check
                 ));
             }
             Failure::Http(e) => self.explain(&e),
             Failure::NoAnswer => format!(
                 "{origin} closed the connection without an HTTP answer: try again later, \
-                 or check {ENV_HOST}"
+                 or check {}",
+                self.check
             ),
         };
         let tries = if n > 1 {
@@ -178,7 +185,10 @@ impl Attempt<'_> {
                         origin.host
                     ),
                     None => {
-                        format!("cannot connect to {origin}: connection refused; check {ENV_HOST}")
+                        format!(
+                            "cannot connect to {origin}: connection refused; check {}",
+                            self.check
+                        )
                     }
                 }
             }
@@ -190,7 +200,9 @@ impl Attempt<'_> {
                 "TLS with {origin} failed ({e}): if your network uses its own certificate \
                  authority, point SSL_CERT_FILE at its PEM bundle"
             ),
-            E::AddressNotFound => format!("cannot resolve {}: check {ENV_HOST}", origin.host),
+            E::AddressNotFound => {
+                format!("cannot resolve {}: check {}", origin.host, self.check)
+            }
             E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
             E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => format!(
                 "the proxy for {origin} failed ({e}): check HTTPS_PROXY/https_proxy, or add \
@@ -334,12 +346,13 @@ mod tests {
             origin: &origin,
             timeout: 10,
             via: None,
+            check: "host in profile \"x\" of ~/.config/snowplow/credentials.toml",
         };
         let refused = io(ErrorKind::ConnectionRefused, "refused");
         assert_eq!(
             attempt.explain(&refused),
             "cannot connect to https://console.test: connection refused; check \
-             SNOWPLOW_CONSOLE_HOST"
+             host in profile \"x\" of ~/.config/snowplow/credentials.toml"
         );
         attempt.via = Some("HTTPS_PROXY");
         assert_eq!(
@@ -350,7 +363,8 @@ mod tests {
         assert_eq!(
             attempt.give_up(Failure::NoAnswer, 3).to_string(),
             "https://console.test closed the connection without an HTTP answer: try again \
-             later, or check SNOWPLOW_CONSOLE_HOST (after 3 attempts)"
+             later, or check host in profile \"x\" of ~/.config/snowplow/credentials.toml \
+             (after 3 attempts)"
         );
     }
 }

@@ -14,6 +14,7 @@ mod exchange;
 mod files;
 mod http;
 mod jwt;
+mod links;
 mod log;
 mod protocol;
 mod proxy;
@@ -21,6 +22,7 @@ mod secret;
 mod secret_source;
 mod signals;
 mod sink;
+mod status;
 mod time;
 mod token;
 mod token_file;
@@ -31,6 +33,7 @@ mod url;
 /// library to build on.
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::config::snowplow_cli::{parse_dotenv as dotenv, parse_yml as snowplow_yml};
     pub use crate::config::{Flags, Settings};
     pub use crate::jwt::claims as jwt_claims;
     pub use crate::protocol::bazel::parse as bazel_request;
@@ -58,7 +61,7 @@ use protocol::{Protocol, Tool};
 pub fn run(args: Vec<OsString>) -> u8 {
     proxy::take_from_environment();
     let result = cli::parse(args).and_then(|cli| {
-        log::set_verbose(cli.verbose);
+        log::set_verbose(cli.verbose || log::verbose_from_environment()?);
         let (out, code) = execute(&cli)?;
         let mut stdout = std::io::stdout().lock();
         stdout
@@ -73,29 +76,39 @@ pub fn run(args: Vec<OsString>) -> u8 {
     })
 }
 
-/// What to print, and the exit code to give after printing it.
+/// What to print, and the exit code to give after printing it. Messages
+/// for people (what `clear` and `install-links` did) go to stderr.
 fn execute(cli: &Cli) -> Result<(String, u8)> {
-    let out = match &cli.command {
+    let said = match &cli.command {
         Command::Serve(tool) => return serve_tool(tool.clone(), cli),
-        Command::Help => cli::help(),
-        Command::Version => cli::VERSION_LINE.to_string(),
-        Command::InstallLinks(dir) => commands::install_links(dir.clone())?,
-        Command::Sink(options) => sink::run(&load(cli)?, options)?,
-        Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
-        Command::Clear { all: false } => commands::clear(&load(cli)?)?,
-        Command::Status => {
+        Command::Help(command) => return Ok((cli::help_text(*command), 0)),
+        Command::Version => return Ok((cli::VERSION_LINE.to_string(), 0)),
+        Command::ConsoleUrl { path, json } => {
+            let out = commands::console_url(&cli.flags, path.as_deref(), *json)?;
+            return Ok((out, 0));
+        }
+        Command::Sink(options) => return Ok((sink::run(&load(cli)?, options)?, 0)),
+        Command::Status { json } => {
             let settings = load(cli)?;
-            let (out, fresh) = commands::status(&settings);
+            let (out, fresh) = status::status(&settings, *json);
             if !fresh {
                 eprintln!(
                     "snowplow-credentials: {}",
-                    commands::unfresh_advice(&settings)
+                    status::unfresh_advice(&settings)
                 );
             }
             return Ok((out, u8::from(!fresh)));
         }
+        Command::InstallLinks { dir, only, remove } => {
+            links::install_links(dir.clone(), only, *remove)?
+        }
+        Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
+        Command::Clear { all: false } => commands::clear(&load(cli)?)?,
     };
-    Ok((out, 0))
+    for line in said.lines() {
+        eprintln!("snowplow-credentials: {line}");
+    }
+    Ok((String::new(), 0))
 }
 
 fn load(cli: &Cli) -> Result<Settings> {

@@ -12,6 +12,24 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
+/// Turns on `-v` for tools that run us with arguments of their own
+/// (Docker's `credHelpers`, kubectl's exec, git, Terraform).
+pub const ENV_VERBOSE: &str = "SNOWPLOW_CREDENTIALS_VERBOSE";
+
+/// Whether [`ENV_VERBOSE`] asks for `-v`: `1`, `true`, `yes` do; `0`,
+/// `false`, `no` and empty do not; anything else is a usage error rather
+/// than a guess.
+pub fn verbose_from_environment() -> crate::error::Result<bool> {
+    let value = std::env::var(ENV_VERBOSE).unwrap_or_default();
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "" | "0" | "false" | "no" => Ok(false),
+        _ => Err(crate::error::Error::Usage(format!(
+            "{ENV_VERBOSE} must be 1 or 0, not `{value}`"
+        ))),
+    }
+}
+
 pub fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }

@@ -7,6 +7,7 @@
 //! ever appears in a message, in case later arguments name something private.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -23,6 +24,12 @@ pub enum SecretSource {
     Command(Vec<String>),
     /// Written in the (private) config file.
     Inline(Secret<String>),
+    /// The API key of snowplow-cli's files in `dirs`, read only on a cache
+    /// miss; `missing` says what to do if they have none.
+    SnowplowCli { dirs: Vec<PathBuf>, missing: String },
+    /// Configured nowhere: fine for a cache hit, and this message for an
+    /// exchange.
+    Missing(String),
 }
 
 impl SecretSource {
@@ -42,6 +49,16 @@ impl SecretSource {
                 .trim()
                 .to_string(),
             SecretSource::Command(argv) => run(argv, what, place, timeout_secs)?,
+            SecretSource::SnowplowCli { dirs, missing } => {
+                let files = crate::config::snowplow_cli::load(dirs)?;
+                let key = files
+                    .iter()
+                    .find_map(|f| f.get(crate::config::snowplow_cli::SECRET));
+                key.ok_or_else(|| Error::Config(missing.clone()))?
+                    .trim()
+                    .to_string()
+            }
+            SecretSource::Missing(message) => return Err(Error::Config(message.clone())),
         };
         if value.is_empty() {
             return Err(Error::Config(format!("the {what} from {place} is empty")));

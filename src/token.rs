@@ -147,9 +147,9 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
     let now = time::now();
     let claims = jwt::claims(issued.token.expose()).map_err(|e| {
         Error::Unavailable(format!(
-            "the token from {} is unusable: {e}; check SNOWPLOW_CONSOLE_HOST points at the \
-             Snowplow Console",
-            settings.host
+            "the token from {} is unusable: {e}; check {} points at the Snowplow Console",
+            settings.host,
+            settings.origin("host")
         ))
     })?;
     let exp = claims.exp.or(issued.expires_in.map(|s| now + s));

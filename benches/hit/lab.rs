@@ -140,6 +140,54 @@ impl Lab {
         Program::new(&self.binary, args, &self.env)
     }
 
+    /// snowplow-credentials as a snowplow-cli user runs it: no file of ours,
+    /// only `snowplow.yml` (written by `snowplow-cli setup`) in its own HOME,
+    /// sharing the lab's cache, so its hits parse YAML.
+    pub fn ours_snowplow_cli(&self, args: &[&str]) -> Program {
+        let home = self.path("cli-home");
+        if !home.exists() {
+            write_private(
+                &home.join(".config/snowplow/snowplow.yml"),
+                &format!(
+                    "console:\n    api-key: {}\n    api-key-id: {}\n    host: {}\n    org-id: {}\n",
+                    console::KEY,
+                    console::KEY_ID,
+                    self.console.url(),
+                    console::ORG
+                ),
+            );
+        }
+        self.ours_in(&home, args, &[])
+    }
+
+    /// snowplow-credentials set up by the environment alone, with no config
+    /// file anywhere, sharing the lab's cache.
+    pub fn ours_variables(&self, args: &[&str]) -> Program {
+        let vars = [
+            ("SNOWPLOW_CONSOLE_ORG_ID", console::ORG.to_string()),
+            ("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID.to_string()),
+            ("SNOWPLOW_CONSOLE_API_KEY", console::KEY.to_string()),
+            ("SNOWPLOW_CONSOLE_HOST", self.console.url()),
+        ];
+        self.ours_in(&self.path("empty-home"), args, &vars)
+    }
+
+    fn ours_in(&self, home: &Path, args: &[&str], vars: &[(&str, String)]) -> Program {
+        let mut env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| k != "HOME" && k != "XDG_CONFIG_HOME")
+            .cloned()
+            .collect();
+        env.push(("HOME".into(), home.display().to_string()));
+        env.push((
+            "XDG_CONFIG_HOME".into(),
+            home.join(".config").display().to_string(),
+        ));
+        env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        Program::new(&self.binary, args, &env)
+    }
+
     pub fn floor(&self) -> Program {
         self.program(&self.floor)
     }

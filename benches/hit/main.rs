@@ -58,6 +58,11 @@ fn main() {
     );
     let hits = [
         ("token", lab.ours(&["token"])),
+        ("token (variables only)", lab.ours_variables(&["token"])),
+        (
+            "token (snowplow.yml only)",
+            lab.ours_snowplow_cli(&["token"]),
+        ),
         ("aws", lab.ours(&["aws"])),
         ("git get", lab.ours(&["git", "get"]).stdin(&lab.git_input)),
         (

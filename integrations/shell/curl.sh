@@ -3,14 +3,16 @@
 # snowplow-credentials (on PATH).
 #
 #   curl.sh [API PATH]     # default: /api/msc/v1/organizations
-#   curl.sh "/api/msc/v1/organizations/$SNOWPLOW_CONSOLE_ORG_ID/data-structures/v1"
+#   curl.sh '/api/msc/v1/organizations/{org}/data-structures/v1'
 #
-# The Console is SNOWPLOW_CONSOLE_HOST, as for snowplow-cli. The header reaches
-# curl through a pipe (bash's <(...)), so the token is never on a command line,
-# which `ps` shows to every user: avoid -H "Authorization: Bearer $(...)".
-# If the helper fails, its error is printed and curl's request is refused (401).
+# The URL comes from the helper (`console-url`): the selected profile's Console,
+# with {org} replaced by its organization ID, so a staging profile's token goes
+# to staging. Choose the profile with SNOWPLOW_CREDENTIALS_PROFILE. The header
+# reaches curl through a pipe (bash's <(...)), so the token is never on a
+# command line, which `ps` shows to every user: avoid
+# -H "Authorization: Bearer $(...)". If the helper fails, its error is printed
+# and the script stops before calling curl, or curl's request is refused (401).
 set -euo pipefail
-console="${SNOWPLOW_CONSOLE_HOST:-https://console.snowplowanalytics.com}"
+url="$(snowplow-credentials console-url "${1:-/api/msc/v1/organizations}")"
 curl --silent --show-error --fail-with-body --write-out '\n' \
-	-H @<(snowplow-credentials header) \
-	"${console%/}${1:-/api/msc/v1/organizations}"
+	-H @<(snowplow-credentials header) "$url"

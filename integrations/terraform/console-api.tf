@@ -1,13 +1,14 @@
 # Calls the Snowplow Console API from Terraform with a short-lived token from
 # snowplow-credentials, so no API key is written in the configuration.
 #
-# The `external` data source runs `snowplow-credentials terraform get HOST`,
-# which prints {"token": "<JWT>"} for the profile's Console host (a cached
-# token while it is fresh) and {} for any other host: a console_host that is
-# not the profile's fails at `result.token` instead of sending the token
-# elsewhere. The organization and API key come from the environment Terraform
-# runs in (SNOWPLOW_CONSOLE_ORG_ID, SNOWPLOW_CONSOLE_API_KEY_ID,
-# SNOWPLOW_CONSOLE_API_KEY) or from ~/.config/snowplow/credentials.toml.
+# Two `external` data sources run the helper: `console-url --json` gives the
+# selected profile's Console URL and host, and `terraform get HOST` prints
+# {"token": "<JWT>"} for that host (a cached token while it is fresh). So the
+# token only ever goes to the Console it was issued for: a staging profile
+# calls staging. The profile, organization and key come from the helper's
+# usual places (~/.config/snowplow/credentials.toml, snowplow-cli's files, the
+# SNOWPLOW_CONSOLE_* variables Terraform runs with); var.snowplow_args passes
+# options such as --profile.
 #
 # Like every data source result, the token is saved in the state: it expires
 # within a day, but keep the state private all the same.
@@ -25,18 +26,23 @@ terraform {
   }
 }
 
-variable "console_host" {
-  description = "The Console host of the profile, without https:// (TF_VAR_console_host)."
-  type        = string
-  default     = "console.snowplowanalytics.com"
+variable "snowplow_args" {
+  description = "Options for snowplow-credentials, e.g. [\"--profile\", \"staging\"] (TF_VAR_snowplow_args='[\"--profile\",\"staging\"]')."
+  type        = list(string)
+  default     = []
+}
+
+# The profile's Console: {"url": "https://…", "host": "…"}.
+data "external" "console" {
+  program = concat(["snowplow-credentials", "console-url", "--json"], var.snowplow_args)
 }
 
 data "external" "snowplow_token" {
-  program = ["snowplow-credentials", "terraform", "get", var.console_host]
+  program = concat(["snowplow-credentials", "terraform", "get", data.external.console.result.host], var.snowplow_args)
 }
 
 data "http" "organizations" {
-  url = "https://${var.console_host}/api/msc/v1/organizations"
+  url = "${data.external.console.result.url}/api/msc/v1/organizations"
   request_headers = {
     Accept        = "application/json"
     Authorization = "Bearer ${data.external.snowplow_token.result.token}"

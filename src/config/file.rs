@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::display_path;
+use super::resolve::Env;
 use crate::error::{Error, Result};
-use crate::files;
 use crate::secret::Secret;
 
 #[derive(Deserialize, Default)]
@@ -61,22 +61,52 @@ pub(super) struct Read {
     pub shared: bool,
 }
 
-/// Where the config file is looked for, as snowplow-cli does on every OS:
-/// `$HOME/.config/snowplow/credentials.toml` (`%USERPROFILE%` on Windows),
-/// then `snowplow/credentials.toml` in the OS config directory (on Linux the
-/// same file unless XDG_CONFIG_HOME points elsewhere). The first that
-/// exists, else the first, which messages then name.
+/// The directories settings files are looked up in, first match wins:
+/// `$HOME/.config/snowplow` (on every OS, as snowplow-cli does; the home is
+/// `%USERPROFILE%` on Windows, as Go's `os.UserHomeDir`), then the
+/// OS config directory's `snowplow` (`$XDG_CONFIG_HOME` or `~/.config` on
+/// Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows,
+/// as Go's `os.UserConfigDir`). The one list for our own config file and
+/// for snowplow-cli's files; `env` reads the environment.
+pub fn dirs(env: Env) -> Vec<PathBuf> {
+    let home = env(if cfg!(windows) { "USERPROFILE" } else { "HOME" }).map(PathBuf::from);
+    let os = if cfg!(target_os = "macos") {
+        home.as_ref().map(|h| h.join("Library/Application Support"))
+    } else if cfg!(windows) {
+        env("APPDATA").map(PathBuf::from)
+    } else {
+        let xdg = env("XDG_CONFIG_HOME").map(PathBuf::from);
+        xdg.filter(|x| x.is_absolute())
+            .or_else(|| home.as_ref().map(|h| h.join(".config")))
+    };
+    let mut dirs: Vec<PathBuf> = home.map(|h| h.join(".config")).into_iter().collect();
+    dirs.extend(os);
+    dirs.dedup();
+    dirs.into_iter().map(|d| d.join("snowplow")).collect()
+}
+
+/// Where `credentials.toml` is looked for, in order (see [`dirs`]).
+fn candidates() -> Vec<PathBuf> {
+    let dirs = dirs(&super::env);
+    dirs.iter().map(|d| d.join("credentials.toml")).collect()
+}
+
+/// Where messages say to write `credentials.toml`: the first candidate.
 pub(super) fn default_path() -> PathBuf {
-    let file = |dir: PathBuf| dir.join("snowplow").join("credentials.toml");
-    let first = files::home().map(|home| file(home.join(".config")));
-    let os = files::config_home().map(file);
-    match (first, os) {
-        // Only a second candidate costs a look: none on Linux by default.
-        (Some(first), Some(os)) if os != first && !first.exists() && os.exists() => os,
-        (Some(first), _) => first,
-        (None, Some(os)) => os,
-        (None, None) => PathBuf::from("~/.config/snowplow/credentials.toml"),
+    let first = candidates().into_iter().next();
+    first.unwrap_or_else(|| PathBuf::from("~/.config/snowplow/credentials.toml"))
+}
+
+/// The first `credentials.toml` of the candidates that exists, read (with
+/// its path), else the first candidate's path and nothing: each is only
+/// opened, never checked beforehand, so a hit pays no extra system call.
+pub(super) fn read_default() -> Result<(PathBuf, Option<Read>)> {
+    for path in candidates() {
+        if let Some(read) = read(&path, None)? {
+            return Ok((path, Some(read)));
+        }
     }
+    Ok((default_path(), None))
 }
 
 /// Reads and parses `path`. A missing file is no error unless the user named
@@ -91,7 +121,7 @@ pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> 
         // Through `take`: File's own read_to_string would fstat and lseek
         // again for the size we already have.
         (&mut file).take(u64::MAX).read_to_string(&mut text)?;
-        let shared = meta.map_or(true, |m| files::too_open(&m).is_some());
+        let shared = meta.map_or(true, |m| crate::files::too_open(&m).is_some());
         Ok::<_, std::io::Error>((text, shared))
     };
     let (text, shared) = match read() {

@@ -12,6 +12,7 @@
 
 mod file;
 mod resolve;
+pub mod snowplow_cli;
 #[cfg(test)]
 mod tests;
 
@@ -223,8 +224,7 @@ pub fn display_path(path: &Path) -> String {
 
 impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
-        let (path, explicit) = config_path(flags, &env)?;
-        let read = file::read(&path, explicit.map(|d| d.to_string()).as_deref())?;
+        let (path, read) = read_config(flags)?;
         resolve::settings(flags, &env, path, read)
     }
 
@@ -238,6 +238,13 @@ impl Settings {
             shared: false,
         };
         resolve::settings(flags, &env, path.to_path_buf(), Some(read))
+    }
+
+    /// Only the Console URL and the organization ID (if any): what
+    /// `console-url` needs, resolved as [`Settings::load`] would.
+    pub fn console(flags: &Flags) -> Result<(Url, Option<String>)> {
+        let (path, read) = read_config(flags)?;
+        resolve::console(flags, &env, path, read)
     }
 
     /// Names this token's owner; see [`Auth::identity`].
@@ -254,7 +261,16 @@ impl Settings {
     /// of the profile's `hosts`, by scheme, case-insensitive host and
     /// effective port.
     pub fn serves(&self, asked: &Origin) -> bool {
-        self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked))
+        let served = self.host.origin.same_as(asked) || self.hosts.iter().any(|h| h.same_as(asked));
+        if !served {
+            let list: Vec<String> = self.served_hosts().map(Origin::to_string).collect();
+            crate::debug!(
+                "not answering for {asked}: this profile serves only {} (add other hosts to \
+                 `hosts` in a profile)",
+                list.join(", ")
+            );
+        }
+        served
     }
 
     /// [`Settings::serves`] for a URL or `host[:port]` as a tool sends it
@@ -268,11 +284,20 @@ impl Settings {
         std::iter::once(&self.host.origin).chain(&self.hosts)
     }
 
+    /// Where the setting `name` (`host`, `org_id`, …) came from, as messages
+    /// name it: `--host`, `SNOWPLOW_CONSOLE_HOST`, `host in profile "x" of
+    /// FILE`, `host in ~/.config/snowplow/snowplow.yml`, `default`.
+    pub fn origin(&self, name: &str) -> &str {
+        let found = self.origins.iter().rev().find(|(n, _)| *n == name);
+        found.map_or("default", |(_, origin)| origin.as_str())
+    }
+
     /// Where each setting came from, one line each, for `-v`.
     pub fn describe_origins(&self) -> String {
         let mut out = String::new();
         for (name, origin) in &self.origins {
             let _ = match *name {
+                "profile" if self.file.is_none() => write!(out, "no profile of ours; "),
                 "profile" => write!(out, "profile \"{}\" from {origin}; ", self.profile),
                 _ => write!(out, "{name} from {origin}; "),
             };
@@ -311,17 +336,21 @@ fn profile_place(profile: &str, path: &Path) -> String {
     format!("profile \"{profile}\" of {}", display_path(path))
 }
 
-/// The config file's path, and where it was named if the user named it
-/// (then it must exist).
-fn config_path(flags: &Flags, env: Env) -> Result<(PathBuf, Option<Definition>)> {
+/// The config file's path and contents: the file `--config` or the
+/// variable names (which must exist), else the first found of the default
+/// places.
+fn read_config(flags: &Flags) -> Result<(PathBuf, Option<file::Read>)> {
     let named = pick(
-        env,
+        &env,
         ("--config", flags.config.clone()),
         ENV_CONFIG,
         (Definition::Default, None),
     )?;
-    Ok(match named {
-        Some(Value { val, definition }) => (val, Some(definition)),
-        None => (file::default_path(), None),
-    })
+    match named {
+        Some(Value { val, definition }) => {
+            let read = file::read(&val, Some(&definition.to_string()))?;
+            Ok((val, read))
+        }
+        None => file::read_default(),
+    }
 }

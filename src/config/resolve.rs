@@ -10,7 +10,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::file::{AuthKind, Profile, Read};
+use super::file::{AuthKind, Profile, Read, dirs};
+use super::snowplow_cli::{self, CliFile};
+use secrets::{API_KEY, CLIENT_SECRET, PASSWORD};
+
+mod secrets;
 use super::{
     Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
     DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
@@ -117,6 +121,29 @@ pub(super) fn settings(
     path: PathBuf,
     read: Option<Read>,
 ) -> Result<Settings> {
+    resolver(flags, env, path, read)?.resolve()
+}
+
+/// Only the Console URL and the organization (if any), for `console-url`:
+/// nothing else need be configured.
+pub(super) fn console(
+    flags: &Flags,
+    env: Env,
+    path: PathBuf,
+    read: Option<Read>,
+) -> Result<(Url, Option<String>)> {
+    let mut resolver = resolver(flags, env, path, read)?;
+    let org = resolver.org()?;
+    Ok((resolver.host()?, org))
+}
+
+/// Selects the profile (a named one must exist) and readies the resolver.
+fn resolver<'a>(
+    flags: &'a Flags,
+    env: Env<'a>,
+    path: PathBuf,
+    read: Option<Read>,
+) -> Result<Resolver<'a>> {
     let default_profile = read.as_ref().and_then(|r| r.file.default_profile.clone());
     let chosen = pick(
         env,
@@ -131,6 +158,11 @@ pub(super) fn settings(
         val: "default".into(),
         definition: Definition::Default,
     });
+    // Chosen by name, a profile means that profile: botocore's rule.
+    let explicit = matches!(definition, Definition::Flag(_) | Definition::Env(_));
+    if explicit {
+        ignored_variables(env, &name, &definition);
+    }
     let loaded = match read {
         Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
             Some(profile) => Some(Loaded { profile, shared }),
@@ -148,75 +180,47 @@ pub(super) fn settings(
                 )));
             }
         },
+        None if explicit => {
+            return Err(Error::Config(format!(
+                "no profile \"{name}\" (from {definition}): there is no config file {}",
+                display_path(&path)
+            )));
+        }
         None => None,
     };
-    Resolver {
+    Ok(Resolver {
         env,
+        explicit,
+        cli: None,
         flags,
         place: profile_place(&name, &path).into(),
         origins: vec![("profile", definition.to_string())],
         file: loaded.is_some().then_some(path),
         profile_name: name,
         loaded,
+    })
+}
+
+/// Says (with `-v`) which Console variables a profile chosen by name
+/// ignores: the surprise issue 11 reported was exactly these.
+fn ignored_variables(env: Env, profile: &str, chosen_by: &Definition) {
+    for var in [ENV_ORG_ID, ENV_API_KEY_ID, ENV_API_KEY, ENV_HOST] {
+        if env(var).is_some() {
+            crate::debug!(
+                "{var} is set but not used: profile \"{profile}\" was chosen by {chosen_by}"
+            );
+        }
     }
-    .resolve()
 }
 
-/// How one secret may be configured: `<name>_command`, `<name>_env` or
-/// `<name>` in the profile, or (for the API key) an environment variable
-/// above them all.
-struct SecretKeys {
-    name: &'static str,
-    /// How messages call it.
-    what: &'static str,
-    var: Option<&'static str>,
-    fields: fn(&Profile) -> SourceFields,
+/// The environment as the resolver sees it: with a profile chosen by name,
+/// the Console variables (`SNOWPLOW_CONSOLE_*`) count as unset.
+fn masked(env: Env, explicit: bool, var: &str) -> Option<String> {
+    if explicit && var.starts_with("SNOWPLOW_CONSOLE_") {
+        return None;
+    }
+    env(var)
 }
-
-/// A secret's `_command`, `_env` and inline keys, as read from a profile.
-type SourceFields = (
-    Option<Vec<String>>,
-    Option<String>,
-    Option<crate::secret::Secret<String>>,
-);
-
-const API_KEY: SecretKeys = SecretKeys {
-    name: "api_key",
-    what: "API key",
-    var: Some(ENV_API_KEY),
-    fields: |p| {
-        (
-            p.api_key_command.clone(),
-            p.api_key_env.clone(),
-            p.api_key.clone(),
-        )
-    },
-};
-const CLIENT_SECRET: SecretKeys = SecretKeys {
-    name: "client_secret",
-    what: "client secret",
-    var: None,
-    fields: |p| {
-        let (c, e, i) = (
-            &p.client_secret_command,
-            &p.client_secret_env,
-            &p.client_secret,
-        );
-        (c.clone(), e.clone(), i.clone())
-    },
-};
-const PASSWORD: SecretKeys = SecretKeys {
-    name: "password",
-    what: "password",
-    var: None,
-    fields: |p| {
-        (
-            p.password_command.clone(),
-            p.password_env.clone(),
-            p.password.clone(),
-        )
-    },
-};
 
 /// A string key of the profile, empty counting as unset.
 fn non_empty(value: &Option<String>) -> Option<String> {
@@ -225,6 +229,12 @@ fn non_empty(value: &Option<String>) -> Option<String> {
 
 struct Resolver<'a> {
     env: Env<'a>,
+    /// The profile was chosen by name (`--profile` or the variable): the
+    /// Console variables and snowplow-cli's files do not apply.
+    explicit: bool,
+    /// snowplow-cli's files, once read (only when no profile of ours is used
+    /// and the flags and environment leave an identity setting unset).
+    cli: Option<Vec<CliFile>>,
     flags: &'a Flags,
     profile_name: String,
     /// The file, if the selected profile was read from it.
@@ -252,7 +262,9 @@ impl Resolver<'_> {
     ) -> Result<Option<T>> {
         let from_profile = self.profile().and_then(field);
         let key = Definition::Key(name, self.place.clone());
-        let picked = pick(self.env, flag, var, (key, from_profile))?;
+        let (env, explicit) = (self.env, self.explicit);
+        let env = move |var: &str| masked(env, explicit, var);
+        let picked = pick(&env, flag, var, (key, from_profile))?;
         Ok(picked.map(|Value { val, definition }| {
             self.origins.push((name, definition.to_string()));
             val
@@ -269,24 +281,26 @@ impl Resolver<'_> {
 
     fn resolve(mut self) -> Result<Settings> {
         let flags = self.flags;
-        let org = ("--org-id", flags.org_id.clone());
-        let org = self.setting("org_id", org, ENV_ORG_ID, |p| non_empty(&p.org_id))?;
+        let org = self.org()?;
         let key_id = ("--api-key-id", flags.api_key_id.clone());
-        let key_id = self.setting("api_key_id", key_id, ENV_API_KEY_ID, |p| {
-            non_empty(&p.api_key_id)
-        })?;
-        let host = ("--host", flags.host.clone());
-        let host = self.setting("host", host, ENV_HOST, |p| non_empty(&p.host))?;
-        let host = self.or_default("host", host, DEFAULT_HOST.into());
-        let host = Url::parse(&host, "https")
-            .map_err(|e| Error::Config(format!("bad Console host: {e}")))?;
+        let key_id =
+            self.console_setting(("api_key_id", "api-key-id"), key_id, ENV_API_KEY_ID, |p| {
+                non_empty(&p.api_key_id)
+            })?;
+        let host = self.host()?;
         let min_ttl = ("--min-ttl", flags.min_ttl);
         let min_ttl = self.setting("min_ttl", min_ttl, ENV_MIN_TTL, |p| p.min_ttl)?;
         let min_ttl = self.or_default("min_ttl", min_ttl, DEFAULT_MIN_TTL);
         let timeout = ("--timeout", flags.timeout);
         let timeout = self.setting("timeout", timeout, ENV_TIMEOUT, |p| p.timeout)?;
-        // A zero timeout would never connect.
-        let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT).max(1);
+        let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT);
+        if timeout == 0 {
+            // A zero timeout would never connect: refused wherever it is set.
+            let origin = self.origin("timeout");
+            return Err(Error::Config(format!(
+                "{origin} must be at least 1 second, not 0"
+            )));
+        }
         let command_timeout = self.profile().and_then(|p| p.command_timeout);
         let hosts = self.hosts()?;
         let auth = self.auth(org, key_id)?;
@@ -302,6 +316,74 @@ impl Resolver<'_> {
             cache_dir: cache_dir_in(self.env)?,
             origins: self.origins,
         })
+    }
+
+    /// The organization ID: flag, variable, profile or snowplow-cli's files.
+    fn org(&mut self) -> Result<Option<String>> {
+        let org = ("--org-id", self.flags.org_id.clone());
+        self.console_setting(("org_id", "org-id"), org, ENV_ORG_ID, |p| {
+            non_empty(&p.org_id)
+        })
+    }
+
+    /// The Console URL: flag, variable, profile or snowplow-cli's files, else
+    /// the production Console.
+    fn host(&mut self) -> Result<Url> {
+        let host = ("--host", self.flags.host.clone());
+        let host =
+            self.console_setting(("host", "host"), host, ENV_HOST, |p| non_empty(&p.host))?;
+        let host = self.or_default("host", host, DEFAULT_HOST.into());
+        Url::parse(&host, "https").map_err(|e| {
+            Error::Config(format!(
+                "bad Console host from {}: {e}",
+                self.origin("host")
+            ))
+        })
+    }
+
+    /// Where the setting `name` came from, as recorded.
+    fn origin(&self, name: &str) -> String {
+        let found = self.origins.iter().rev().find(|(n, _)| *n == name);
+        found.map_or_else(|| "default".into(), |(_, o)| o.clone())
+    }
+
+    /// Whether snowplow-cli's files are a source: only when no profile of
+    /// ours is used, and none was asked for by name.
+    fn uses_cli_files(&self) -> bool {
+        !self.explicit && self.loaded.is_none()
+    }
+
+    /// A Console setting ([`Self::setting`]), falling back on snowplow-cli's
+    /// files (`cli_key` in them), which are read only if it comes to that.
+    fn console_setting(
+        &mut self,
+        (name, cli_key): (&'static str, &'static str),
+        flag: (&'static str, Option<String>),
+        var: &'static str,
+        field: fn(&Profile) -> Option<String>,
+    ) -> Result<Option<String>> {
+        if let Some(value) = self.setting(name, flag, var, field)? {
+            return Ok(Some(value));
+        }
+        if !self.uses_cli_files() {
+            return Ok(None);
+        }
+        let found = self.cli_files()?.iter().find_map(|f| {
+            let value = f.get(cli_key)?.to_string();
+            Some((value, f.place(cli_key)))
+        });
+        Ok(found.map(|(value, place)| {
+            self.origins.push((name, place));
+            value
+        }))
+    }
+
+    /// snowplow-cli's `.env` and `snowplow.yml`, read once.
+    fn cli_files(&mut self) -> Result<&[CliFile]> {
+        if self.cli.is_none() {
+            self.cli = Some(snowplow_cli::load(&dirs(self.env))?);
+        }
+        Ok(self.cli.as_deref().unwrap_or_default())
     }
 
     fn hosts(&self) -> Result<Vec<Origin>> {
@@ -323,10 +405,7 @@ impl Resolver<'_> {
             return self.password_auth(org);
         }
         let Some(org) = org else {
-            return Err(Error::Config(format!(
-                "no organization ID: set {ENV_ORG_ID} or org_id in {}",
-                self.place
-            )));
+            return Err(self.no_org());
         };
         let key = self.secret(&API_KEY)?;
         Ok(match key_id {
@@ -416,67 +495,21 @@ impl Resolver<'_> {
         })
     }
 
-    /// Where the secret `keys` describes is read from: its variable if set,
-    /// else exactly one of its profile keys; an inline secret only in a file
-    /// no one else may read.
-    fn secret(&mut self, keys: &SecretKeys) -> Result<SecretSource> {
-        let (name, place) = (keys.name, self.place.clone());
-        if let Some(var) = keys.var.filter(|var| (self.env)(var).is_some()) {
-            self.origins.push((name, var.into()));
-            return Ok(SecretSource::Env(var.into()));
-        }
-        let (command, var, inline) = self.profile().map(keys.fields).unwrap_or_default();
-        let set = [command.is_some(), var.is_some(), inline.is_some()];
-        if set.iter().filter(|set| **set).count() > 1 {
-            return Err(Error::Config(format!(
-                "{place} sets more than one of {name}_command, {name}_env, {name}: keep one"
-            )));
-        }
-        let (source, origin) = match (command, var, inline) {
-            (Some(argv), ..) if argv.first().is_none_or(|a| a.is_empty()) => {
-                return Err(Error::Config(format!(
-                    "{name}_command in {place} is empty: give the program and its arguments, \
-                     e.g. [\"pass\", \"show\", \"snowplow\"]"
-                )));
-            }
-            (Some(argv), ..) => {
-                let origin = format!("{name}_command `{}` in {place}", argv[0]);
-                (SecretSource::Command(argv), origin)
-            }
-            (_, Some(var), _) => {
-                let origin = format!("{name}_env ${var} in {place}");
-                (SecretSource::Env(var), origin)
-            }
-            (_, _, Some(secret)) => {
-                self.refuse_shared(name)?;
-                (SecretSource::Inline(secret), format!("{name} in {place}"))
-            }
-            (None, None, None) => return Err(self.no_secret(keys)),
-        };
-        self.origins.push((name, origin));
-        Ok(source)
-    }
-
-    /// Refuses an inline secret in a file that others may read.
-    fn refuse_shared(&self, name: &str) -> Result<()> {
-        match (&self.loaded, &self.file) {
-            (Some(loaded), Some(path)) if loaded.shared => {
-                let path = display_path(path);
-                Err(Error::Config(format!(
-                    "refusing the inline {name} in {path}: others can read the file; \
-                     run `chmod 600 {path}` or use {name}_command"
-                )))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn no_secret(&self, keys: &SecretKeys) -> Error {
-        let SecretKeys { name, what, .. } = keys;
-        let var = keys.var.map(|v| format!("{v} or ")).unwrap_or_default();
-        Error::Config(format!(
-            "no {what}: set {var}one of {name}_command, {name}_env, {name} in {}",
-            self.place
-        ))
+    /// No organization ID: where it could have been set, for this profile.
+    fn no_org(&self) -> Error {
+        let place = &self.place;
+        Error::Config(if self.explicit {
+            format!(
+                "no organization ID: set org_id in {place}, or pass --org-id \
+                 ({ENV_ORG_ID} does not apply to a profile chosen by name)"
+            )
+        } else if self.uses_cli_files() {
+            format!(
+                "no organization ID: set {ENV_ORG_ID}, run `snowplow-cli setup` (org-id in \
+                 ~/.config/snowplow/snowplow.yml), or set org_id in {place}"
+            )
+        } else {
+            format!("no organization ID: set {ENV_ORG_ID} or org_id in {place}")
+        })
     }
 }

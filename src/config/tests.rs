@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::resolve::{self, Definition, Value, pick};
 use super::{
-    Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_ORG_ID, ENV_TIMEOUT, ENV_TOKEN_FILE, Flags, Settings,
-    file,
+    Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT,
+    ENV_TOKEN_FILE, Flags, Settings, file,
 };
 use crate::config::SecretSource;
 
@@ -122,7 +122,7 @@ fn every_setting_says_where_it_came_from() {
     let toml = "[profiles.default]\norg_id = \"o\"\napi_key_id = \"\"\nmin_ttl = 60\n\
                 api_key_command = [\"pass\", \"show\", \"k\"]\n";
     let flags = Flags {
-        timeout: Some(0),
+        timeout: Some(5),
         ..Flags::default()
     };
     let settings = load(toml, &[(ENV_ORG_ID, "env-org")], &flags, false).unwrap();
@@ -133,9 +133,22 @@ fn every_setting_says_where_it_came_from() {
          timeout from --timeout; \
          api_key from api_key_command `pass` in profile \"default\" of /etc/credentials.toml"
     );
-    // A zero timeout would never connect.
-    assert_eq!((settings.min_ttl, settings.timeout), (60, 1));
+    assert_eq!((settings.min_ttl, settings.timeout), (60, 5));
     assert_eq!(settings.auth.org(), Some("env-org"));
+    // A zero timeout would never connect: refused, naming where it was set.
+    let zero = Flags {
+        timeout: Some(0),
+        ..Flags::default()
+    };
+    assert_eq!(
+        load(toml, &[], &zero, false).unwrap_err(),
+        "--timeout must be at least 1 second, not 0"
+    );
+    let zero = "[profiles.default]\norg_id = \"o\"\ntimeout = 0\n";
+    assert_eq!(
+        failure(zero, &[]),
+        "timeout in profile \"default\" of /etc/credentials.toml must be at least 1 second, not 0"
+    );
 }
 
 #[test]
@@ -288,9 +301,11 @@ fn exactly_one_secret_source_is_chosen() {
         ("api_key_command = [\"\"]\n", &[], false,
             err("api_key_command PLACE is empty: give the program and its arguments, \
                  e.g. [\"pass\", \"show\", \"snowplow\"]")),
+        // None: only an exchange needs one, and then says where to set it.
         ("", &[], false,
-            err("no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, \
-                 api_key_env, api_key PLACE")),
+            ok("Missing(\"no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, or \
+                set one of api_key_command, api_key_env, api_key in profile \\\"default\\\" of \
+                /etc/credentials.toml\")", "nowhere (only an exchange needs it)")),
     ];
     for (keys, vars, shared, expected) in table {
         assert_eq!(
@@ -304,15 +319,27 @@ fn exactly_one_secret_source_is_chosen() {
 #[test]
 fn the_password_grant_needs_each_of_its_secrets() {
     let base = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n";
+    // A missing one is an error only when an exchange needs it.
+    let missing = |toml: String| match loaded(&toml, &[]).auth {
+        Auth::Password {
+            client_secret: SecretSource::Missing(m),
+            ..
+        }
+        | Auth::Password {
+            password: SecretSource::Missing(m),
+            ..
+        } => m,
+        auth => panic!("nothing missing: {auth:?}"),
+    };
     assert_eq!(
-        failure(&format!("{base}password_env = \"P\"\n"), &[]),
-        "no client secret: set one of client_secret_command, client_secret_env, \
-         client_secret in profile \"default\" of /etc/credentials.toml"
+        missing(format!("{base}password_env = \"P\"\n")),
+        "no client secret to exchange for a token: set one of client_secret_command, \
+         client_secret_env, client_secret in profile \"default\" of /etc/credentials.toml"
     );
     assert_eq!(
-        failure(&format!("{base}client_secret_env = \"S\"\n"), &[]),
-        "no password: set one of password_command, password_env, password in profile \
-         \"default\" of /etc/credentials.toml"
+        missing(format!("{base}client_secret_env = \"S\"\n")),
+        "no password to exchange for a token: set one of password_command, password_env, \
+         password in profile \"default\" of /etc/credentials.toml"
     );
     let settings = loaded(
         &format!("{base}client_secret = \"s\"\npassword_command = [\"pw\"]\n"),
@@ -328,4 +355,55 @@ fn the_password_grant_needs_each_of_its_secrets() {
     };
     assert!(matches!(client_secret, SecretSource::Inline(_)));
     assert!(matches!(password, SecretSource::Command(argv) if argv == &["pw"]));
+}
+
+#[test]
+fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
+    let toml = "[profiles.a]\norg_id = \"A\"\nhost = \"https://a.test\"\napi_key_env = \"K\"\n\
+                [profiles.default]\norg_id = \"D\"\n";
+    let vars = [
+        (ENV_ORG_ID, "env-org"),
+        (ENV_HOST, "https://env.test"),
+        (ENV_API_KEY, "env-key"),
+    ];
+    let named = Flags {
+        profile: Some("a".into()),
+        ..Flags::default()
+    };
+    let settings = load(toml, &vars, &named, false).unwrap();
+    assert_eq!(settings.host.to_string(), "https://a.test");
+    assert_eq!(settings.auth.org(), Some("A"));
+    assert_eq!(
+        settings.origin("api_key"),
+        "api_key_env $K in profile \"a\" of /etc/credentials.toml"
+    );
+    // The same through the variable that names a profile.
+    let mut by_var = vars.to_vec();
+    by_var.push((ENV_PROFILE, "a"));
+    let settings = load(toml, &by_var, &Flags::default(), false).unwrap();
+    assert_eq!(settings.host.to_string(), "https://a.test");
+    // A flag still wins.
+    let flagged = Flags {
+        profile: Some("a".into()),
+        host: Some("https://flag.test".into()),
+        ..Flags::default()
+    };
+    let settings = load(toml, &vars, &flagged, false).unwrap();
+    assert_eq!(settings.origin("host"), "--host");
+    // Chosen implicitly, the profile yields to the variables.
+    let settings = load(toml, &vars, &Flags::default(), false).unwrap();
+    assert_eq!(
+        (settings.auth.org(), settings.origin("org_id")),
+        (Some("env-org"), ENV_ORG_ID)
+    );
+    // A named profile that does not exist is an error, never a fallback.
+    let missing = Flags {
+        profile: Some("nope".into()),
+        ..Flags::default()
+    };
+    assert!(
+        load(toml, &vars, &missing, false)
+            .unwrap_err()
+            .starts_with("no profile \"nope\"")
+    );
 }

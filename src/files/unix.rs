@@ -105,12 +105,6 @@ pub fn home() -> Option<std::path::PathBuf> {
     directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
 }
 
-/// The OS config directory: `$XDG_CONFIG_HOME` or `~/.config` on Linux,
-/// `~/Library/Application Support` on macOS.
-pub fn config_home() -> Option<std::path::PathBuf> {
-    directories::BaseDirs::new().map(|d| d.config_dir().to_path_buf())
-}
-
 /// The OS cache directory: `$XDG_CACHE_HOME` or `~/.cache` on Linux,
 /// `~/Library/Caches` on macOS.
 pub fn cache_home() -> Option<std::path::PathBuf> {
@@ -134,12 +128,34 @@ impl CommandTree {
     }
 }
 
+/// Whether a file we are to trust is not ours, or others may write it.
+pub fn others_may_write(meta: &fs::Metadata) -> bool {
+    meta.uid() != euid() || meta.mode() & 0o022 != 0
+}
+
+/// Whether `link` is a symbolic link to this binary.
+fn links_to(link: &Path, exe: &Path) -> bool {
+    fs::read_link(link).is_ok_and(|t| t == exe || t.canonicalize().is_ok_and(|t| t == exe))
+}
+
+/// Removes `link` if it is a symlink to `exe`.
+pub fn remove_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::Unlink> {
+    if !fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(super::Unlink::Nothing);
+    }
+    if !links_to(link, exe) {
+        return Ok(super::Unlink::Elsewhere);
+    }
+    fs::remove_file(link)?;
+    Ok(super::Unlink::Removed)
+}
+
 /// Makes `link` a symlink to `exe`. An old link to elsewhere is replaced,
 /// anything else left alone.
 pub fn install_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::Link> {
     match fs::symlink_metadata(link) {
         Ok(meta) if meta.file_type().is_symlink() => {
-            if fs::read_link(link).is_ok_and(|target| target == exe) {
+            if links_to(link, exe) {
                 return Ok(super::Link::AlreadyThere);
             }
             fs::remove_file(link)?;

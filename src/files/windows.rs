@@ -102,11 +102,6 @@ pub fn home() -> Option<PathBuf> {
     from_env("USERPROFILE").or_else(|| Some(BaseDirs::new()?.home_dir().to_path_buf()))
 }
 
-/// `%APPDATA%` (roaming), else the Known Folder.
-pub fn config_home() -> Option<PathBuf> {
-    from_env("APPDATA").or_else(|| Some(BaseDirs::new()?.config_dir().to_path_buf()))
-}
-
 /// `%LOCALAPPDATA%` (this machine only, as a cache should be), else the
 /// Known Folder.
 pub fn cache_home() -> Option<PathBuf> {
@@ -169,6 +164,23 @@ impl Drop for CommandTree {
             unsafe { CloseHandle(self.0) };
         }
     }
+}
+
+/// Nothing to say without the ACL: see the module comment.
+pub fn others_may_write(_meta: &fs::Metadata) -> bool {
+    false
+}
+
+/// Removes `link` if it is a build of this program (it holds `ours`).
+pub fn remove_link(_exe: &Path, link: &Path, ours: &[u8]) -> io::Result<super::Unlink> {
+    let Ok(existing) = fs::read(link) else {
+        return Ok(super::Unlink::Nothing);
+    };
+    if !existing.windows(ours.len()).any(|w| w == ours) {
+        return Ok(super::Unlink::Elsewhere);
+    }
+    fs::remove_file(link)?;
+    Ok(super::Unlink::Removed)
 }
 
 /// Puts `exe` at `link` (a name ending `.exe`): a hard link, or a copy where

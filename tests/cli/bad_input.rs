@@ -146,9 +146,9 @@ fn environment_values_that_are_not_text_are_named() {
     seen.push_str(&error_line(&out, &sandbox));
     assert_snapshot!(seen, @r#"
     snowplow-credentials: warning: SNOWPLOW_CONSOLE_API_KEY is not UTF-8 text, so it is ignored
-    snowplow-credentials: no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: warning: SNOWPLOW_CONSOLE_ORG_ID is not UTF-8 text, so it is ignored
-    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no API key: $MY_KEY is not UTF-8 text (named by profile "default" of ~/.config/snowplow/credentials.toml)
     "#);
     assert_eq!(console.token_requests(), 0);
@@ -278,6 +278,8 @@ fn missing_settings_name_the_variable_and_the_key() {
         "client_secret_env = \"S\"",
         "password_env = \"P\"",
     ];
+    // The secrets the others name are set, so each missing one is what fails.
+    sandbox.set("S", "secret").set("P", "password");
     for skip in 1..full.len() {
         let profile: Vec<_> = full
             .iter()
@@ -290,6 +292,7 @@ fn missing_settings_name_the_variable_and_the_key() {
         seen.push('\n');
     }
     // Named, but not set.
+    sandbox.unset("S").unset("P");
     sandbox.write_config(&format!("[profiles.default]\n{}\n", full.join("\n")));
     seen.push_str(&error_line(&sandbox.run(&["token"]), &sandbox));
     seen.push('\n');
@@ -305,8 +308,8 @@ fn missing_settings_name_the_variable_and_the_key() {
     snowplow-credentials: no profile "staging" (from SNOWPLOW_CREDENTIALS_PROFILE) in ~/.config/snowplow/credentials.toml; its profiles: default
     snowplow-credentials: no client_id: set client_id in profile "default" of ~/.config/snowplow/credentials.toml (auth = "password")
     snowplow-credentials: no username: set username in profile "default" of ~/.config/snowplow/credentials.toml (auth = "password")
-    snowplow-credentials: no client secret: set one of client_secret_command, client_secret_env, client_secret in profile "default" of ~/.config/snowplow/credentials.toml
-    snowplow-credentials: no password: set one of password_command, password_env, password in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no client secret to exchange for a token: set one of client_secret_command, client_secret_env, client_secret in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no password to exchange for a token: set one of password_command, password_env, password in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no client secret: $S is not set (named by profile "default" of ~/.config/snowplow/credentials.toml)
     snowplow-credentials: SNOWPLOW_CREDENTIALS_TIMEOUT must be a whole number of seconds, not `soon`
     snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds, not `forever`
@@ -383,8 +386,8 @@ fn arguments_that_are_not_text_or_numbers() {
     assert_snapshot!(seen, @r#"
     snowplow-credentials: argument is invalid unicode: "caf\xE9" (see snowplow-credentials --help)
     snowplow-credentials: argument is invalid unicode: "caf\xE9" (see snowplow-credentials --help)
-    snowplow-credentials: cannot parse argument "-5": invalid digit found in string (see snowplow-credentials --help)
-    snowplow-credentials: cannot parse argument "1e3": invalid digit found in string (see snowplow-credentials --help)
+    snowplow-credentials: --min-ttl: `-5` is not a whole number of seconds (see snowplow-credentials --help)
+    snowplow-credentials: --timeout: `1e3` is not a whole number of seconds (see snowplow-credentials --help)
     snowplow-credentials: missing argument for option '--profile' (see snowplow-credentials --help)
     snowplow-credentials: invalid option '--frobnicate' (see snowplow-credentials --help)
     "#);

@@ -223,7 +223,7 @@ fn rejections_say_what_to_do() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
     ");
 
     let mut sandbox = Sandbox::for_console(&console);
@@ -549,14 +549,14 @@ fn configuration_errors_name_what_to_set() {
     sandbox.set("SNOWPLOW_CONSOLE_HOST", "ftp://console.example.com");
     check(&sandbox, &["token"]);
     assert_snapshot!(seen, @r#"
-    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml
-    snowplow-credentials: no API key: set SNOWPLOW_CONSOLE_API_KEY or one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 1: unknown field `org_idd`, expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, `command_timeout`, `auth`, `token_file`, `api_key_command`, `api_key_env`, `api_key`, `auth_url`, `audience`, `client_id`, `client_secret_command`, `client_secret_env`, `client_secret`, `username`, `password_command`, `password_env`, `password`
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 23: invalid basic string, expected `"`
     snowplow-credentials: no profile "missing" (from --profile) in ~/.config/snowplow/credentials.toml; its profiles: default
     snowplow-credentials: cannot read config file /nonexistent/credentials.toml (from SNOWPLOW_CREDENTIALS_CONFIG): No such file or directory (os error 2)
     snowplow-credentials: refusing to send credentials to http://console.example.com over plain http: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
-    snowplow-credentials: bad Console host: `ftp://console.example.com` is not an http or https URL
+    snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `ftp://console.example.com` is not an http or https URL
     "#);
 }
 
@@ -593,9 +593,11 @@ fn status_and_clear() {
     exit: 1
     --- stdout
     profile:       default (no config file)
-    host:          <CONSOLE>
-    organization:  00000000-0000-4000-8000-000000000001
-    auth:          API key (Credentials API v3), key ID 11111111-2222-4333-8444-555555555555
+    host:          <CONSOLE>  (from SNOWPLOW_CONSOLE_HOST)
+    organization:  00000000-0000-4000-8000-000000000001  (from SNOWPLOW_CONSOLE_ORG_ID)
+    auth:          API key (Credentials API v3), key ID 11111111-2222-4333-8444-555555555555  (from SNOWPLOW_CONSOLE_API_KEY_ID)
+    API key:       from SNOWPLOW_CONSOLE_API_KEY
+    serves:        <CONSOLE>
     cache file:    ~/.cache/snowplow/credentials/token-<HASH>.json
     token:         none cached
     --- stderr
@@ -621,11 +623,13 @@ fn status_and_clear() {
     exit: 0
     --- stdout
     profile:       default (no config file)
-    host:          <CONSOLE>
-    organization:  00000000-0000-4000-8000-000000000001
-    auth:          API key (Credentials API v3), key ID 11111111-2222-4333-8444-555555555555
+    host:          <CONSOLE>  (from SNOWPLOW_CONSOLE_HOST)
+    organization:  00000000-0000-4000-8000-000000000001  (from SNOWPLOW_CONSOLE_ORG_ID)
+    auth:          API key (Credentials API v3), key ID 11111111-2222-4333-8444-555555555555  (from SNOWPLOW_CONSOLE_API_KEY_ID)
+    API key:       from SNOWPLOW_CONSOLE_API_KEY
+    serves:        <CONSOLE>
     cache file:    ~/.cache/snowplow/credentials/token-<HASH>.json
-    token:         fresh, expires 2100-01-01T00:00:00Z (in …), refreshed from 2099-12-31T23:45:00Z
+    token:         fresh, expires 2100-01-01T00:00:00Z (in …), will refresh from 2099-12-31T23:45:00Z
     --- stderr
     ");
     assert!(
@@ -642,8 +646,8 @@ fn status_and_clear() {
     assert_snapshot!(all.home_redacted(&sandbox).redacted(&console), @"
     exit: 0
     --- stdout
-    removed 1 cached file from ~/.cache/snowplow/credentials
     --- stderr
+    snowplow-credentials: removed 2 cached files from ~/.cache/snowplow/credentials
     ");
     assert!(sandbox.cache_files().is_empty());
 }

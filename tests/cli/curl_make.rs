@@ -119,7 +119,7 @@ fn the_curl_script_calls_the_console() {
     --- stdout
     {"message":"Unauthorized"}
     --- stderr
-    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
     curl: (22) The requested URL returned error: 401
     "#);
 }
@@ -171,7 +171,7 @@ fn the_export_script_exports_the_token_without_eval() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
     ");
     assert_eq!(resource_authorizations(&console).len(), 1, "curl never ran");
 }
@@ -233,7 +233,7 @@ fn the_makefile_calls_the_console_without_echoing_the_token() {
     assert_snapshot!(dry.redacted(&console), @r#"
     exit: 0
     --- stdout
-    test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "<CONSOLE>/api/msc/v1/organizations"
+    url=$(snowplow-credentials console-url '/api/msc/v1/organizations') && test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "$url"
     --- stderr
     "#);
     assert_no_token(&dry, &console);
@@ -311,14 +311,6 @@ fn the_makefile_says_what_is_missing() {
         out.redacted(&console)
             .replace(makefile.to_str().unwrap(), "<MAKEFILE>")
     };
-    // No organization for the URL.
-    let no_org = make(&sandbox, &["data-structures", "ORG="]);
-    assert_snapshot!(redact(no_org), @"
-    exit: 2
-    --- stdout
-    --- stderr
-    <MAKEFILE>:32: *** set ORG or SNOWPLOW_CONSOLE_ORG_ID.  Stop.
-    ");
     // No token: the helper's error, and curl is never run.
     sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "wrong");
     let no_token = make(&sandbox, &["organizations"]);
@@ -326,10 +318,48 @@ fn the_makefile_says_what_is_missing() {
     exit: 2
     --- stdout
     --- stderr
-    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
-    make: *** [<MAKEFILE>:41: organizations] Error 1
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
+    make: *** [<MAKEFILE>:42: organizations] Error 1
     ");
+    // No organization anywhere: the helper says where to set one, and
+    // neither the token nor curl is tried with a broken URL.
+    sandbox.unset("SNOWPLOW_CONSOLE_ORG_ID");
+    let no_org = make(&sandbox, &["data-structures"]);
+    assert_snapshot!(redact(no_org), @r#"
+    exit: 2
+    --- stdout
+    --- stderr
+    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no organization ID for {org} in `/api/msc/v1/organizations/{org}/data-structures/v1`: set SNOWPLOW_CONSOLE_ORG_ID, --org-id, or org_id in the profile
+    make: *** [<MAKEFILE>:33: data-structures] Error 1
+    "#);
     assert_eq!(resource_authorizations(&console).len(), 0);
+}
+
+#[test]
+fn the_makefile_calls_the_profiles_console_not_the_variables() {
+    let (prod, staging) = (Console::start(), Console::start());
+    let Some(mut sandbox) = make_sandbox(&prod) else {
+        return;
+    };
+    // snowplow-cli's variables name production; the staging profile, named
+    // with PROFILE=, must win for both the token and the URL.
+    sandbox.write_config(&format!(
+        "[profiles.staging]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"STAGING_KEY\"\n",
+        console::ORG,
+        console::KEY_ID,
+        staging.url()
+    ));
+    sandbox.set("STAGING_KEY", console::KEY);
+    let out = make(&sandbox, &["data-structures", "PROFILE=staging"]);
+    assert_snapshot!(out.redacted(&staging), @"
+    exit: 0
+    --- stdout
+    []
+    --- stderr
+    ");
+    assert_eq!(prod.requests().len(), 0, "nothing went to production");
+    assert_all_bearer(&staging, 1);
 }
 
 #[test]
@@ -339,13 +369,25 @@ fn the_makefile_defaults_to_the_real_console() {
         return;
     };
     sandbox.unset("SNOWPLOW_CONSOLE_HOST");
-    // A dry run: nothing is fetched, the URL is shown.
+    // A dry run runs nothing: it shows that the URL comes from the helper.
     let dry = make(&sandbox, &["-n", "data-structures"]);
     assert_snapshot!(dry.redacted(&console), @r#"
     exit: 0
     --- stdout
-    test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "https://console.snowplowanalytics.com/api/msc/v1/organizations/00000000-0000-4000-8000-000000000001/data-structures/v1"
+    url=$(snowplow-credentials console-url '/api/msc/v1/organizations/{org}/data-structures/v1') && test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "$url"
     --- stderr
     "#);
     assert_eq!(console.token_requests(), 0);
+    // And the helper, with no host set anywhere, names the production Console.
+    let url = sandbox.run(&[
+        "console-url",
+        "/api/msc/v1/organizations/{org}/data-structures/v1",
+    ]);
+    assert_eq!(
+        url.stdout,
+        format!(
+            "https://console.snowplowanalytics.com/api/msc/v1/organizations/{}/data-structures/v1\n",
+            console::ORG
+        )
+    );
 }

@@ -143,7 +143,7 @@ fn docker_errors_go_to_stdout_with_exit_1() {
     assert_snapshot!(out.redacted(&console), @r#"
     exit: 1
     --- stdout
-    no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     --- stderr
     "#);
 }

@@ -162,19 +162,19 @@ fn install_links_creates_the_helper_names_and_is_idempotent() {
     assert_snapshot!(redact(first), @"
     exit: 0
     --- stdout
-    linked <DIR>/git-credential-snowplow -> <BIN>
-    linked <DIR>/docker-credential-snowplow -> <BIN>
-    linked <DIR>/terraform-credentials-snowplow -> <BIN>
     --- stderr
+    snowplow-credentials: linked <DIR>/git-credential-snowplow -> <BIN>
+    snowplow-credentials: linked <DIR>/docker-credential-snowplow -> <BIN>
+    snowplow-credentials: linked <DIR>/terraform-credentials-snowplow -> <BIN>
     ");
     let again = sandbox.run(&["install-links", dir_str]);
     assert_snapshot!(redact(again), @"
     exit: 0
     --- stdout
-    <DIR>/git-credential-snowplow already links to <BIN>
-    <DIR>/docker-credential-snowplow already links to <BIN>
-    <DIR>/terraform-credentials-snowplow already links to <BIN>
     --- stderr
+    snowplow-credentials: <DIR>/git-credential-snowplow already links to <BIN>
+    snowplow-credentials: <DIR>/docker-credential-snowplow already links to <BIN>
+    snowplow-credentials: <DIR>/terraform-credentials-snowplow already links to <BIN>
     ");
     for name in [
         "git-credential-snowplow",

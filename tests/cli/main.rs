@@ -45,6 +45,10 @@ mod git;
 #[cfg(unix)]
 mod kubernetes;
 mod load;
+// newcomer: writes snowplow-cli's files with Unix modes, to test the privacy
+// rules for them.
+#[cfg(unix)]
+mod newcomer;
 mod parsers;
 mod platform;
 mod secrets;

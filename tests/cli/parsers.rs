@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use snowplow_credentials::fuzzing::{
-    Flags, Settings, bazel_request, git_request, jwt_claims, kubernetes_api_version, read_input,
-    token_file_contents,
+    Flags, Settings, bazel_request, dotenv, git_request, jwt_claims, kubernetes_api_version,
+    read_input, snowplow_yml, token_file_contents,
 };
 
 use crate::console::make_jwt;
@@ -57,6 +57,14 @@ fn parse_everything(input: &[u8]) {
             assert!(!token.expose().contains(char::is_whitespace), "{text:?}");
         }
         let _ = Settings::from_toml(&Flags::default(), Path::new("/x/credentials.toml"), &text);
+        // snowplow-cli's files: errors are one line (they end up in tools'
+        // output), and a value never holds a line break.
+        for parsed in [snowplow_yml(&text), dotenv(&text)] {
+            match parsed {
+                Ok(values) => assert!(values.values().all(|v| !v.contains('\n')), "{text:?}"),
+                Err(e) => assert!(!e.contains('\n'), "{e}"),
+            }
+        }
     }
 }
 
@@ -77,7 +85,7 @@ fn claims_survive_encoding() {
 
 #[test]
 fn random_and_mutated_input_never_panics_a_parser() {
-    let valid: [&[u8]; 7] = [
+    let valid: [&[u8]; 9] = [
         b"capability[]=authtype\nprotocol=https\nhost=console.test:8443\n\n",
         br#"{"uri": "https://console.test/x"}"#,
         br#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1"}"#,
@@ -87,6 +95,8 @@ fn random_and_mutated_input_never_panics_a_parser() {
           hosts = [\"a.test\"]\napi_key_command = [\"pass\"]\n",
         b"[profiles.p]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n\
           auth_url = \"http://localhost/t\"\npassword = \"p\"\nclient_secret_env = \"S\"\n",
+        b"console:\n    api-key: k\n    api-key-id: \"id\"\n    host: 'https://h'\n    org-id: o\nother: [1, {a: b}]\n",
+        b"# c\nexport SNOWPLOW_CONSOLE_ORG_ID='o'\nSNOWPLOW_CONSOLE_API_KEY=\"k\\\"q\" # c\nSNOWPLOW_CONSOLE_HOST=https://h\n",
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for _ in 0..5000 {

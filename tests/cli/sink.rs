@@ -196,8 +196,8 @@ fn what_cannot_get_better_ends_it_with_one_line() {
         .set("SNOWPLOW_CONSOLE_API_KEY", console::KEY);
     run(&sandbox, &missing_dir);
     assert_snapshot!(seen, @r#"
-    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key is right, or whether it was deleted (Console, Settings, API keys)
-    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID or org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
+    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: cannot write <HOME>/nowhere/token (its directory must exist and be writable by this user): No such file or directory (os error 2)
     "#);
     assert!(!token.exists());

@@ -432,9 +432,8 @@ fn the_console_api_example_parses_and_its_program_speaks_the_external_protocol()
     }
 
     // The external data source runs `program` with the query as JSON on
-    // stdin, and wants a JSON object of strings on stdout. The program as
-    // written, with var.console_host set (TF_VAR_console_host) to the
-    // stand-in's HTTPS front:
+    // stdin, and wants a JSON object of strings on stdout. The programs as
+    // written, against the stand-in's HTTPS front:
     let registry = Registry::start();
     let mut sandbox = https_console(&registry);
     let path = format!(
@@ -443,28 +442,45 @@ fn the_console_api_example_parses_and_its_program_speaks_the_external_protocol()
         sandbox.var("PATH").unwrap()
     );
     sandbox.set("PATH", &path);
-    let line = text
+    // Each `program = concat([...], var.snowplow_args)` in order, with
+    // var.snowplow_args at its default ([]) and the first result's host
+    // where the second names it, as Terraform evaluates them.
+    let programs: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .find_map(|l| l.strip_prefix("program = [")?.strip_suffix(']'))
-        .expect("a program line");
-    let program: Vec<String> = line
-        .split(", ")
-        .map(|word| match word.strip_prefix('"') {
-            Some(literal) => literal.trim_end_matches('"').to_string(),
-            None => {
-                assert_eq!(word, "var.console_host");
-                registry.host()
-            }
+        .filter_map(|l| {
+            l.strip_prefix("program = concat([")?
+                .strip_suffix("], var.snowplow_args)")
         })
         .collect();
-    assert_eq!(program[..3], ["snowplow-credentials", "terraform", "get"]);
-    let args: Vec<&str> = program[1..].iter().map(String::as_str).collect();
-    let mut external = sandbox.program(&program[0], &args);
-    let out = harness::output_of(&mut external, Some(br#"{"any":"query"}"#));
-    out.success();
-    let result: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&out.stdout).expect("a JSON object of strings");
-    assert_eq!(result.keys().collect::<Vec<_>>(), ["token"]);
-    assert_eq!(registry.console.issued(), [result["token"].clone()]);
+    assert_eq!(programs.len(), 2, "{text}");
+    let mut results: Vec<std::collections::BTreeMap<String, String>> = Vec::new();
+    for line in programs {
+        let program: Vec<String> = line
+            .split(", ")
+            .map(|word| match word.strip_prefix('"') {
+                Some(literal) => literal.trim_end_matches('"').to_string(),
+                None => {
+                    assert_eq!(word, "data.external.console.result.host");
+                    results[0]["host"].clone()
+                }
+            })
+            .collect();
+        assert_eq!(program[0], "snowplow-credentials");
+        let args: Vec<&str> = program[1..].iter().map(String::as_str).collect();
+        let mut external = sandbox.program(&program[0], &args);
+        let out = harness::output_of(&mut external, Some(br#"{"any":"query"}"#));
+        out.success();
+        results.push(serde_json::from_str(&out.stdout).expect("a JSON object of strings"));
+    }
+    // The first names the profile's Console; the http data source calls it.
+    assert_eq!(results[0].keys().collect::<Vec<_>>(), ["host", "url"]);
+    assert_eq!(results[0]["host"], registry.host());
+    assert_eq!(results[0]["url"], registry.proxy.ip_url());
+    assert!(
+        text.contains("url = \"${data.external.console.result.url}/api/msc/v1/organizations\"")
+    );
+    // The second gets the token for that host.
+    assert_eq!(results[1].keys().collect::<Vec<_>>(), ["token"]);
+    assert_eq!(registry.console.issued(), [results[1]["token"].clone()]);
 }

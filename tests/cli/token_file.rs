@@ -143,9 +143,10 @@ fn status_names_the_file_and_exits_0_while_its_token_is_served() {
     exit: 0
     --- stdout
     profile:       default (no config file)
-    host:          https://console.snowplowanalytics.com
+    host:          https://console.snowplowanalytics.com  (from default)
     organization:  (none)
     auth:          a token minted elsewhere: no key, no exchange
+    serves:        https://console.snowplowanalytics.com
     token file:    <DIR>/token
     token:         fresh, expires 2100-01-01T00:00:00Z (in <LEFT>)
     --- stderr
@@ -156,9 +157,10 @@ fn status_names_the_file_and_exits_0_while_its_token_is_served() {
     exit: 1
     --- stdout
     profile:       default (no config file)
-    host:          https://console.snowplowanalytics.com
+    host:          https://console.snowplowanalytics.com  (from default)
     organization:  (none)
     auth:          a token minted elsewhere: no key, no exchange
+    serves:        https://console.snowplowanalytics.com
     token file:    <DIR>/token
     token:         expired at 2023-11-14T22:13:20Z
     --- stderr
