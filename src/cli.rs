@@ -26,8 +26,17 @@ pub const LINKS: [(&str, &str); 3] = [
     ("terraform-credentials-snowplow", "terraform"),
 ];
 
-/// What `--version` and Docker's `version` print.
-pub const VERSION_LINE: &str = concat!("snowplow-credentials ", env!("CARGO_PKG_VERSION"), "\n");
+/// What `--version` and Docker's `version` print: the version, then which
+/// build this is (the target triple, and whether it is static: build.rs).
+pub const VERSION_LINE: &str = concat!(
+    "snowplow-credentials ",
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BUILD_TARGET"),
+    ", ",
+    env!("BUILD_LINKING"),
+    ")\n"
+);
 
 #[derive(Debug, PartialEq)]
 pub enum Command {
@@ -53,9 +62,22 @@ pub enum Command {
     },
     /// Keep a token file fresh.
     Sink(sink::Options),
+    /// `completions SHELL`: the script to install.
+    Completions(Shell),
+    /// `__complete N WORD...`, what the scripts call on TAB: see complete.rs.
+    Complete(Vec<String>),
     /// The help, or one command's (by its first word).
     Help(Option<&'static str>),
     Version,
+}
+
+/// The shells `completions` writes a script for.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }
 
 /// Options that belong to one command rather than to every one.
@@ -90,10 +112,13 @@ pub struct Cli {
 
 /// One command: its words (the name, then aliases), how `--help` shows it,
 /// and how its arguments (the words after its name) become a [`Command`].
-struct Spec {
-    words: &'static [&'static str],
-    usage: &'static str,
-    about: &'static str,
+pub struct Spec {
+    pub words: &'static [&'static str],
+    /// The name, then each argument: `<a|b>` one of these words, `<NAME>`
+    /// a value (`PATH`, `FILE`, `DIR` are paths), `[...]` optional,
+    /// `[--flag <VALUE>]` an option of its own. Completion reads it too.
+    pub usage: &'static str,
+    pub about: &'static str,
     /// More about it, for `help COMMAND`.
     details: &'static str,
     /// The options of its own it takes ([`Own`]).
@@ -105,7 +130,7 @@ struct Spec {
 }
 
 /// Every command, in `--help` order: the one list of command words.
-const COMMANDS: &[Spec] = &[
+pub const COMMANDS: &[Spec] = &[
     Spec {
         words: &["token"],
         usage: "token",
@@ -321,6 +346,116 @@ const COMMANDS: &[Spec] = &[
         },
         wrong: Some("sink needs one argument: the token file's path"),
     },
+    Spec {
+        words: &["completions"],
+        usage: "completions <bash|zsh|fish|powershell>",
+        about: "print the shell's completion script",
+        details: "Prints a script that completes commands, options, protocol actions and the\n\
+                  profile names of the config file (read at TAB time, by asking this binary).\n",
+        takes: &[],
+        parse: |args, _| {
+            Some(Command::Completions(match args {
+                ["bash"] => Shell::Bash,
+                ["zsh"] => Shell::Zsh,
+                ["fish"] => Shell::Fish,
+                ["powershell"] => Shell::Powershell,
+                _ => return None,
+            }))
+        },
+        wrong: Some("completions needs a shell: bash, zsh, fish or powershell"),
+    },
+];
+
+/// A global option: `--long`, its short form, the placeholder of its value
+/// (none: a switch), and its `--help` text (later lines indented).
+pub struct Opt {
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub value: Option<&'static str>,
+    pub about: &'static str,
+}
+
+/// Every global option, in `--help` order. The parser matches the same
+/// names (a unit test checks it accepts each); completion offers them.
+pub const OPTIONS: &[Opt] = &[
+    Opt {
+        long: "profile",
+        short: None,
+        value: Some("NAME"),
+        about: "profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]",
+    },
+    Opt {
+        long: "config",
+        short: None,
+        value: Some("FILE"),
+        about: "config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]\n\
+                [default: ~/.config/snowplow/credentials.toml]",
+    },
+    Opt {
+        long: "org-id",
+        short: None,
+        value: Some("ID"),
+        about: "organization ID  [env: SNOWPLOW_CONSOLE_ORG_ID]",
+    },
+    Opt {
+        long: "api-key-id",
+        short: None,
+        value: Some("ID"),
+        about: "API key ID  [env: SNOWPLOW_CONSOLE_API_KEY_ID]",
+    },
+    Opt {
+        long: "host",
+        short: None,
+        value: Some("URL"),
+        about: "Console URL  [env: SNOWPLOW_CONSOLE_HOST]\n\
+                [default: https://console.snowplowanalytics.com]",
+    },
+    Opt {
+        long: "min-ttl",
+        short: None,
+        value: Some("SECONDS"),
+        about: "refresh when less than this is left  [default: 900]\n\
+                [env: SNOWPLOW_CREDENTIALS_MIN_TTL]",
+    },
+    Opt {
+        long: "timeout",
+        short: None,
+        value: Some("SECONDS"),
+        about: "HTTP connect and read timeout, at least 1  [default: 10]\n\
+                [env: SNOWPLOW_CREDENTIALS_TIMEOUT]",
+    },
+    Opt {
+        long: "refresh",
+        short: None,
+        value: None,
+        about: "exchange a new token even if the cached one is fresh",
+    },
+    Opt {
+        long: "token-file",
+        short: None,
+        value: Some("FILE"),
+        about: "serve the token in FILE, minted elsewhere: no key, no exchange\n\
+                [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]",
+    },
+    Opt {
+        long: "verbose",
+        short: Some('v'),
+        value: None,
+        about: "explain what happens, on stderr (secrets redacted)\n\
+                [env: SNOWPLOW_CREDENTIALS_VERBOSE=1]",
+    },
+    Opt {
+        long: "help",
+        short: Some('h'),
+        value: None,
+        about: "print this help",
+    },
+    Opt {
+        long: "version",
+        short: Some('V'),
+        value: None,
+        about: "print the version, target and whether the build is static",
+    },
 ];
 
 const HELP_HEAD: &str = "\
@@ -332,33 +467,15 @@ Commands:
 ";
 
 const HELP_TAIL: &str = "
-Options:
-      --profile <NAME>       profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]
-      --config <FILE>        config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]
-                             [default: ~/.config/snowplow/credentials.toml]
-      --org-id <ID>          organization ID  [env: SNOWPLOW_CONSOLE_ORG_ID]
-      --api-key-id <ID>      API key ID  [env: SNOWPLOW_CONSOLE_API_KEY_ID]
-      --host <URL>           Console URL  [env: SNOWPLOW_CONSOLE_HOST]
-                             [default: https://console.snowplowanalytics.com]
-      --min-ttl <SECONDS>    refresh when less than this is left  [default: 900]
-                             [env: SNOWPLOW_CREDENTIALS_MIN_TTL]
-      --timeout <SECONDS>    HTTP connect and read timeout, at least 1  [default: 10]
-                             [env: SNOWPLOW_CREDENTIALS_TIMEOUT]
-      --refresh              exchange a new token even if the cached one is fresh
-      --token-file <FILE>    serve the token in FILE, minted elsewhere: no key, no exchange
-                             [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]
-  -v, --verbose              explain what happens, on stderr (secrets redacted)
-                             [env: SNOWPLOW_CREDENTIALS_VERBOSE=1]
-  -h, --help                 print this help
-  -V, --version              print the version
-
 The API key is read from SNOWPLOW_CONSOLE_API_KEY, the profile's api_key_command,
 api_key_env or api_key, or snowplow-cli's snowplow.yml or .env (~/.config/snowplow/);
 there is no flag for it, since argv is visible to all users (a token_file replaces it). A profile chosen with
 --profile or SNOWPLOW_CREDENTIALS_PROFILE ignores the SNOWPLOW_CONSOLE_* variables.
 
 Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory), SNOWPLOW_CREDENTIALS_LOCK_WAIT
-(seconds to wait for another refresh, default 30), and the variables above.
+(seconds to wait for another refresh, default 30), SSL_CERT_FILE (a PEM bundle of the CAs to
+trust instead of the system's), HTTPS_PROXY and NO_PROXY (read as curl reads them), and the
+variables above.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
@@ -388,7 +505,8 @@ fn spec_of(word: &str) -> Option<&'static Spec> {
     COMMANDS.iter().find(|c| c.words.contains(&word))
 }
 
-/// `--help`: the commands from [`COMMANDS`], between fixed text.
+/// `--help`: the commands from [`COMMANDS`] and the options from
+/// [`OPTIONS`], between fixed text.
 pub fn help() -> String {
     let mut out = HELP_HEAD.to_string();
     for spec in COMMANDS {
@@ -398,6 +516,14 @@ pub fn help() -> String {
         } else {
             let _ = writeln!(out, "  {usage}\n{:29}{}", "", spec.about);
         }
+    }
+    out.push_str("\nOptions:\n");
+    for opt in OPTIONS {
+        let short = opt.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+        let value = opt.value.map(|v| format!(" <{v}>")).unwrap_or_default();
+        let left = format!("--{}{value}", opt.long);
+        let about = opt.about.replace('\n', &format!("\n{:29}", ""));
+        let _ = writeln!(out, "  {short:4}{left:<23}{about}");
     }
     out + HELP_TAIL
 }
@@ -420,6 +546,17 @@ fn link_command(argv0: &OsString) -> Option<&'static str> {
 pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut args = args.into_iter();
     let argv0 = args.next().unwrap_or_default();
+    // What the completion scripts send is a half-typed line, not options to
+    // check: it goes to complete.rs as it is.
+    let mut args = args.peekable();
+    if args.next_if(|a| a == "__complete").is_some() {
+        return Ok(Cli {
+            command: Command::Complete(args.map(|a| a.to_string_lossy().into_owned()).collect()),
+            flags: Flags::default(),
+            refresh: false,
+            verbose: false,
+        });
+    }
     let mut positional: Vec<String> = link_command(&argv0).map(String::from).into_iter().collect();
     let mut parser = lexopt::Parser::from_args(args);
     let mut flags = Flags::default();
@@ -620,6 +757,20 @@ mod tests {
              credential helper"
         ));
         assert!(help.contains("  bazel get                  Bazel credential helper\n"));
+    }
+
+    #[test]
+    fn the_parser_takes_every_option_of_the_table() {
+        for opt in OPTIONS {
+            let long = format!("--{}", opt.long);
+            let mut words = vec!["sc", "token", long.as_str()];
+            words.extend(opt.value.map(|_| "5"));
+            assert!(parse_words(&words).is_ok(), "{long}");
+            if let Some(c) = opt.short {
+                let short = format!("-{c}");
+                assert!(parse_words(&["sc", "token", &short]).is_ok(), "{short}");
+            }
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod cache;
 mod cli;
 mod commands;
+mod complete;
 mod config;
 mod error;
 mod exchange;
@@ -83,6 +84,8 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Serve(tool) => return serve_tool(tool.clone(), cli),
         Command::Help(command) => return Ok((cli::help_text(*command), 0)),
         Command::Version => return Ok((cli::VERSION_LINE.to_string(), 0)),
+        Command::Completions(shell) => return Ok((complete::script(*shell), 0)),
+        Command::Complete(words) => return Ok((complete::candidates(words), 0)),
         Command::ConsoleUrl { path, json } => {
             let out = commands::console_url(&cli.flags, path.as_deref(), *json)?;
             return Ok((out, 0));

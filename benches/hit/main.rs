@@ -24,6 +24,7 @@ mod lab;
 mod machine;
 mod measure;
 mod report;
+mod static_build;
 
 use std::time::Duration;
 
@@ -47,6 +48,8 @@ fn main() {
     eprintln!("hit: building the release binary and the floor program");
     let (binary, floor) = lab::build();
     let lab = Lab::new(&binary, &floor);
+    eprintln!("hit: building the static binary (bash .ci/static build)");
+    let static_binary = static_build::build(lab.dir.path());
     let mut report = Report::new(&binary, rounds, stampedes);
 
     // One exchange fills the cache; every hit must then answer with it.
@@ -71,10 +74,18 @@ fn main() {
                 .env("KUBERNETES_EXEC_INFO", EXEC_INFO),
         ),
     ];
+    let static_hits: Vec<(String, Program)> = match &static_binary {
+        Ok(path) => hits
+            .iter()
+            .map(|(n, p)| (format!("static {n}"), static_build::same_call(p, path)))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let floor = lab.floor();
     let store = lab.git_credential_store(&token);
     let gke = lab.gke(&token);
     let mut answering: Vec<(&str, &Program)> = hits.iter().map(|(n, p)| (*n, p)).collect();
+    answering.extend(static_hits.iter().map(|(n, p)| (n.as_str(), p)));
     if let Some(store) = &store {
         answering.push(("git credential-store", store));
     }
@@ -97,6 +108,9 @@ fn main() {
     for (name, program) in &hits {
         cases.push((name.to_string(), Box::new(|| program.time())));
     }
+    for (name, program) in &static_hits {
+        cases.push((name.clone(), Box::new(|| program.time())));
+    }
     if let Some(store) = &store {
         cases.push(("store".into(), Box::new(|| store.time())));
     }
@@ -116,6 +130,14 @@ fn main() {
         &hits
             .iter()
             .map(|(n, _)| (*n, median_of(n).unwrap()))
+            .collect::<Vec<_>>(),
+    );
+    report.static_hits(
+        median_of("floor").expect("the floor"),
+        static_binary.as_deref(),
+        &static_hits
+            .iter()
+            .map(|(n, _)| (n.trim_start_matches("static "), median_of(n).unwrap()))
             .collect::<Vec<_>>(),
     );
 

@@ -181,6 +181,43 @@ impl Report {
         self.out.push('\n');
     }
 
+    /// The static build's hits against the same floor, or why there are none.
+    pub fn static_hits(
+        &mut self,
+        floor: Duration,
+        built: Result<&Path, &String>,
+        hits: &[(&str, Duration)],
+    ) {
+        let bound = crate::static_build::HIT_VS_FLOOR;
+        let _ = writeln!(
+            self.out,
+            "| static build (x86_64-unknown-linux-musl, no interpreter) | median | × floor (≤ {bound}) |\n\
+             |---|---:|---:|"
+        );
+        match built {
+            Ok(binary) => {
+                for (name, hit) in hits {
+                    let vs_floor = self.judged(ratio(*hit, floor), bound, false);
+                    let _ = writeln!(
+                        self.out,
+                        "| hit: `snowplow-credentials {name}` | {} | {vs_floor} |",
+                        ms(*hit)
+                    );
+                }
+                let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+                let _ = writeln!(
+                    self.out,
+                    "| size | {size} bytes ({}) | |",
+                    mib(size.div_ceil(1024))
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(self.out, "| not built: {why} | | |");
+            }
+        }
+        self.out.push('\n');
+    }
+
     pub fn miss(&mut self, miss: Duration, curl: Option<Duration>) {
         let (measured, result) = match curl {
             Some(c) => (

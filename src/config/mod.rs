@@ -314,6 +314,16 @@ impl Settings {
     }
 }
 
+/// The profile names in the config file that `flags` and the environment
+/// name, for shell completion: none when it cannot be read or parsed (a
+/// completion has nowhere to say why).
+pub fn profile_names(flags: &Flags) -> Vec<String> {
+    match read_config(flags) {
+        Ok((_, Some(read))) => read.file.profiles.into_keys().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `$SNOWPLOW_CREDENTIALS_CACHE_DIR`, else `<user cache dir>/snowplow/credentials`.
 pub fn cache_dir() -> Result<PathBuf> {
     cache_dir_in(&env)

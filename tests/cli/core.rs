@@ -577,9 +577,15 @@ fn help_and_version() {
     help.success();
     assert!(help.stdout.contains("Usage: snowplow-credentials"));
     let version = sandbox.run(&["--version"]);
+    // The host build (cargo's default) loads libc at run time; the static
+    // build's line is checked in static_build.rs.
     assert_eq!(
         version.stdout,
-        format!("snowplow-credentials {}\n", env!("CARGO_PKG_VERSION"))
+        format!(
+            "snowplow-credentials {} ({}, dynamically linked)\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("BUILD_TARGET")
+        )
     );
 }
 

@@ -389,7 +389,7 @@ pub fn python_with(modules: &[&str]) -> Option<PathBuf> {
 }
 
 #[track_caller]
-fn missing(what: &str) {
+pub fn missing(what: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{what}, and CI=true: CI must install every client the tests drive");
     }

@@ -32,6 +32,7 @@ mod bazel;
 mod cache_faults;
 #[cfg(unix)]
 mod ci;
+mod completions;
 mod core;
 #[cfg(unix)]
 mod crashes;
@@ -39,6 +40,7 @@ mod crashes;
 mod curl_make;
 #[cfg(unix)]
 mod docker;
+mod docs;
 mod faults;
 #[cfg(unix)]
 mod git;
@@ -57,6 +59,9 @@ mod secrets;
 mod sink;
 #[cfg(unix)]
 mod startup;
+// static_build: a static Linux (musl) build run in an empty root.
+#[cfg(unix)]
+mod static_build;
 #[cfg(unix)]
 mod terraform;
 #[cfg(unix)]

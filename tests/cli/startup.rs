@@ -1,9 +1,9 @@
-//! How the process starts. The binary skips std's wrapper around `main` to
-//! keep a cache hit as cheap as starting any process (src/main.rs), so these
-//! check that it still does the two things of that wrapper that matter: a
-//! closed standard stream is reopened on /dev/null, so no file we open can
-//! take its descriptor and receive the token; and a reader that hangs up is
-//! an error we report, not a silent death by SIGPIPE.
+//! How the process starts. These pin the two things std's wrapper around
+//! `main` does for us that matter (src/main.rs), so that a change of entry
+//! point (it was once `#![no_main]`) cannot lose them: a closed standard
+//! stream is reopened on /dev/null, so no file we open can take its
+//! descriptor and receive the token; and a reader that hangs up is an error
+//! we report, not a silent death by SIGPIPE.
 
 use std::process::Stdio;
 
