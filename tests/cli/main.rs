@@ -32,6 +32,8 @@ mod bazel;
 mod cache_faults;
 #[cfg(unix)]
 mod ci;
+// completions: drives bash, fish and zsh.
+#[cfg(unix)]
 mod completions;
 mod core;
 #[cfg(unix)]
