@@ -10,7 +10,7 @@
 //! miss, and gets replaced.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -29,6 +29,9 @@ pub struct Entry {
     pub exp: u64,
     pub iat: u64,
 }
+
+/// The largest cache file read: a real entry is a few KiB.
+const MAX_ENTRY: u64 = 64 * 1024;
 
 pub enum Lookup {
     Missing,
@@ -64,26 +67,22 @@ impl Cache {
     }
 
     pub fn read(&self) -> Lookup {
-        let mut file = match files::open_private(&self.path) {
-            Ok(Some(file)) => file,
-            Ok(None) => return Lookup::Missing,
-            Err(e) => return Lookup::Unusable(format!("cannot use it: {e}")),
-        };
-        // A directory others may write lets them swap the file: a miss, so
-        // the refresh path tightens it (or refuses it) before it is used.
+        // A directory others may write lets them swap or plant the file: a
+        // miss, checked before the file is opened, so the refresh path
+        // tightens the directory (or refuses it) before it is used.
         match fs::metadata(&self.dir).map(|meta| files::too_open(&meta)) {
             Ok(None) => {}
             Ok(Some(why)) => {
                 return Lookup::Unusable(format!("its directory is open to others ({why})"));
             }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Lookup::Missing,
             Err(e) => return Lookup::Unusable(format!("cannot check its directory: {e}")),
         }
-        let mut text = Vec::with_capacity(2048);
-        // Through `take`: File's own read_to_end would fstat and lseek again
-        // for the size open_private has just checked.
-        if let Err(e) = (&mut file).take(u64::MAX).read_to_end(&mut text) {
-            return Lookup::Unusable(format!("cannot read it: {e}"));
-        }
+        let text = match files::read_private(&self.path, MAX_ENTRY) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Lookup::Missing,
+            Err(e) => return Lookup::Unusable(format!("cannot use it: {e}")),
+        };
         match serde_json::from_slice::<Entry>(&text) {
             Ok(entry) if entry.identity == self.identity => Lookup::Found(entry),
             Ok(_) => Lookup::Unusable("it belongs to another identity".into()),
@@ -110,11 +109,7 @@ impl Cache {
 
     /// Drops this identity's token. `Ok(false)` if there was none.
     pub fn remove(&self) -> io::Result<bool> {
-        match fs::remove_file(&self.path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        files::remove_own(&self.path)
     }
 
     /// Takes the refresh lock, waiting at most `wait`. The OS releases it
@@ -148,8 +143,9 @@ impl Cache {
     }
 }
 
-/// Every file of ours in `dir`: tokens, their lock files and leftover
-/// temporary files, for `clear --all`.
+/// Every file in `dir` named as this program names its files: tokens,
+/// their lock files and leftover temporary files, for `clear --all`.
+/// Nothing else there is ours to remove.
 pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let entries = match fs::read_dir(dir) {
@@ -160,13 +156,32 @@ pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     for entry in entries {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let lock = name.starts_with("token-") && name.ends_with(".lock");
-        if name.ends_with(".json") || name.starts_with(".tmp-") || lock {
+        let ours = is_token_file_name(name, ".json") || is_token_file_name(name, ".lock");
+        if ours || name.starts_with(files::TEMP_PREFIX) {
             found.push(path);
         }
     }
     found.sort();
     Ok(found)
+}
+
+/// An identity from its fields, each prefixed with its length, so that no
+/// two different lists of fields give the same identity: space-joined,
+/// org `A B` with key ID `C` was org `A` with key ID `B C`.
+pub fn identity(fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|field| format!("{}:{field}", field.len()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `name` is one [`file_name`] makes, with `extension` (`.json`
+/// for the token, `.lock` for its lock file).
+fn is_token_file_name(name: &str, extension: &str) -> bool {
+    name.strip_prefix("token-")
+        .and_then(|rest| rest.strip_suffix(extension))
+        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `token-<16 hex digits>.json`, from a hash of the identity: no secret and
@@ -192,6 +207,19 @@ mod tests {
             file_name("v3 https://x o k2")
         );
         assert!(file_name("a").starts_with("token-") && file_name("a").len() == 27);
+        assert!(is_token_file_name(&file_name("a"), ".json"));
+        assert!(!is_token_file_name("package.json", ".json"));
+        assert!(!is_token_file_name("token-1.json", ".json"));
+    }
+
+    #[test]
+    fn identities_are_unambiguous() {
+        assert_ne!(
+            identity(&["v3", "h", "A B", "C"]),
+            identity(&["v3", "h", "A", "B C"])
+        );
+        assert_ne!(identity(&["a", ""]), identity(&["a"]));
+        assert_eq!(identity(&["v2", "h", "o"]), "2:v2 1:h 1:o");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lexopt::prelude::*;
 
@@ -303,7 +303,8 @@ pub const COMMANDS: &[Spec] = &[
         usage: "install-links [DIR] [--only NAMES] [--remove]",
         about: "link the git/docker/terraform helper names to this binary",
         details: "Creates git-credential-snowplow, docker-credential-snowplow and\n\
-                  terraform-credentials-snowplow in DIR (default: beside this binary), creating\n\
+                  terraform-credentials-snowplow in DIR (default: the directory of the path\n\
+                  this program was invoked by, as found on PATH), creating\n\
                   DIR if needed. --only git,docker,terraform links just those (Terraform's\n\
                   plugin directory wants only its own). --remove removes our links instead,\n\
                   never a file that is not a link to this binary.\n",
@@ -341,7 +342,7 @@ pub const COMMANDS: &[Spec] = &[
                   exits; --header-file also writes `Authorization: Bearer <token>`.\n",
         takes: &[],
         parse: |args, _| match args {
-            [path] => Some(Command::Sink(sink::Options::at(path))),
+            [path] if !path.is_empty() => Some(Command::Sink(sink::Options::at(path))),
             _ => None,
         },
         wrong: Some("sink needs one argument: the token file's path"),
@@ -565,14 +566,16 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut sink = SinkFlags::default();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("profile") => flags.profile = Some(parser.value()?.string()?),
-            Long("config") => flags.config = Some(parser.value()?.into()),
-            Long("org-id") => flags.org_id = Some(parser.value()?.string()?),
-            Long("api-key-id") => flags.api_key_id = Some(parser.value()?.string()?),
-            Long("host") => flags.host = Some(parser.value()?.string()?),
+            Long("profile") => flags.profile = Some(given(&mut parser, "--profile")?),
+            Long("config") => flags.config = Some(given_os(&mut parser, "--config")?.into()),
+            Long("org-id") => flags.org_id = Some(given(&mut parser, "--org-id")?),
+            Long("api-key-id") => flags.api_key_id = Some(given(&mut parser, "--api-key-id")?),
+            Long("host") => flags.host = Some(given(&mut parser, "--host")?),
             Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl")?),
             Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout")?),
-            Long("token-file") => flags.token_file = Some(parser.value()?.into()),
+            Long("token-file") => {
+                flags.token_file = Some(given_os(&mut parser, "--token-file")?.into())
+            }
             Long("once") => sink.once = true,
             Long("header-file") => sink.header = Some(parser.value()?.into()),
             Long("mode") => sink.mode = Some(parser.value()?.string()?),
@@ -634,15 +637,26 @@ impl SinkFlags {
             }
             return Ok(command);
         };
-        let mode = match self.mode.as_deref() {
-            None | Some("600" | "0600") => 0o600,
-            Some("640" | "0640") => 0o640,
-            Some(other) => {
+        // --group is there so the group can read: it means 0640.
+        let mode = match (self.mode.as_deref(), &self.group) {
+            (None, None) | (Some("600" | "0600"), None) => 0o600,
+            (None, Some(_)) | (Some("640" | "0640"), _) => 0o640,
+            (Some("600" | "0600"), Some(_)) => {
+                return Err(Error::Usage(
+                    "--group gives its group read access, which 0600 denies: drop --mode \
+                     (--group means 0640)"
+                        .into(),
+                ));
+            }
+            (Some(other), _) => {
                 return Err(Error::Usage(format!(
-                    "--mode {other}: the token file is 0600 or 0640, never readable by all"
+                    "--mode `{other}`: give 0600 (the default) or 0640 (read by the file's group)"
                 )));
             }
         };
+        if self.header.as_deref() == Some(Path::new("")) {
+            return Err(Error::Usage("--header-file needs a path".into()));
+        }
         Ok(Command::Sink(sink::Options {
             header: self.header,
             mode,
@@ -651,6 +665,26 @@ impl SinkFlags {
             ..options
         }))
     }
+}
+
+/// The value of the option `name`, which must not be empty: `--org-id ''`
+/// (an unset shell variable) would otherwise fall back to the environment
+/// or the profile without a word.
+fn given(parser: &mut lexopt::Parser, name: &str) -> Result<String> {
+    given_os(parser, name)?
+        .into_string()
+        .map_err(|v| lexopt::Error::NonUnicodeValue(v).into())
+}
+
+/// [`given`] for paths, which need not be UTF-8.
+fn given_os(parser: &mut lexopt::Parser, name: &str) -> Result<OsString> {
+    let value = parser.value()?;
+    if value.is_empty() {
+        return Err(Error::Usage(format!(
+            "{name} needs a value, and was given an empty one (an unset variable?)"
+        )));
+    }
+    Ok(value)
 }
 
 /// A whole number of seconds for the option `name`.

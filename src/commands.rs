@@ -20,14 +20,18 @@ pub fn clear(settings: &Settings) -> Result<String> {
 pub fn clear_all(dir: &Path) -> Result<String> {
     let files = cache::all_files(dir)
         .map_err(|e| Error::io(format!("cannot list {}", display_path(dir)), e))?;
+    let mut removed = 0;
     for file in &files {
-        std::fs::remove_file(file)
-            .map_err(|e| Error::io(format!("cannot remove {}", display_path(file)), e))?;
+        // Gone already (a refresh renamed its temporary file, another clear
+        // ran) is fine: the point is that it is gone.
+        removed += usize::from(
+            crate::files::remove_own(file)
+                .map_err(|e| Error::io(format!("cannot remove {}", display_path(file)), e))?,
+        );
     }
     Ok(format!(
-        "removed {} cached file{} from {}\n",
-        files.len(),
-        if files.len() == 1 { "" } else { "s" },
+        "removed {removed} cached file{} from {}\n",
+        if removed == 1 { "" } else { "s" },
         display_path(dir)
     ))
 }
@@ -45,7 +49,8 @@ pub fn console_url(flags: &Flags, path: Option<&str>, json: bool) -> Result<Stri
                  --org-id, or org_id in the profile"
             ))
         })?;
-        path = path.replace("{org}", &org);
+        // Encoded as the exchange encodes it, so both name the same path.
+        path = path.replace("{org}", &crate::url::percent_encode(&org));
     }
     if !path.is_empty() && !path.starts_with('/') {
         path.insert(0, '/');

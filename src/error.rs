@@ -47,16 +47,20 @@ impl Error {
     }
 }
 
+/// One line by construction: a message quotes values from outside (a
+/// profile name, a path, a URL), and their control characters are written
+/// as escapes.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let text = match self {
             Error::Usage(m)
             | Error::Config(m)
             | Error::Rejected(m)
             | Error::Unavailable(m)
-            | Error::Input(m) => f.write_str(m),
-            Error::Io { context, source } => write!(f, "{context}: {source}"),
-        }
+            | Error::Input(m) => m.clone(),
+            Error::Io { context, source } => format!("{context}: {source}"),
+        };
+        f.write_str(&crate::log::escape_controls(&text))
     }
 }
 

@@ -13,7 +13,7 @@ use crate::config::{Auth, ENV_API_KEY_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
 use crate::http::{self, Answer, Request};
 use crate::secret::Secret;
-use crate::url::Url;
+use crate::url::{Url, percent_encode};
 use crate::warn;
 
 /// What the server gave: the token, and `expires_in` when the protocol has it.
@@ -34,8 +34,10 @@ pub fn exchange(settings: &Settings) -> Result<Issued> {
 
 fn build(settings: &Settings) -> Result<Request> {
     let place = settings.profile_place();
-    let read =
-        |source: &SecretSource, what: &str| source.read(what, &place, settings.command_timeout);
+    let hidden = settings.auth.secret_vars();
+    let read = |source: &SecretSource, what: &str| {
+        source.read(what, &place, settings.command_timeout, &hidden)
+    };
     match &settings.auth {
         Auth::V3 { org, key_id, key } => {
             let url = console_url(settings, org, "v3")?;
@@ -56,7 +58,7 @@ fn build(settings: &Settings) -> Result<Request> {
             Ok(console_call(settings, url, vec![("X-API-Key", key)]))
         }
         // token::get never exchanges for a token file.
-        Auth::TokenFile { path } => Err(Error::Config(format!(
+        Auth::TokenFile { path, .. } => Err(Error::Config(format!(
             "profile {} serves the token file {} and exchanges nothing",
             settings.profile,
             path.display()
@@ -130,20 +132,6 @@ fn form(fields: &[(&str, &str)]) -> String {
         .iter()
         .map(|(k, v)| format!("{k}={}", percent_encode(v)));
     fields.collect::<Vec<_>>().join("&")
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters, for form
-/// fields and path segments alike.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A non-200 answer, worded by what the user should do.
@@ -231,12 +219,19 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
             serde_json::from_slice::<Console>(body).map(|c| (c.access_token, None)),
         ),
     };
+    // The setting that chose the server that answered.
+    let (setting, meant) = match auth {
+        Auth::Password { .. } => (
+            format!("auth_url in {}", settings.profile_place()),
+            "Snowplow's identity server",
+        ),
+        _ => (settings.origin("host").to_string(), "the Snowplow Console"),
+    };
     let not_a_token = |what: &str| {
         Error::Unavailable(format!(
-            "the {} answered with {what} instead of a token: check {} points at \
-             the Snowplow Console ({})",
+            "the {} answered with {what} instead of a token: check {setting} points at \
+             {meant} ({})",
             auth.issuer(),
-            settings.origin("host"),
             auth.issuer_origin(&settings.host)
         ))
     };
@@ -261,17 +256,11 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn percent_encoding_keeps_only_unreserved() {
-        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
-        assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
-        assert_eq!(percent_encode("é"), "%C3%A9");
-    }
-
     fn settings(auth: Auth) -> Settings {
         Settings {
             profile: "bot".into(),
             file: Some("/etc/credentials.toml".into()),
+            file_without_profile: None,
             host: Url::parse("https://console.test", "https").unwrap(),
             auth,
             min_ttl: 900,

@@ -1,29 +1,37 @@
 //! Private files: the one place that decides file and directory permissions,
-//! how a file is replaced, and every way Unix and Windows differ in these,
-//! and so also where the user's directories are, how helper names are
-//! installed, and how an overrunning key command is killed.
+//! how a file we read is opened, how a file is replaced, and every way Unix
+//! and Windows differ in these (the halves `files/unix.rs` and
+//! `files/windows.rs`), and so also where the user's directories are, how
+//! helper names are installed, and how an overrunning key command is killed.
 //!
-//! Cache and config files hold tokens and keys. On Unix they are 0600 inside
-//! 0700 directories owned by the user, opened without following symlinks.
 //! Windows has no modes: there the files live under the user's profile,
 //! whose inherited ACL admits only the user, SYSTEM and Administrators, and
 //! nothing here reads or changes ACLs (that takes the Win32 security API,
-//! which std does not wrap); links (reparse points) are still refused.
+//! which std does not wrap), so the owner and mode checks below are Unix
+//! only; links (reparse points) are still refused.
 //!
-//! A file is only ever replaced whole (write a temporary file beside it,
-//! flush it to disk, rename it over the old one), so a crash at any moment
-//! leaves either the old file or the new one, never half of either.
+//! Cache and config files hold tokens and keys, so they are 0600 inside 0700
+//! directories owned by the user, and a file is only ever replaced whole
+//! (write a temporary file beside it, fsync, rename), so a crash at any
+//! moment leaves either the old file or the new one, never half of either.
+//!
+//! Nothing here trusts a path: another local user may have planted a FIFO
+//! (which blocks an open), a device (which never ends), a symlink, or a file
+//! of their own. So every open is non-blocking, checks the type, owner and
+//! mode of what it opened, and reads a bounded amount. Only directories this
+//! program created (marked with its `CACHEDIR.TAG`) ever have their mode
+//! changed; one it did not create is used only if it is already private.
 //!
 //! Token files shared with other programs follow the same rules where they
-//! can: `sink` writes them whole, 0600 or 0640 with a chosen group (on Unix);
-//! a `token_file` written by someone else (the kubelet, Vault Agent, a sink
-//! in another container) is read through symlinks (Kubernetes swaps Secret
-//! files that way) but only from a regular file that no one but its owner
-//! can write (on Unix), and of bounded size.
+//! can: `sink` writes them whole, 0600 or 0640 with a chosen group; a
+//! `token_file` written by someone else (the kubelet, Vault Agent, a sink in
+//! another container) is read through symlinks (Kubernetes swaps Secret files
+//! that way) but only from a regular file that no one but its owner can
+//! write (on Unix), and of bounded size.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 #[cfg(unix)]
 mod unix;
@@ -34,10 +42,7 @@ use unix as os;
 #[cfg(windows)]
 use windows as os;
 
-pub use os::{
-    CommandTree, HOME_SHORT, cache_home, home, install_link, others_may_write, remove_link,
-    too_open,
-};
+pub use os::{CommandTree, HOME_SHORT, cache_home, home, install_link, remove_link, too_open};
 
 /// What [`remove_link`] found at a helper name, and what it did.
 pub enum Unlink {
@@ -58,57 +63,198 @@ pub enum Link {
     Foreign,
 }
 
-/// Creates `dir` (and its parents) private to us, or checks an existing one:
-/// on Unix it must be ours, even when reached through a symlink, and loose
-/// permissions are tightened.
+/// The mode of a private file (Unix).
+pub const FILE_MODE: u32 = 0o600;
+/// The prefix of this program's temporary files, so that `clear --all`
+/// removes its own leftovers and nothing else.
+pub const TEMP_PREFIX: &str = ".tmp-token-";
+/// The file that marks a directory as created by this program (the
+/// Cache Directory Tagging Specification's name, so backups skip it).
+const TAG_NAME: &str = "CACHEDIR.TAG";
+const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+    # A cache directory created by snowplow-credentials: it holds tokens.\n";
+
+/// Why `meta` is not a private regular file of ours, if it is not.
+fn not_ours(meta: &fs::Metadata) -> Option<String> {
+    if !meta.is_file() {
+        return Some("it is not a regular file".into());
+    }
+    too_open(meta).map(|why| format!("its permissions are too open ({why})"))
+}
+
+/// Creates `dir` (and its parents) private and tags it as ours, or checks an
+/// existing one: on Unix it must be a directory owned by us, even when
+/// reached through a symlink. A loose one is tightened only if we created
+/// it; anyone else's is refused, never "fixed".
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => os::create_private_dir(dir),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            os::create_private_dir(dir)?;
+            // Best effort: without the tag the directory is still private,
+            // just never tightened later.
+            let _ = write_atomic(&dir.join(TAG_NAME), TAG.as_bytes());
+            Ok(())
+        }
         Err(e) => Err(e),
         Ok(meta) if !meta.is_dir() => Err(io::Error::other("it is not a directory")),
-        Ok(meta) => os::tighten_dir(dir, &meta),
+        Ok(meta) => os::tighten_dir(dir, &meta, || created_by_us(dir)),
     }
 }
 
-/// Opens `path` for reading if it is a regular file (not a link) that only
-/// we can read. `Ok(None)` when it does not exist.
-pub fn open_private(path: &Path) -> io::Result<Option<File>> {
+/// Whether `dir` holds our tag, as a private file of ours.
+fn created_by_us(dir: &Path) -> bool {
+    read_private(&dir.join(TAG_NAME), 1024)
+        .ok()
+        .flatten()
+        .is_some_and(|text| text == TAG.as_bytes())
+}
+
+/// Opens `path` for reading without following a symlink or blocking on a
+/// FIFO, if it is a regular file that only we can read and no larger than
+/// `max` bytes. `Ok(None)` when it does not exist.
+pub fn open_private(path: &Path, max: u64) -> io::Result<Option<File>> {
     let mut options = OpenOptions::new();
     options.read(true);
-    let file = match os::no_follow(&mut options).open(path) {
+    let file = match os::no_follow_no_wait(&mut options).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(io::Error::other("it is not a regular file"));
+    if let Some(why) = not_ours(&meta) {
+        return Err(io::Error::other(why));
     }
-    if let Some(why) = too_open(&meta) {
+    if meta.len() > max {
         return Err(io::Error::other(format!(
-            "its permissions are too open ({why})"
+            "it is larger than {max} bytes, far more than this program writes"
         )));
     }
     Ok(Some(file))
 }
 
-/// Opens (creating private) a file we only lock, never read.
+/// The whole of a private file (see [`open_private`]), at most `max` bytes.
+pub fn read_private(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    let Some(file) = open_private(path, max)? else {
+        return Ok(None);
+    };
+    read_bounded(file, max).map(Some)
+}
+
+/// Reads at most `max` bytes; more is an error (a file can grow after its
+/// size was checked).
+fn read_bounded(file: File, max: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(2048);
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!("it is larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// Opens (creating private) a file we only lock, never read. One that is
+/// not a private regular file of ours (a FIFO, a symlink, a file another
+/// user planted) is replaced, as a cache file would be, before it is used.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    os::private_mode(&mut options);
-    os::no_follow(&mut options).open(path)
+    let open = || {
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        os::private_mode(&mut options);
+        os::no_follow_no_wait(&mut options).open(path)
+    };
+    for _ in 0..2 {
+        match open() {
+            Ok(file) if not_ours(&file.metadata()?).is_none() => return Ok(file),
+            Ok(_) => {}
+            Err(e) if !os::is_refused_link(&e) => return Err(e),
+            Err(_) => {}
+        }
+        write_atomic(path, b"")?;
+    }
+    Err(io::Error::other(
+        "it keeps being replaced by something not ours",
+    ))
 }
 
-/// Replaces `path` with `contents` atomically: a private temporary file in
-/// the same directory, written, flushed to disk, renamed over `path`, and
-/// (on Unix) the directory flushed so the rename itself survives a crash.
+/// Replaces `path` with `contents` atomically: a 0600 temporary file in the
+/// same directory, written, fsynced, renamed over `path`, and the directory
+/// fsynced so the rename itself survives a crash.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    replace(path, contents, ".tmp-", FILE_MODE, None)
+    replace(path, contents, TEMP_PREFIX, FILE_MODE, None)
 }
 
-/// The mode of a private file (Unix).
-pub const FILE_MODE: u32 = 0o600;
+/// Removes `path` if it is a file of ours; one already gone is not an error
+/// (another process may have removed or replaced it meanwhile). Returns
+/// whether it removed something.
+pub fn remove_own(path: &Path) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if !os::owned_by_us(&meta) => return Ok(false),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The largest config file read: a real one is a few KiB.
+pub const MAX_CONFIG: u64 = 1024 * 1024;
+
+/// A config file's text and whether others may read it (then it must not
+/// hold a secret). It is opened without blocking and must be a regular
+/// file of at most [`MAX_CONFIG`] bytes that only its owner (us or root)
+/// can write, in directories that only their owners can write, as OpenSSH
+/// requires of its own config: whoever can change it can make us run their
+/// commands. A symlink is followed, and both its own directories and its
+/// target's are checked. `Ok(None)` when it does not exist.
+pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileError> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let file = match os::no_wait(&mut options).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ConfigFileError::Io(e)),
+    };
+    let meta = file.metadata().map_err(ConfigFileError::Io)?;
+    if !meta.is_file() {
+        return Err(ConfigFileError::Io(io::Error::other(
+            "it is not a regular file",
+        )));
+    }
+    if meta.len() > MAX_CONFIG {
+        return Err(ConfigFileError::Io(io::Error::other(format!(
+            "it is larger than {} KiB, far more than any config",
+            MAX_CONFIG / 1024
+        ))));
+    }
+    os::changeable_by_others(path, &meta)?;
+    let bytes = read_bounded(file, MAX_CONFIG).map_err(ConfigFileError::Io)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ConfigFileError::Io(io::Error::other("it is not UTF-8 text")))?;
+    Ok(Some((text, os::not_owner_only(&meta))))
+}
+
+/// Why a config file is not read.
+#[derive(Debug)]
+// Windows checks neither owners nor modes, so builds nothing but `Io`.
+#[cfg_attr(windows, allow(dead_code))]
+pub enum ConfigFileError {
+    Io(io::Error),
+    /// The file or one of its directories (the path) can be changed by
+    /// others than its owner and root: `chmod go-w <path>` fixes the mode.
+    Writable {
+        path: PathBuf,
+        mode: u32,
+    },
+    /// The file or one of its directories belongs to another user.
+    Owner {
+        path: PathBuf,
+        uid: u32,
+    },
+}
+
 /// The largest token file read: a JWT is about 1 KiB.
 pub const MAX_TOKEN_FILE: u64 = 64 * 1024;
 /// The modes a shared token file may be written with: never world-readable.
@@ -117,8 +263,8 @@ pub const SHARED_MODES: [u32; 2] = [0o600, 0o640];
 /// Replaces a token file that other programs read, as [`write_atomic`] does,
 /// with `mode` (one of [`SHARED_MODES`]) and, if given, group `gid`, both set
 /// on the temporary file before the rename, so the file never exists with
-/// other permissions (Unix; Windows has neither). Temporary files are named
-/// `.<name>.tmp-*`, so [`remove_leftovers`] can find ours after a crash.
+/// other permissions. Temporary files are named `.<name>.tmp-*`, so
+/// [`remove_leftovers`] can find ours after a crash.
 pub fn write_shared(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> io::Result<()> {
     if !SHARED_MODES.contains(&mode) {
         return Err(io::Error::other(format!("mode {mode:o} is not allowed")));
@@ -187,10 +333,9 @@ fn replace(
 
 /// Opens a token file someone else writes: symlinks are followed (the kubelet
 /// swaps Secret files by symlink), and what they lead to must be a regular
-/// file that only its owner may write (Unix), at most [`MAX_TOKEN_FILE`]
-/// bytes. Its owner may be anyone: the kubelet writes as root, Vault Agent
-/// and sidecars as their own users. Returns the file and whether others may
-/// read it.
+/// file that only its owner may write, at most [`MAX_TOKEN_FILE`] bytes. Its
+/// owner may be anyone: the kubelet writes as root, Vault Agent and sidecars
+/// as their own users. Returns the file and whether others may read it.
 pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     let mut options = OpenOptions::new();
     options.read(true);
@@ -212,6 +357,35 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     }
     Ok((file, os::readable_by_others(&meta)))
 }
+
+/// What `path` is when it exists and is not a regular file ("a symlink",
+/// "a directory", "a FIFO", "a device"), without following a symlink.
+pub fn not_regular(path: &Path) -> Option<&'static str> {
+    let kind = fs::symlink_metadata(path).ok()?.file_type();
+    Some(match () {
+        _ if kind.is_file() => return None,
+        _ if kind.is_symlink() => "a symlink",
+        _ if kind.is_dir() => "a directory",
+        _ => os::special_kind(&kind),
+    })
+}
+
+/// `path` as the same place is named however it was written: its
+/// directory with symlinks resolved, then its file name.
+pub fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Ok(real) = fs::canonicalize(&absolute) {
+        return real;
+    }
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => fs::canonicalize(dir)
+            .map(|dir| dir.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    }
+}
+
+pub use os::dir_open_to_others;
 
 /// How many times a rename over a busy file is tried (Windows).
 #[cfg(any(windows, test))]
@@ -276,7 +450,7 @@ mod tests {
     fn atomic_writes_replace_whole_and_leave_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.json");
-        assert!(open_private(&path).unwrap().is_none());
+        assert!(open_private(&path, 100).unwrap().is_none());
         write_atomic(&path, b"first").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"second");
@@ -285,7 +459,7 @@ mod tests {
             1,
             "no temporary file left"
         );
-        assert!(open_private(&path).unwrap().is_some());
+        assert!(open_private(&path, 100).unwrap().is_some());
     }
 
     // Unix only: on Windows, renaming over a file another handle keeps open
@@ -300,7 +474,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.json");
         write_atomic(&path, b"old").unwrap();
-        let mut reader = open_private(&path).unwrap().unwrap();
+        let mut reader = open_private(&path, 100).unwrap().unwrap();
         write_atomic(&path, b"new").unwrap();
         let mut held = String::new();
         io::Read::read_to_string(&mut reader, &mut held).unwrap();
@@ -336,5 +510,136 @@ mod tests {
         assert!(ensure_private_dir(&dir.path().join("a/b")).is_ok());
         fs::write(dir.path().join("f"), b"").unwrap();
         assert!(ensure_private_dir(&dir.path().join("f")).is_err());
+    }
+}
+
+// Unix only: these set and check modes, owners and symlinks, which Windows
+// does not have (or, for symlinks, needs Developer Mode to make).
+#[cfg(all(test, unix))]
+mod unix_tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    const DIR_MODE: u32 = 0o700;
+
+    #[test]
+    fn directories_are_created_private_and_tightened() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_private_dir(&dir).unwrap();
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+
+        // Someone else's directory (no tag of ours) is refused, not changed.
+        let theirs = root.path().join("theirs");
+        fs::create_dir(&theirs).unwrap();
+        fs::set_permissions(&theirs, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(ensure_private_dir(&theirs).is_err());
+        assert_eq!(fs::metadata(&theirs).unwrap().mode() & 0o7777, 0o1777);
+    }
+
+    #[test]
+    fn atomic_writes_are_private_and_replace_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, FILE_MODE);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(open_private(&path, 100).unwrap().is_some());
+        assert!(open_private(&path, 3).is_err(), "larger than the bound");
+    }
+
+    #[test]
+    fn loose_files_and_symlinks_are_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        assert!(open_private(&path, 100).unwrap().is_none());
+        write_atomic(&path, b"x").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(open_private(&path, 100).is_err());
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(open_private(&link, 100).is_err());
+    }
+
+    #[test]
+    fn config_files_others_can_change_or_that_never_end_are_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("c.toml");
+        fs::write(&path, "x = 1\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let (text, shared) = read_config(&path).unwrap().unwrap();
+        assert_eq!((text.as_str(), shared), ("x = 1\n", true));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(matches!(
+            read_config(&path),
+            Err(ConfigFileError::Writable { .. })
+        ));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(read_config(&path).is_ok(), "a sticky directory is fine");
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            matches!(read_config(&path), Err(ConfigFileError::Writable { path: p, .. }) if p == root.path())
+        );
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        // Through a symlink, the target's directories count too.
+        let open = root.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::rename(&path, open.join("c.toml")).unwrap();
+        std::os::unix::fs::symlink(open.join("c.toml"), &path).unwrap();
+        assert!(read_config(&path).is_ok());
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = read_config(&path);
+        assert!(matches!(refused, Err(ConfigFileError::Writable { path: p, .. }) if p == open));
+        assert!(matches!(
+            read_config(Path::new("/dev/zero")),
+            Err(ConfigFileError::Io(_))
+        ));
+        assert!(read_config(&root.path().join("none")).unwrap().is_none());
+    }
+
+    #[test]
+    fn shared_writes_take_the_mode_and_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        write_shared(&path, b"a", 0o640, None).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
+        write_shared(&path, b"b", 0o600, None).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::read(&path).unwrap(), b"b");
+        assert!(write_shared(&path, b"c", 0o644, None).is_err());
+        fs::write(dir.path().join(".token.tmp-x"), b"half").unwrap();
+        fs::write(dir.path().join(".other.tmp-x"), b"theirs").unwrap();
+        assert_eq!(remove_leftovers(&path).unwrap(), 1);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "token and theirs"
+        );
+    }
+
+    #[test]
+    fn token_files_are_read_through_symlinks_unless_others_may_write_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("..data");
+        write_shared(&target, b"t", 0o640, None).unwrap();
+        let link = dir.path().join("token");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(!open_token_file(&link).unwrap().1, "not readable by others");
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(open_token_file(&link).unwrap().1, "readable by others");
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(open_token_file(&link).is_err());
+        assert!(open_token_file(dir.path()).is_err(), "a directory");
     }
 }

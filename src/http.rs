@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
-use crate::{debug, proxy};
+use crate::{debug, ids, proxy, relay};
 
 /// A real token answer is a few kilobytes; anything far larger is refused
 /// without being read whole.
@@ -65,9 +65,22 @@ struct Attempt<'a> {
     check: &'a str,
 }
 
+/// All attempts of one exchange start within this.
+fn budget(timeout: u64) -> Duration {
+    Duration::from_secs(timeout.saturating_mul(3))
+}
+
+/// The longest [`send`] can take: its budget, plus the last attempt's own
+/// timeout, which is cut to what is left of the budget but at least a
+/// second. A process waiting for another's refresh waits at least this.
+pub fn bound(timeout: u64) -> Duration {
+    budget(timeout).saturating_add(Duration::from_secs(1))
+}
+
 /// Sends `request` (`timeout` seconds per attempt, three times that in
 /// all), retrying what may pass: 429, 5xx and failed connections.
 pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
+    check(request)?;
     let origin = &request.url.origin;
     let mut attempt = Attempt {
         origin,
@@ -77,8 +90,14 @@ pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
     };
     let proxy = proxy::for_origin(origin).map_err(|e| Error::Unavailable(attempt.explain(&e)))?;
     attempt.via = proxy.as_ref().map(|(_, var)| *var);
-    let proxy = proxy.map(|(p, _)| p);
-    let budget = Duration::from_secs(timeout.saturating_mul(3));
+    let proxy = if relay::needed(origin) {
+        let relay = relay::start(origin, Duration::from_secs(timeout))
+            .map_err(|e| Error::io("cannot start the relay to [::1]", e))?;
+        Some(relay)
+    } else {
+        proxy.map(|(p, _)| p)
+    };
+    let budget = budget(timeout);
     let started = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut n = 0;
@@ -89,7 +108,7 @@ pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
         let elapsed = started.elapsed();
         if let Some(wait) = attempt.retry_wait(n, &result, backoff)
             && n < MAX_ATTEMPTS
-            && elapsed + wait <= budget
+            && elapsed.saturating_add(wait) <= budget
         {
             std::thread::sleep(wait);
             backoff *= 2;
@@ -109,6 +128,23 @@ pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
             ..answer
         });
     }
+}
+
+/// The one rule for what goes on the wire: no header may carry a control
+/// character (a CR/LF would add a header or split the request; IDs are
+/// refused where they are read, this also covers the secrets), and the URL
+/// must be one the client can take. Only a header's name is ever said.
+fn check(request: &Request) -> Result<()> {
+    if let Some((name, _)) = request
+        .headers
+        .iter()
+        .find(|(_, value)| ids::has_control(value.expose()))
+    {
+        return Err(Error::Config(format!(
+            "the {name} header would carry a control character: check where its value is set"
+        )));
+    }
+    request.url.for_client().map(drop).map_err(Error::Config)
 }
 
 fn method_name(m: &minreq::Method) -> &'static str {
@@ -204,6 +240,10 @@ impl Attempt<'_> {
                 format!("cannot resolve {}: check {}", origin.host, self.check)
             }
             E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
+            // The relay to [::1] answers 502 when nothing listens there.
+            E::ProxyConnect if relay::needed(origin) => {
+                format!("cannot connect to {origin}: check {}", self.check)
+            }
             E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => format!(
                 "the proxy for {origin} failed ({e}): check HTTPS_PROXY/https_proxy, or add \
                  the host to NO_PROXY"
@@ -218,7 +258,12 @@ fn send_once(
     timeout: u64,
     proxy: Option<minreq::Proxy>,
 ) -> Result<Answer, Failure> {
-    let mut sent = minreq::Request::new(request.method.clone(), request.url.to_string())
+    // check() has made sure the client can take the URL.
+    let url = request
+        .url
+        .for_client()
+        .unwrap_or_else(|_| request.url.to_string());
+    let mut sent = minreq::Request::new(request.method.clone(), url)
         .with_timeout(timeout)
         .with_follow_redirects(false)
         .with_header(

@@ -13,12 +13,17 @@ mod config;
 mod error;
 mod exchange;
 mod files;
+// Unix only: Windows has no process groups or terminal foreground to hand over.
+#[cfg(unix)]
+mod foreground;
 mod http;
+mod ids;
 mod jwt;
 mod links;
 mod log;
 mod protocol;
 mod proxy;
+mod relay;
 mod secret;
 mod secret_source;
 mod signals;
@@ -72,7 +77,7 @@ pub fn run(args: Vec<OsString>) -> u8 {
         Ok(code)
     });
     result.unwrap_or_else(|e| {
-        eprintln!("snowplow-credentials: {e}");
+        log::say(format_args!("{e}"));
         e.exit_code()
     })
 }
@@ -95,12 +100,11 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             let settings = load(cli)?;
             let (out, fresh) = status::status(&settings, *json);
             if !fresh {
-                eprintln!(
-                    "snowplow-credentials: {}",
-                    status::unfresh_advice(&settings)
-                );
+                log::say(format_args!("{}", status::unfresh_advice(&settings)));
             }
-            return Ok((out, u8::from(!fresh)));
+            // For people: a profile name or a path from outside must not
+            // add lines or repaint the terminal (JSON escapes its own).
+            return Ok((escape_lines(&out), u8::from(!fresh)));
         }
         Command::InstallLinks { dir, only, remove } => {
             links::install_links(dir.clone(), only, *remove)?
@@ -109,9 +113,16 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Clear { all: false } => commands::clear(&load(cli)?)?,
     };
     for line in said.lines() {
-        eprintln!("snowplow-credentials: {line}");
+        log::say(format_args!("{line}"));
     }
     Ok((String::new(), 0))
+}
+
+/// `out` with control characters escaped line by line.
+fn escape_lines(out: &str) -> String {
+    out.lines()
+        .map(|line| log::escape_controls(line) + "\n")
+        .collect()
 }
 
 fn load(cli: &Cli) -> Result<Settings> {

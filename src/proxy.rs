@@ -5,7 +5,8 @@
 //! hand minreq the result. Like curl: `https_proxy`/`HTTPS_PROXY` for https,
 //! only lowercase `http_proxy` for http (the uppercase one can be set by a
 //! CGI request header), then `all_proxy`/`ALL_PROXY`; `no_proxy`/`NO_PROXY`
-//! lists hosts and domains that go direct, `*` meaning all.
+//! lists hosts and domains that go direct, `*` meaning all. Unlike curl, a
+//! loopback host always goes direct.
 //!
 //! So that minreq never second-guesses that choice (given no proxy, it
 //! would look for one itself), the proxy variables are taken out of our
@@ -73,6 +74,12 @@ fn var(name: &'static str) -> Option<String> {
 
 /// The proxy to use for `origin`, if any, and the variable it came from.
 pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str)>, minreq::Error> {
+    // A proxy would resolve `localhost` on its own machine (and see a
+    // plain-http key in clear): this machine is always reached directly.
+    if origin.is_loopback() {
+        debug!("{} is this machine: connecting directly", origin.host);
+        return Ok(None);
+    }
     if let Some(list) = env("no_proxy").or_else(|| env("NO_PROXY"))
         && bypasses(&list, &origin.host)
     {

@@ -3,16 +3,26 @@
 //! private config file.
 //!
 //! This runs only on a cache miss. A command runs without a shell (its argv
-//! as written), with no stdin, and for a bounded time; only its program name
-//! ever appears in a message, in case later arguments name something private.
+//! as written), with no stdin, in its own process group, and for a bounded
+//! time in all: past `command_timeout` the whole group is killed, and once
+//! the command has exited, output that a background child keeps open is not
+//! waited for. Only its program name ever appears in a message, in case
+//! later arguments name something private.
 
 use std::io::Read;
+#[cfg(unix)]
+use std::os::fd::RawFd;
+#[cfg(unix)]
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::files::CommandTree;
+#[cfg(unix)]
+use crate::foreground::{self, Foreground};
 use crate::secret::Secret;
 
 /// Where a secret is read from, on a cache miss only.
@@ -35,7 +45,15 @@ pub enum SecretSource {
 impl SecretSource {
     /// The secret's value, trimmed. `what` names it in messages ("API key"),
     /// `place` says where it is configured.
-    pub fn read(&self, what: &str, place: &str, timeout_secs: u64) -> Result<Secret<String>> {
+    /// A command runs without the variables in `hidden`, which carry
+    /// secrets it has no business seeing.
+    pub fn read(
+        &self,
+        what: &str,
+        place: &str,
+        timeout_secs: u64,
+        hidden: &[&str],
+    ) -> Result<Secret<String>> {
         let value = match self {
             SecretSource::Inline(secret) => secret.expose().trim().to_string(),
             SecretSource::Env(var) => std::env::var(var)
@@ -48,7 +66,7 @@ impl SecretSource {
                 })?
                 .trim()
                 .to_string(),
-            SecretSource::Command(argv) => run(argv, what, place, timeout_secs)?,
+            SecretSource::Command(argv) => run(argv, (what, place), timeout_secs, hidden)?,
             SecretSource::SnowplowCli { dirs, missing } => {
                 let files = crate::config::snowplow_cli::load(dirs)?;
                 let key = files
@@ -72,72 +90,195 @@ impl SecretSource {
     }
 }
 
-fn run(argv: &[String], what: &str, place: &str, timeout_secs: u64) -> Result<String> {
-    let program = &argv[0];
-    let mut child = spawn(argv, what, place)?;
-    let tree = crate::files::CommandTree::new(&child);
-    let mut stdout = child.stdout.take().expect("stdout was piped");
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        // A password manager prints a few bytes; cap it so a runaway command
-        // cannot fill memory.
-        let mut out = Vec::new();
-        let read = (&mut stdout).take(64 * 1024).read_to_end(&mut out);
-        let _ = done.send(read.map(|_| out));
-    });
-    let output = match finished.recv_timeout(Duration::from_secs(timeout_secs)) {
-        Ok(read) => read,
-        Err(_) => {
-            tree.kill(&mut child);
-            let _ = child.wait();
-            return Err(Error::Config(format!(
-                "the command `{program}` that gives the {what} ({place}) did not finish \
-                 within {timeout_secs} s: check it runs on its own, or raise command_timeout"
-            )));
-        }
-    };
-    let status = child
-        .wait()
-        .map_err(|e| Error::io(format!("waiting for `{program}`"), e))?;
-    if !status.success() {
-        return Err(Error::Config(format!(
-            "the command `{program}` that gives the {what} ({place}) failed ({status})"
-        )));
-    }
-    let output = output.map_err(|e| Error::io(format!("reading from `{program}`"), e))?;
-    let text = String::from_utf8(output).map_err(|_| {
-        Error::Config(format!(
-            "the command `{program}` that gives the {what} ({place}) printed something \
-             that is not UTF-8"
-        ))
-    })?;
-    if text.trim().is_empty() {
-        return Err(Error::Config(format!(
-            "the command `{program}` that gives the {what} ({place}) printed nothing"
-        )));
-    }
-    Ok(text.trim().to_string())
+/// A key command may print at most this much: a key is a few dozen bytes.
+const MAX_OUTPUT: usize = 64 * 1024;
+/// How long output may stay open after the command has exited: a background
+/// child (a password manager's agent) can hold it open for good.
+const EXIT_GRACE: Duration = Duration::from_millis(250);
+
+/// What the threads watching a command report.
+enum Event {
+    Output(Vec<u8>),
+    OutputEnded(std::io::Result<()>),
+    Exited(std::io::Result<ExitStatus>),
 }
 
-/// Starts `argv` with stdout piped, and with the proxy variables the
-/// program took from its own environment (see [`crate::proxy`]).
-fn spawn(argv: &[String], what: &str, place: &str) -> Result<Child> {
+fn run(
+    argv: &[String],
+    (what, place): (&str, &str),
+    timeout_secs: u64,
+    hidden: &[&str],
+) -> Result<String> {
     let program = &argv[0];
-    Command::new(program)
+    let says = |why: String| {
+        Error::Config(format!(
+            "the command `{program}` that gives the {what} ({place}) {why}"
+        ))
+    };
+    let started = Instant::now();
+    let deadline = started
+        .checked_add(Duration::from_secs(timeout_secs))
+        .unwrap_or(started);
+    let mut command = command(argv, hidden);
+    // Interactive: the command may prompt on the terminal, from its group.
+    #[cfg(unix)]
+    let foreground = Foreground::ours();
+    #[cfg(unix)]
+    own_group(&mut command, foreground.as_ref().map(Foreground::fd));
+    let child = command.spawn().map_err(|e| {
+        says(if e.kind() == std::io::ErrorKind::NotFound {
+            "was not found".to_string()
+        } else {
+            format!("could not start: {e}")
+        })
+    })?;
+    let tree = CommandTree::new(&child);
+    #[cfg(unix)]
+    if let Some(foreground) = &foreground {
+        foreground.lend_to(child.id());
+    }
+    let events = watch(child);
+    match collect(&events, deadline) {
+        Collected::Done(status, output) if status.success() => decode(output).map_err(says),
+        Collected::Done(status, _) => Err(says(format!("failed ({status})"))),
+        Collected::Failed(e) => Err(says(format!("could not be read: {e}"))),
+        Collected::TooLong => {
+            kill_tree(&tree, &events);
+            Err(says(format!(
+                "printed more than {} KiB: it must print only the {what}",
+                MAX_OUTPUT / 1024
+            )))
+        }
+        Collected::TimedOut => {
+            kill_tree(&tree, &events);
+            Err(says(format!(
+                "did not finish within {timeout_secs} s: check it runs on its own, or raise \
+                 command_timeout"
+            )))
+        }
+    }
+}
+
+/// `argv` to start with stdout piped, without the `hidden` variables and
+/// with the proxy variables this program took from its own environment
+/// (see [`crate::proxy`]).
+fn command(argv: &[String], hidden: &[&str]) -> Command {
+    let mut command = Command::new(&argv[0]);
+    command.envs(crate::proxy::taken());
+    for var in hidden {
+        command.env_remove(var);
+    }
+    command
         .args(&argv[1..])
-        .envs(crate::proxy::taken())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                "was not found".to_string()
-            } else {
-                format!("could not start: {e}")
-            };
-            Error::Config(format!(
-                "the command `{program}` that gives the {what} ({place}) {why}"
-            ))
-        })
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// Starts the command in a process group of its own (so that a timeout
+/// kills whatever it started); given the terminal `tty`, its group takes
+/// the foreground before the program runs. Windows gathers the command's
+/// processes in a job object instead (see files/windows.rs).
+#[cfg(unix)]
+fn own_group(command: &mut Command, tty: Option<RawFd>) {
+    if let Some(tty) = tty {
+        // SAFETY: the hook makes only async-signal-safe calls.
+        unsafe {
+            command.pre_exec(move || {
+                foreground::take_in_child(tty);
+                Ok(())
+            })
+        };
+    }
+    command.process_group(0);
+}
+
+/// Starts the threads that read `child`'s stdout and wait for its exit;
+/// the waiter owns the child, so it is reaped however the run ends.
+fn watch(mut child: Child) -> mpsc::Receiver<Event> {
+    let (tx, rx) = mpsc::channel();
+    let mut stdout = child.stdout.take().expect("stdout was piped");
+    let reader = tx.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        let end = loop {
+            match stdout.read(&mut chunk) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    if reader.send(Event::Output(chunk[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let _ = reader.send(Event::OutputEnded(end));
+    });
+    std::thread::spawn(move || {
+        let _ = tx.send(Event::Exited(child.wait()));
+    });
+    rx
+}
+
+enum Collected {
+    Done(ExitStatus, Vec<u8>),
+    Failed(std::io::Error),
+    TooLong,
+    TimedOut,
+}
+
+/// Gathers output until the command has exited and its output has ended
+/// (or [`EXIT_GRACE`] has passed since it exited), all by `deadline`.
+fn collect(events: &mpsc::Receiver<Event>, deadline: Instant) -> Collected {
+    let mut output = Vec::new();
+    let (mut ended, mut exited) = (false, None);
+    loop {
+        if let (true, Some(status)) = (ended, exited) {
+            return Collected::Done(status, output);
+        }
+        let until = match exited {
+            Some(_) => deadline.min(Instant::now() + EXIT_GRACE),
+            None => deadline,
+        };
+        match events.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(Event::Output(chunk)) => {
+                output.extend_from_slice(&chunk);
+                if output.len() > MAX_OUTPUT {
+                    return Collected::TooLong;
+                }
+            }
+            Ok(Event::OutputEnded(Ok(()))) => ended = true,
+            Ok(Event::OutputEnded(Err(e)) | Event::Exited(Err(e))) => return Collected::Failed(e),
+            Ok(Event::Exited(Ok(status))) => exited = Some(status),
+            Err(_) => match exited {
+                // Exited, but something it started still holds its output.
+                Some(status) => return Collected::Done(status, output),
+                None => return Collected::TimedOut,
+            },
+        }
+    }
+}
+
+/// Kills the command and whatever it started, then waits (briefly) until
+/// the command itself has been reaped.
+fn kill_tree(tree: &CommandTree, events: &mpsc::Receiver<Event>) {
+    tree.kill();
+    let until = Instant::now() + Duration::from_secs(1);
+    while let Ok(event) = events.recv_timeout(until.saturating_duration_since(Instant::now())) {
+        if matches!(event, Event::Exited(_)) {
+            break;
+        }
+    }
+}
+
+/// The command's output as the trimmed secret.
+fn decode(output: Vec<u8>) -> Result<String, String> {
+    let text =
+        String::from_utf8(output).map_err(|_| "printed something that is not UTF-8".to_string())?;
+    if text.trim().is_empty() {
+        return Err("printed nothing".into());
+    }
+    Ok(text.trim().to_string())
 }

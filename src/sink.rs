@@ -54,6 +54,7 @@ impl Options {
 
 /// Runs the sink until stopped (or once). Prints nothing on stdout.
 pub fn run(settings: &Settings, opts: &Options) -> Result<String> {
+    check_paths(settings, opts)?;
     for path in std::iter::once(&opts.path).chain(&opts.header) {
         match files::remove_leftovers(path) {
             Ok(0) => {}
@@ -96,6 +97,50 @@ pub fn run(settings: &Settings, opts: &Options) -> Result<String> {
             return Ok(String::new());
         }
     }
+}
+
+/// Refuses paths the sink must never replace: anything but a regular file
+/// (a device, FIFO, symlink or directory: as root, `/dev/null` would become
+/// the token), the header file at the token's own path, the token file this
+/// profile serves (it would read its own output), and anything in the
+/// cache directory. Warns when others may swap the files, as
+/// [`files::dir_open_to_others`] says.
+fn check_paths(settings: &Settings, opts: &Options) -> Result<()> {
+    for path in std::iter::once(&opts.path).chain(&opts.header) {
+        if let Some(kind) = files::not_regular(path) {
+            return Err(Error::Usage(format!(
+                "sink: {} is {kind}, not a regular file: give the path of a regular file or a new one",
+                path.display()
+            )));
+        }
+        if let Some(why) = files::dir_open_to_others(path) {
+            crate::warn!("sink: others may replace {}: {why}", path.display());
+        }
+    }
+    let at = files::resolved(&opts.path);
+    if opts.header.as_deref().map(files::resolved).as_ref() == Some(&at) {
+        return Err(Error::Usage(
+            "sink: --header-file must differ from the token file's path".into(),
+        ));
+    }
+    for path in std::iter::once(&opts.path).chain(&opts.header) {
+        let at = files::resolved(path);
+        if let crate::config::Auth::TokenFile { path: served, .. } = &settings.auth
+            && files::resolved(served) == at
+        {
+            return Err(Error::Usage(format!(
+                "sink: {} is the token file this profile serves: the sink would read its own output",
+                path.display()
+            )));
+        }
+        if at.starts_with(files::resolved(&settings.cache_dir)) {
+            return Err(Error::Usage(format!(
+                "sink: {} is in the cache directory, which only snowplow-credentials writes",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Gets a token and writes it; returns its expiry and when to refresh it.
@@ -164,8 +209,10 @@ fn wait_until(
     }
 }
 
+/// How long until `unix`, saturating: a token file's `exp` comes from
+/// outside, and past 9999 it would overflow the clock.
 fn until(unix: u64) -> Duration {
-    (UNIX_EPOCH + Duration::from_secs(unix))
+    (UNIX_EPOCH + Duration::from_secs(unix.min(time::LATEST)))
         .duration_since(SystemTime::now())
         .unwrap_or_default()
 }

@@ -33,13 +33,13 @@ enum Cached {
 /// something else writes.
 fn token_path(settings: &Settings) -> PathBuf {
     match &settings.auth {
-        Auth::TokenFile { path } => path.clone(),
+        Auth::TokenFile { path, .. } => path.clone(),
         _ => token::cache_for(settings).path,
     }
 }
 
 fn cached(settings: &Settings) -> Cached {
-    if let Auth::TokenFile { path } = &settings.auth {
+    if let Auth::TokenFile { path, .. } = &settings.auth {
         return from_token_file(path, settings.min_ttl);
     }
     match token::cache_for(settings).read() {
@@ -75,7 +75,7 @@ fn from_token_file(path: &std::path::Path, min_ttl: u64) -> Cached {
 /// What to do when `status` finds no token to serve.
 pub fn unfresh_advice(settings: &Settings) -> String {
     match &settings.auth {
-        Auth::TokenFile { path } => format!(
+        Auth::TokenFile { path, .. } => format!(
             "{} holds no token that can be served: check what writes it (ESO, Vault Agent, \
              snowplow-credentials sink)",
             display_path(path)
@@ -102,9 +102,10 @@ pub fn status(settings: &Settings, json: bool) -> (String, bool) {
 
 fn as_text(settings: &Settings, cached: &Cached) -> String {
     let mut out = String::new();
-    let file = match &settings.file {
-        Some(path) => display_path(path),
-        None => "no config file".into(),
+    let file = match (&settings.file, &settings.file_without_profile) {
+        (Some(path), _) => display_path(path),
+        (None, Some(path)) => format!("not in {}", display_path(path)),
+        (None, None) => "no config file".into(),
     };
     let from = |name: &str| format!("  (from {})", settings.origin(name));
     let org = settings.auth.org().unwrap_or("(none)");

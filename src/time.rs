@@ -15,8 +15,18 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time in seconds.
+/// 9999-12-31T23:59:59Z, the last instant RFC 3339 can write (and botocore
+/// and client-go parse): an expiry later than this is not a real answer.
+pub const LATEST: u64 = 253_402_300_799;
+
+/// The longest wait or timeout any setting may ask for: a day. Larger values
+/// are mistakes, and near `u64::MAX` they overflow every clock.
+pub const MAX_WAIT_SECS: u64 = 86_400;
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time in seconds, saturating at
+/// [`LATEST`].
 pub fn rfc3339(unix: u64) -> String {
+    let unix = unix.min(LATEST);
     let days = unix / 86_400;
     let secs = unix % 86_400;
     let (year, month, day) = civil_from_days(days);
@@ -64,6 +74,8 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+        assert_eq!(rfc3339(LATEST), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
     }
 
     #[test]

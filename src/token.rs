@@ -12,9 +12,10 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::{debug, exchange, jwt, time, token_file, warn};
 
-/// How long a refresh waits for another process's refresh to finish.
+/// The least a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
-/// Overrides [`DEFAULT_LOCK_WAIT`] (seconds), for tests and impatient users.
+/// Raises [`DEFAULT_LOCK_WAIT`] (seconds); the wait never ends before the
+/// holder's own bounds, whatever it says.
 pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 
 /// The seconds before `exp` at which a token stops being served: `min_ttl`,
@@ -56,7 +57,7 @@ pub fn cache_for(settings: &Settings) -> Cache {
 
 /// A token for `settings`: cached if fresh, else newly exchanged.
 pub fn get(settings: &Settings, want: Want) -> Result<Served> {
-    if let Auth::TokenFile { path } = &settings.auth {
+    if let Auth::TokenFile { path, .. } = &settings.auth {
         return token_file::serve(path, settings.min_ttl, want.floor);
     }
     let cache = cache_for(settings);
@@ -71,7 +72,7 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
         }
     }
     let _lock = match cache.prepare() {
-        Ok(()) => match cache.lock(lock_wait()?) {
+        Ok(()) => match cache.lock(lock_wait(settings)?) {
             Lock::Held(file) => Some(file),
             Lock::TimedOut => {
                 warn!(
@@ -105,16 +106,36 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
     exchange_now(settings, Some(&cache), want)
 }
 
-fn lock_wait() -> Result<Duration> {
-    match env(ENV_LOCK_WAIT) {
-        None => Ok(DEFAULT_LOCK_WAIT),
-        Some(v) => v.parse().map(Duration::from_secs).map_err(|_| {
-            Error::Config(format!(
-                "{ENV_LOCK_WAIT} must be a whole number of seconds, not `{v}`"
-            ))
-        }),
-    }
+/// How long to wait for another process's refresh: at least as long as that
+/// refresh may legitimately take (its key commands, each up to
+/// `command_timeout`, then the exchange), so that a slow prompt is not
+/// answered twice; [`DEFAULT_LOCK_WAIT`] or [`ENV_LOCK_WAIT`] if longer.
+fn lock_wait(settings: &Settings) -> Result<Duration> {
+    let asked = match env(ENV_LOCK_WAIT) {
+        None => DEFAULT_LOCK_WAIT,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|secs| *secs <= time::MAX_WAIT_SECS)
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{ENV_LOCK_WAIT} must be a whole number of seconds up to {}, not `{v}`",
+                    time::MAX_WAIT_SECS
+                ))
+            })?,
+    };
+    let commands =
+        Duration::from_secs(settings.command_timeout).saturating_mul(settings.auth.commands());
+    let holder = commands
+        .saturating_add(crate::http::bound(settings.timeout))
+        .saturating_add(HOLDER_SLACK);
+    Ok(asked.max(holder))
 }
+
+/// Beyond its key commands and exchange, what a refresh does under the lock
+/// (start-up, reading the cache, writing it with fsyncs).
+const HOLDER_SLACK: Duration = Duration::from_secs(2);
 
 /// The cached token if more than its threshold remains, else why not.
 fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Served, String> {
@@ -128,6 +149,12 @@ fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Ser
             ));
         }
     };
+    if entry.exp > time::LATEST {
+        return Err(format!(
+            "cache miss: {} (its expiry is after the year 9999); it will be replaced",
+            cache.path.display()
+        ));
+    }
     let threshold = threshold(settings.min_ttl, entry.iat, entry.exp, floor);
     if is_fresh(now, entry.exp, threshold) {
         return Ok(Served {
@@ -152,7 +179,9 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
             settings.origin("host")
         ))
     })?;
-    let exp = claims.exp.or(issued.expires_in.map(|s| now + s));
+    let exp = claims
+        .exp
+        .or(issued.expires_in.map(|s| now.saturating_add(s)));
     let Some(exp) = exp else {
         debug!("the token has no readable exp claim, so it is served but not cached");
         return Ok(Served {
@@ -166,6 +195,13 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
             "the token from {} expired at {}, before it arrived: check this machine's clock",
             settings.host,
             time::rfc3339(exp)
+        )));
+    }
+    if exp > time::LATEST {
+        return Err(Error::Unavailable(format!(
+            "the token from {} expires after the year 9999, which is not a real answer: check \
+             SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
+            settings.host
         )));
     }
     let iat = claims.iat.filter(|iat| *iat < exp).unwrap_or(now);
@@ -195,7 +231,7 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
 /// Drops the cached token, if `only` is `None` or it is the cached one.
 /// Returns whether a token was dropped.
 pub fn forget(settings: &Settings, only: Option<&str>) -> Result<bool> {
-    if let Auth::TokenFile { path } = &settings.auth {
+    if let Auth::TokenFile { path, .. } = &settings.auth {
         debug!("nothing to drop: {} is not ours", path.display());
         return Ok(false);
     }

@@ -48,6 +48,9 @@ pub fn read(path: &Path) -> Result<FileToken> {
     if others_read {
         warn!("other users can read the token file {shown}: make it 0640 or 0600");
     }
+    if let Some(why) = files::dir_open_to_others(path) {
+        warn!("others may replace the token file {shown}: {why}");
+    }
     let mut text = String::new();
     file.take(files::MAX_TOKEN_FILE)
         .read_to_string(&mut text)
@@ -57,6 +60,11 @@ pub fn read(path: &Path) -> Result<FileToken> {
     let Some(exp) = claims.exp else {
         return Err(unreadable("its token has no expiry (exp claim)".into()));
     };
+    if exp > time::LATEST {
+        return Err(unreadable(
+            "its token expires after the year 9999, which is not a real expiry".into(),
+        ));
+    }
     Ok(FileToken {
         token,
         exp,
@@ -69,8 +77,14 @@ pub fn read(path: &Path) -> Result<FileToken> {
 pub fn parse(text: &str) -> Result<Secret<String>, &'static str> {
     let text = text.trim();
     let token = if text.starts_with('{') {
-        let answer: Answer =
-            serde_json::from_str(text).map_err(|_| "it is JSON without a string accessToken")?;
+        let answer: Answer = serde_json::from_str(text).map_err(|e| match e {
+            // Which of two tokens was meant cannot be known.
+            e if e.to_string().starts_with("duplicate field") => {
+                "its JSON names accessToken more than once"
+            }
+            e if e.is_syntax() || e.is_eof() => "it starts with `{` but is not valid JSON",
+            _ => "it is JSON without a string accessToken",
+        })?;
         answer.access_token
     } else {
         Secret::new(text.to_string())

@@ -38,9 +38,12 @@ fn default_port(scheme: &str) -> Option<u16> {
 impl Origin {
     /// Reads `[scheme://]host[:port][/anything]`; without a scheme,
     /// `default_scheme` applies. The scheme's default port fills a missing
-    /// port. Query, fragment and path are ignored.
+    /// port. Query, fragment and path are ignored: this reads the places
+    /// tools ask about, where only the origin matters. Configured hosts go
+    /// through [`Url::parse`], which refuses a query or fragment.
     pub fn parse(input: &str, default_scheme: &str) -> Result<Origin, String> {
-        Url::parse(input, default_scheme).map(|u| u.origin)
+        let before_query = input.split(['?', '#']).next().unwrap_or_default();
+        Url::parse(before_query, default_scheme).map(|u| u.origin)
     }
 
     /// Whether `self` and `other` name the same place: same scheme, host
@@ -51,6 +54,35 @@ impl Origin {
 
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost" || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The one rule for where a secret (or a token) may travel: `https`
+    /// anywhere, plain `http` only to this machine, so that it never
+    /// crosses a network in clear.
+    pub fn check_transport(&self) -> Result<(), String> {
+        if self.scheme == "https" || self.is_loopback() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{self} is plain http to another machine: use an https URL (plain http is \
+                 allowed only to this machine: localhost, 127.0.0.0/8, ::1)"
+            ))
+        }
+    }
+
+    /// The host as the HTTP client (minreq) can connect to it. Its URL
+    /// parser cannot read an IPv6 literal, so `::1` is reached as
+    /// `localhost` (which resolves to it, or to 127.0.0.1 beside it); any
+    /// other IPv6 literal is refused with a way out.
+    pub fn client_host(&self) -> Result<String, String> {
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(ip)) if ip.is_loopback() => Ok("localhost".into()),
+            Ok(IpAddr::V6(_)) => Err(format!(
+                "cannot connect to {self}: the HTTP client does not support IPv6 address \
+                 literals other than [::1]; give the host by name"
+            )),
+            _ => Ok(self.host.clone()),
+        }
     }
 
     /// `host` or `host:port` when the port is not the scheme's default, as
@@ -75,9 +107,28 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters, for form
+/// fields and path segments alike: the exchange's URL and `console-url`'s
+/// `{org}` are encoded by this one rule.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 impl Url {
     pub fn parse(input: &str, default_scheme: &str) -> Result<Url, String> {
         let input = input.trim();
+        // A CR or LF here would end up in a request line or header.
+        if input.contains(char::is_control) {
+            return Err(format!("`{input}` has a control character"));
+        }
         let (scheme, rest) = match input.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => (default_scheme.to_string(), input),
@@ -114,12 +165,13 @@ impl Url {
                 .filter(|p| *p != 0)
                 .ok_or_else(|| format!("`{input}` has a bad port"))?,
         };
-        let path = tail
-            .split(['?', '#'])
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('/')
-            .to_string();
+        // Dropping them silently would call another URL than the one given.
+        if tail.contains(['?', '#']) {
+            return Err(format!(
+                "`{input}` has a query or fragment (`?` or `#`): give the scheme, host, port and path only"
+            ));
+        }
+        let path = tail.trim_end_matches('/').to_string();
         Ok(Url {
             origin: Origin {
                 scheme,
@@ -134,15 +186,23 @@ impl Url {
     /// `http` only to this machine, so that a key never crosses a network in
     /// clear.
     pub fn check_transport(&self) -> Result<(), String> {
-        if self.origin.scheme == "https" || self.origin.is_loopback() {
-            Ok(())
-        } else {
-            Err(format!(
+        self.origin.check_transport().map_err(|_| {
+            format!(
                 "refusing to send credentials to {} over plain http: use an https URL \
                  (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)",
                 self.origin
-            ))
-        }
+            )
+        })
+    }
+
+    /// This URL as the HTTP client can connect to it (see
+    /// [`Origin::client_host`]).
+    pub fn for_client(&self) -> Result<String, String> {
+        let client = Origin {
+            host: self.origin.client_host()?,
+            ..self.origin.clone()
+        };
+        Ok(format!("{client}{}", self.path))
     }
 }
 
@@ -164,10 +224,31 @@ mod tests {
     fn parses_and_normalises() {
         let u = Url::parse("HTTPS://Console.SnowplowAnalytics.com:443/", "https").unwrap();
         assert_eq!(u.to_string(), "https://console.snowplowanalytics.com");
-        let u = Url::parse("http://127.0.0.1:8080/base/?q#f", "https").unwrap();
+        let u = Url::parse("http://127.0.0.1:8080/base/", "https").unwrap();
         assert_eq!(u.to_string(), "http://127.0.0.1:8080/base");
         assert_eq!(origin("[::1]:9000").to_string(), "https://[::1]:9000");
         assert_eq!(origin("[::1]:9000").host, "::1");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved() {
+        assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
+        assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn the_client_gets_a_host_it_can_parse() {
+        let url = Url::parse("http://[::1]:8080/base", "https").unwrap();
+        assert_eq!(url.for_client().unwrap(), "http://localhost:8080/base");
+        let url = Url::parse("https://Example.com/x", "https").unwrap();
+        assert_eq!(url.for_client().unwrap(), "https://example.com/x");
+        assert!(
+            Url::parse("https://[2001:db8::1]/", "https")
+                .unwrap()
+                .for_client()
+                .is_err()
+        );
     }
 
     #[test]
@@ -180,6 +261,10 @@ mod tests {
             "https://host:0",
             "https://[::1",
             "https://a b",
+            "https://host/path?x",
+            "https://host#y",
+            "http://127.0.0.1:80/a\r\nb",
+            "https://host/\u{1b}",
         ] {
             assert!(Url::parse(bad, "https").is_err(), "{bad}");
         }

@@ -4,7 +4,7 @@
 //! not panicking: every answer is one line of JSON, or nothing.
 #![no_main]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
@@ -18,12 +18,14 @@ fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<(tempfile::TempDir, Settings)> = OnceLock::new();
     let (_, settings) = SETTINGS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let profile = "[profiles.default]\norg_id = \"org\"\napi_key_id = \"key-id\"\n\
+        let profile = "[profiles.default]\n\
+                       org_id = \"00000000-0000-4000-8000-0000000000aa\"\n\
+                       api_key_id = \"key-id\"\n\
                        api_key = \"key\"\nhost = \"https://console.test\"\n\
                        hosts = [\"registry.test:5000\"]\n";
         let path = Path::new("/fuzz/credentials.toml");
         let mut settings = Settings::from_toml(&Flags::default(), path, profile).unwrap();
-        settings.cache_dir = PathBuf::from(dir.path());
+        settings.cache_dir = dir.path().join("cache");
         let cache = cache_for(&settings);
         cache.prepare().unwrap();
         cache

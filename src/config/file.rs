@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::display_path;
 use super::resolve::Env;
 use crate::error::{Error, Result};
+use crate::files::{self, ConfigFileError};
 use crate::secret::Secret;
 
 #[derive(Deserialize, Default)]
@@ -69,7 +70,11 @@ pub(super) struct Read {
 /// as Go's `os.UserConfigDir`). The one list for our own config file and
 /// for snowplow-cli's files; `env` reads the environment.
 pub fn dirs(env: Env) -> Vec<PathBuf> {
-    let home = env(if cfg!(windows) { "USERPROFILE" } else { "HOME" }).map(PathBuf::from);
+    // A relative HOME (HOME=.) would make the current directory's files
+    // our config: ignored, as a relative XDG_CONFIG_HOME is.
+    let home = env(if cfg!(windows) { "USERPROFILE" } else { "HOME" })
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute());
     let os = if cfg!(target_os = "macos") {
         home.as_ref().map(|h| h.join("Library/Application Support"))
     } else if cfg!(windows) {
@@ -112,33 +117,45 @@ pub(super) fn read_default() -> Result<(PathBuf, Option<Read>)> {
 /// Reads and parses `path`. A missing file is no error unless the user named
 /// it (`explicit` says how: `--config` or the variable).
 pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> {
-    use std::io::Read as _;
-    // One open gives the text and the permissions of the very file read.
-    let read = || {
-        let mut file = std::fs::File::open(path)?;
-        let meta = file.metadata();
-        let mut text = String::with_capacity(meta.as_ref().map_or(0, |m| m.len() as usize));
-        // Through `take`: File's own read_to_string would fstat and lseek
-        // again for the size we already have.
-        (&mut file).take(u64::MAX).read_to_string(&mut text)?;
-        let shared = meta.map_or(true, |m| crate::files::too_open(&m).is_some());
-        Ok::<_, std::io::Error>((text, shared))
-    };
-    let (text, shared) = match read() {
-        Ok(read) => read,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {
+    let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
+    let label = format!("config file {}{from}", display_path(path));
+    let Some((text, shared)) = read_checked(path, &label)? else {
+        if explicit.is_none() {
             return Ok(None);
         }
-        Err(e) => {
-            let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
-            return Err(Error::Config(format!(
-                "cannot read config file {}{from}: {e}",
-                display_path(path)
-            )));
-        }
+        let missing = std::io::Error::from_raw_os_error(libc::ENOENT);
+        return Err(Error::Config(format!("cannot read {label}: {missing}")));
     };
     let file = parse(path, &text)?;
     Ok(Some(Read { file, shared }))
+}
+
+/// A settings file's text, with whether others may read it, through the
+/// one set of rules for files we take settings from ([`files::read_config`]:
+/// regular, bounded, changeable only by its owner); `None` if it does not
+/// exist. `label` names it in messages.
+pub(super) fn read_checked(path: &Path, label: &str) -> Result<Option<(String, bool)>> {
+    let shown = display_path(path);
+    match files::read_config(path) {
+        Ok(read) => Ok(read),
+        Err(ConfigFileError::Io(e)) => Err(Error::Config(format!("cannot read {label}: {e}"))),
+        Err(ConfigFileError::Writable { path: at, mode }) => {
+            let at = display_path(&at);
+            let what = match at == shown {
+                true => "it".to_string(),
+                false => format!("its directory {at}"),
+            };
+            Err(Error::Config(format!(
+                "refusing {label}: {what} can be changed by others (mode {mode:o}), who could \
+                 make us run their commands or send the key elsewhere; run `chmod go-w {at}`"
+            )))
+        }
+        Err(ConfigFileError::Owner { path: at, uid }) => Err(Error::Config(format!(
+            "refusing {label}: {} belongs to another user (uid {uid}); it must be yours or \
+             root's",
+            display_path(&at)
+        ))),
+    }
 }
 
 /// Parses config text read from `path`; errors say where, by line and

@@ -86,7 +86,11 @@ pub enum Auth {
     },
     /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
     /// file on every call: no key, no exchange, no cache.
-    TokenFile { path: PathBuf },
+    TokenFile {
+        path: PathBuf,
+        /// Shown by `status` and used by `console-url` when configured.
+        org: Option<String>,
+    },
 }
 
 impl Auth {
@@ -94,8 +98,7 @@ impl Auth {
     pub fn org(&self) -> Option<&str> {
         match self {
             Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
-            Auth::Password { org, .. } => org.as_deref(),
-            Auth::TokenFile { .. } => None,
+            Auth::Password { org, .. } | Auth::TokenFile { org, .. } => org.as_deref(),
         }
     }
 
@@ -103,19 +106,62 @@ impl Auth {
     /// non-secret key ID or client ID and user. Two settings with the same
     /// identity may share a cached token; no two different ones do.
     pub fn identity(&self, host: &Url) -> String {
-        let org = self.org().unwrap_or("");
+        let (host, org) = (host.to_string(), self.org().unwrap_or(""));
+        // Length-prefixed fields (see cache::identity): no two different
+        // owners share an entry, whatever spaces their names hold.
         match self {
-            Auth::V3 { key_id, .. } => format!("v3 {host} {org} {key_id}"),
-            Auth::V2 { .. } => format!("v2 {host} {org}"),
+            Auth::V3 { key_id, .. } => crate::cache::identity(&["v3", &host, org, key_id]),
+            Auth::V2 { .. } => crate::cache::identity(&["v2", &host, org]),
             Auth::Password {
                 auth_url,
                 audience,
                 client_id,
                 username,
                 ..
-            } => format!("password {host} {org} {auth_url} {audience} {client_id} {username}"),
-            Auth::TokenFile { path } => format!("file {}", path.display()),
+            } => crate::cache::identity(&[
+                "password",
+                &host,
+                org,
+                &auth_url.to_string(),
+                audience,
+                client_id,
+                username,
+            ]),
+            Auth::TokenFile { path, .. } => {
+                crate::cache::identity(&["file", &path.display().to_string()])
+            }
         }
+    }
+
+    fn sources(&self) -> Vec<&SecretSource> {
+        match self {
+            Auth::V3 { key, .. } | Auth::V2 { key, .. } => vec![key],
+            Auth::Password {
+                client_secret,
+                password,
+                ..
+            } => vec![client_secret, password],
+            Auth::TokenFile { .. } => Vec::new(),
+        }
+    }
+
+    /// How many of its secrets come from a command, each bounded by
+    /// `command_timeout`.
+    pub fn commands(&self) -> u32 {
+        let commands = (self.sources().into_iter())
+            .filter(|s| matches!(s, SecretSource::Command(_)))
+            .count();
+        u32::try_from(commands).unwrap_or(u32::MAX)
+    }
+
+    /// The environment variables that carry a secret: the API key's own and
+    /// every one an `*_env` setting names. A key command runs without them.
+    pub fn secret_vars(&self) -> Vec<&str> {
+        let named = self.sources().into_iter().filter_map(|s| match s {
+            SecretSource::Env(var) => Some(var.as_str()),
+            _ => None,
+        });
+        std::iter::once(ENV_API_KEY).chain(named).collect()
     }
 
     /// The name a protocol reports beside the token: the key ID, the one
@@ -152,7 +198,7 @@ impl Auth {
                 client_id,
                 ..
             } => format!("user {username} with client ID {client_id}"),
-            Auth::TokenFile { path } => format!("the token in {}", path.display()),
+            Auth::TokenFile { path, .. } => format!("the token in {}", path.display()),
         }
     }
 
@@ -184,6 +230,8 @@ pub struct Settings {
     pub profile: String,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// A config file that exists but holds no such profile, for `status`.
+    pub file_without_profile: Option<PathBuf>,
     pub host: Url,
     pub auth: Auth,
     pub min_ttl: u64,
@@ -334,9 +382,13 @@ fn cache_dir_in(env: Env) -> Result<PathBuf> {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => files::cache_home()
             .map(|d| d.join("snowplow").join("credentials"))
+            // A relative HOME would put the cache in whatever directory we
+            // run in.
+            .filter(|d| d.is_absolute())
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "no home directory to keep the cache in: set HOME or {ENV_CACHE_DIR}"
+                    "no home directory to keep the cache in: set HOME (an absolute path) or \
+                     {ENV_CACHE_DIR}"
                 ))
             }),
     }

@@ -22,6 +22,8 @@ use super::{
     cache_dir_in, display_path, profile_place,
 };
 use crate::error::{Error, Result};
+use crate::ids;
+use crate::time::MAX_WAIT_SECS;
 use crate::url::{Origin, Url};
 
 /// Reads an environment variable, empty counting as unset.
@@ -163,6 +165,7 @@ fn resolver<'a>(
     if explicit {
         ignored_variables(env, &name, &definition);
     }
+    let file_exists = read.is_some();
     let loaded = match read {
         Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
             Some(profile) => Some(Loaded { profile, shared }),
@@ -195,6 +198,7 @@ fn resolver<'a>(
         flags,
         place: profile_place(&name, &path).into(),
         origins: vec![("profile", definition.to_string())],
+        file_without_profile: (file_exists && loaded.is_none()).then(|| path.clone()),
         file: loaded.is_some().then_some(path),
         profile_name: name,
         loaded,
@@ -239,6 +243,8 @@ struct Resolver<'a> {
     profile_name: String,
     /// The file, if the selected profile was read from it.
     file: Option<PathBuf>,
+    /// The file, if it exists but the profile is not in it.
+    file_without_profile: Option<PathBuf>,
     loaded: Option<Loaded>,
     origins: Vec<(&'static str, String)>,
     /// `profile "x" of FILE`, which most origins and messages name: made
@@ -271,6 +277,18 @@ impl Resolver<'_> {
         }))
     }
 
+    /// A duration setting, if it is at most a day: more is a mistake, and
+    /// near `u64::MAX` it would overflow every clock it is added to.
+    fn at_most_a_day(&self, name: &str, secs: Option<u64>) -> Result<Option<u64>> {
+        match secs {
+            Some(secs) if secs > MAX_WAIT_SECS => Err(Error::Config(format!(
+                "{} is {secs} seconds: at most {MAX_WAIT_SECS} (a day) is allowed",
+                self.origin(name)
+            ))),
+            _ => Ok(secs),
+        }
+    }
+
     /// `value`, or `default` recorded as such.
     fn or_default<T>(&mut self, name: &'static str, value: Option<T>, default: T) -> T {
         value.unwrap_or_else(|| {
@@ -282,17 +300,23 @@ impl Resolver<'_> {
     fn resolve(mut self) -> Result<Settings> {
         let flags = self.flags;
         let org = self.org()?;
+        let org = (org.map(|v| ids::org_id(&v, &self.origin("org_id")))).transpose()?;
         let key_id = ("--api-key-id", flags.api_key_id.clone());
         let key_id =
             self.console_setting(("api_key_id", "api-key-id"), key_id, ENV_API_KEY_ID, |p| {
                 non_empty(&p.api_key_id)
             })?;
+        let key_id = key_id
+            .map(|v| ids::name("API key ID", &v, &self.origin("api_key_id")))
+            .transpose()?;
         let host = self.host()?;
         let min_ttl = ("--min-ttl", flags.min_ttl);
         let min_ttl = self.setting("min_ttl", min_ttl, ENV_MIN_TTL, |p| p.min_ttl)?;
+        let min_ttl = self.at_most_a_day("min_ttl", min_ttl)?;
         let min_ttl = self.or_default("min_ttl", min_ttl, DEFAULT_MIN_TTL);
         let timeout = ("--timeout", flags.timeout);
         let timeout = self.setting("timeout", timeout, ENV_TIMEOUT, |p| p.timeout)?;
+        let timeout = self.at_most_a_day("timeout", timeout)?;
         let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT);
         if timeout == 0 {
             // A zero timeout would never connect: refused wherever it is set.
@@ -302,11 +326,17 @@ impl Resolver<'_> {
             )));
         }
         let command_timeout = self.profile().and_then(|p| p.command_timeout);
+        if command_timeout.is_some() {
+            let origin = Definition::Key("command_timeout", self.place.clone());
+            self.origins.push(("command_timeout", origin.to_string()));
+        }
+        let command_timeout = self.at_most_a_day("command_timeout", command_timeout)?;
         let hosts = self.hosts()?;
         let auth = self.auth(org, key_id)?;
         Ok(Settings {
             profile: self.profile_name,
             file: self.file,
+            file_without_profile: self.file_without_profile,
             host,
             auth,
             min_ttl,
@@ -390,16 +420,22 @@ impl Resolver<'_> {
         let hosts = self.profile().and_then(|p| p.hosts.as_deref());
         (hosts.unwrap_or_default().iter())
             .map(|h| {
-                Origin::parse(h, "https").map_err(|e| {
-                    Error::Config(format!("bad entry in hosts of {}: {e}", self.place))
-                })
+                // A host handed the token obeys the same transport rule as
+                // the Console: https, or plain http to this machine only;
+                // Url::parse refuses a query or fragment, as for the host.
+                Url::parse(h, "https")
+                    .map(|u| u.origin)
+                    .and_then(|o| o.check_transport().map(|()| o))
+                    .map_err(|e| {
+                        Error::Config(format!("bad entry in hosts of {}: {e}", self.place))
+                    })
             })
             .collect()
     }
 
     fn auth(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Auth> {
         if let Some(path) = self.token_file()? {
-            return Ok(Auth::TokenFile { path });
+            return Ok(Auth::TokenFile { path, org });
         }
         if self.profile().and_then(|p| p.auth).unwrap_or_default() == AuthKind::Password {
             return self.password_auth(org);
@@ -479,7 +515,9 @@ impl Resolver<'_> {
             })
         };
         let client_id = need(&p.client_id, "client_id")?;
+        let client_id = ids::name("client ID", &client_id, &format!("client_id in {place}"))?;
         let username = need(&p.username, "username")?;
+        let username = ids::name("user name", &username, &format!("username in {place}"))?;
         let auth_url = p.auth_url.as_deref().unwrap_or(DEFAULT_AUTH_URL);
         let auth_url = Url::parse(auth_url, "https")
             .map_err(|e| Error::Config(format!("bad auth_url in {place}: {e}")))?;

@@ -13,7 +13,6 @@
 //! repository's `.env` could send the key to another host.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -84,35 +83,16 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
     Ok(found)
 }
 
-/// The file's text, or `None` if it does not exist. A file others can write
-/// to (or that is not ours) is refused whole: whoever can edit it could send
-/// our key to their own host.
+/// The file's text, or `None` if it does not exist. A file others can
+/// change (or one in a directory they can write) is refused whole: whoever
+/// can edit it could send our key to their own host. The rules are those
+/// of our own config file.
 fn read_checked(path: &Path) -> Result<Option<String>> {
     let shown = crate::config::display_path(path);
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("cannot read {shown}"), e)),
+    let Some((text, _)) = super::file::read_checked(path, &shown)? else {
+        return Ok(None);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
-    if crate::files::others_may_write(&meta) {
-        return Err(Error::Config(format!(
-            "refusing {shown}: others can write to it; run `chmod 600 {shown}`"
-        )));
-    }
-    if !meta.is_file() {
-        return Err(Error::Config(format!(
-            "{shown} is not a regular file: remove it or make it snowplow-cli's settings file"
-        )));
-    }
     // A settings file is a few lines; a huge one is not snowplow-cli's.
-    let mut text = String::new();
-    (&mut file)
-        .take(MAX_SIZE + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::io(format!("cannot read {shown}"), e))?;
     if text.len() as u64 > MAX_SIZE {
         return Err(Error::Config(format!(
             "{shown} is larger than {} KiB: it is not snowplow-cli's settings file",
@@ -148,6 +128,8 @@ struct Frame {
     key: Option<String>,
     /// Whether the mapping's next scalar is a key.
     expect_key: bool,
+    /// The mapping's keys so far, for duplicates.
+    keys: Vec<String>,
 }
 
 /// The `console:` mapping of a `snowplow.yml`; other top-level keys, and
@@ -156,6 +138,7 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
     use saphyr_parser::{Event, Parser};
     let mut values = BTreeMap::new();
     let mut frames: Vec<Frame> = Vec::new();
+    let mut documents = 0;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
@@ -166,6 +149,9 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
             span.start.line(),
             span.start.col() + 1
         );
+        if let Some(why) = unlike_snowplow_cli(&event, &frames, &mut documents) {
+            return Err(format!("{at}: {why}"));
+        }
         // The `console:` key being given a value, if we use that key.
         let wanted = match frames.as_slice() {
             [top, console] if top.key.as_deref() == Some("console") && console.mapping => console
@@ -185,6 +171,7 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
                     mapping,
                     key: None,
                     expect_key: mapping,
+                    keys: Vec::new(),
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -193,6 +180,7 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
             }
             Event::Scalar(value, ..) => match frames.last_mut() {
                 Some(frame) if frame.mapping && frame.expect_key => {
+                    frame.keys.push(value.to_string());
                     frame.key = Some(value.into_owned());
                     frame.expect_key = false;
                 }
@@ -214,11 +202,48 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
                 }
                 value_done(&mut frames);
             }
-            Event::DocumentEnd => break,
             _ => {}
         }
     }
     Ok(values)
+}
+
+/// What snowplow-cli's YAML library (yaml.v3, through viper) refuses or
+/// reads otherwise than we would, so we refuse it rather than read other
+/// values than snowplow-cli: a duplicate key (yaml.v3 refuses it), a merge
+/// key, a tag (`!!binary` decodes), a second document.
+fn unlike_snowplow_cli(
+    event: &saphyr_parser::Event,
+    frames: &[Frame],
+    documents: &mut u32,
+) -> Option<String> {
+    use saphyr_parser::Event;
+    match event {
+        Event::DocumentStart(_) => {
+            *documents += 1;
+            (*documents > 1).then(|| "a second YAML document (`---`): keep one".into())
+        }
+        Event::Scalar(_, _, _, Some(_))
+        | Event::MappingStart(_, Some(_))
+        | Event::SequenceStart(_, Some(_)) => {
+            Some("a YAML tag (`!…`): write plain values, as snowplow-cli setup does".into())
+        }
+        Event::Scalar(key, ..) => match frames.last() {
+            Some(frame) if frame.mapping && frame.expect_key => {
+                if key == "<<" {
+                    Some("a merge key (`<<`): write the values out".into())
+                } else if frame.keys.iter().any(|k| k == key) {
+                    Some(format!(
+                        "`{key}` appears twice in one mapping (snowplow-cli refuses that too)"
+                    ))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// After a value, the enclosing mapping expects a key again.
@@ -240,7 +265,8 @@ fn field_key(key: &str) -> Option<&'static str> {
 /// unquoted values ending at ` #`. Other variables are skipped.
 pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
     let mut values = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
+    let mut lines = text.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -249,7 +275,8 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String
         let Some((name, value)) = line.split_once(['=', ':']) else {
             return Err(format!("line {}: expected NAME=value", n + 1));
         };
-        let value = dotenv_value(value.trim()).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let value = quoted_over_lines(value.trim(), &mut lines)
+            .map_err(|e| format!("line {}: {e}", n + 1))?;
         let key = FIELDS
             .iter()
             .find(|(_, env)| *env == name.trim())
@@ -264,6 +291,27 @@ pub fn parse_dotenv(text: &str) -> Result<BTreeMap<&'static str, String>, String
         }
     }
     Ok(values)
+}
+
+/// A value as godotenv reads it, where a quoted one may run over the
+/// following lines (a multi-line value of another variable is no error).
+fn quoted_over_lines<'a>(
+    first: &str,
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+) -> Result<String, String> {
+    let mut raw = first.to_string();
+    loop {
+        match dotenv_value(&raw) {
+            Err(e) if raw.starts_with(['"', '\'']) => match lines.next() {
+                Some((_, more)) => {
+                    raw.push('\n');
+                    raw.push_str(more);
+                }
+                None => return Err(format!("{e} before the end of the file")),
+            },
+            done => return done,
+        }
+    }
 }
 
 fn dotenv_value(raw: &str) -> Result<String, String> {
@@ -337,6 +385,31 @@ mod tests {
     }
 
     #[test]
+    fn yml_that_snowplow_cli_reads_otherwise_is_refused() {
+        for (yml, why) in [
+            (
+                "console:\n  org-id: a\n  org-id: b\n",
+                "`org-id` appears twice",
+            ),
+            (
+                "console:\n  org-id: a\nconsole:\n  org-id: b\n",
+                "`console` appears twice",
+            ),
+            ("base: &b {org-id: a}\nconsole:\n  <<: *b\n", "merge key"),
+            ("console:\n  api-key: !!binary aGk=\n", "YAML tag"),
+            (
+                "console:\n  org-id: a\n---\nconsole:\n  org-id: b\n",
+                "second YAML document",
+            ),
+        ] {
+            let e = parse_yml(yml).unwrap_err();
+            assert!(e.starts_with("line ") && e.contains(why), "{yml:?}: {e}");
+        }
+        // The same key in two mappings is fine.
+        assert!(parse_yml("a:\n  org-id: x\nconsole:\n  org-id: y\n").is_ok());
+    }
+
+    #[test]
     fn dotenv_as_godotenv_reads_it() {
         let v = parse_dotenv(
             "# c\nexport SNOWPLOW_CONSOLE_ORG_ID='o#1'\nSNOWPLOW_CONSOLE_API_KEY=\"k\\\"q\" # c\nSNOWPLOW_CONSOLE_HOST=https://h # c\nOTHER=x\nSNOWPLOW_CONSOLE_API_KEY_ID=\n",
@@ -354,5 +427,15 @@ mod tests {
         assert!(parse_dotenv("garbage\n").is_err());
         let e = parse_dotenv("SNOWPLOW_CONSOLE_HOST=\"a\\nb\"\n").unwrap_err();
         assert_eq!(e, "line 1: SNOWPLOW_CONSOLE_HOST must be one line");
+    }
+
+    #[test]
+    fn dotenv_quoted_values_may_run_over_lines_as_in_godotenv() {
+        let v = parse_dotenv("PEM=\"a\nb\"\nSNOWPLOW_CONSOLE_ORG_ID=o\nX='c\nd'\n").unwrap();
+        assert_eq!(v.into_iter().collect::<Vec<_>>(), [("org-id", "o".into())]);
+        let e = parse_dotenv("SNOWPLOW_CONSOLE_HOST=\"https://a\nb\"\n").unwrap_err();
+        assert_eq!(e, "line 1: SNOWPLOW_CONSOLE_HOST must be one line");
+        let e = parse_dotenv("X=\"a\nb\n").unwrap_err();
+        assert_eq!(e, "line 1: no closing \" before the end of the file");
     }
 }

@@ -119,13 +119,19 @@ fn a_bad_number_in_the_environment_is_an_error_unless_a_flag_overrides_it() {
 
 #[test]
 fn every_setting_says_where_it_came_from() {
-    let toml = "[profiles.default]\norg_id = \"o\"\napi_key_id = \"\"\nmin_ttl = 60\n\
+    let toml = "[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\napi_key_id = \"\"\nmin_ttl = 60\n\
                 api_key_command = [\"pass\", \"show\", \"k\"]\n";
     let flags = Flags {
         timeout: Some(5),
         ..Flags::default()
     };
-    let settings = load(toml, &[(ENV_ORG_ID, "env-org")], &flags, false).unwrap();
+    let settings = load(
+        toml,
+        &[(ENV_ORG_ID, "00000000-0000-4000-8000-00000000000e")],
+        &flags,
+        false,
+    )
+    .unwrap();
     assert_eq!(
         settings.describe_origins(),
         "profile \"default\" from default; org_id from SNOWPLOW_CONSOLE_ORG_ID; \
@@ -134,7 +140,10 @@ fn every_setting_says_where_it_came_from() {
          api_key from api_key_command `pass` in profile \"default\" of /etc/credentials.toml"
     );
     assert_eq!((settings.min_ttl, settings.timeout), (60, 5));
-    assert_eq!(settings.auth.org(), Some("env-org"));
+    assert_eq!(
+        settings.auth.org(),
+        Some("00000000-0000-4000-8000-00000000000e")
+    );
     // A zero timeout would never connect: refused, naming where it was set.
     let zero = Flags {
         timeout: Some(0),
@@ -144,7 +153,8 @@ fn every_setting_says_where_it_came_from() {
         load(toml, &[], &zero, false).unwrap_err(),
         "--timeout must be at least 1 second, not 0"
     );
-    let zero = "[profiles.default]\norg_id = \"o\"\ntimeout = 0\n";
+    let zero =
+        "[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\ntimeout = 0\n";
     assert_eq!(
         failure(zero, &[]),
         "timeout in profile \"default\" of /etc/credentials.toml must be at least 1 second, not 0"
@@ -153,11 +163,17 @@ fn every_setting_says_where_it_came_from() {
 
 #[test]
 fn the_profile_comes_from_the_flag_the_environment_or_default_profile() {
-    let toml = "default_profile = \"b\"\n[profiles.a]\norg_id = \"A\"\napi_key_env = \"K\"\n\
-                [profiles.b]\norg_id = \"B\"\napi_key_env = \"K\"\n";
-    assert_eq!(loaded(toml, &[]).auth.org(), Some("B"));
+    let toml = "default_profile = \"b\"\n[profiles.a]\norg_id = \"00000000-0000-4000-8000-00000000000c\"\napi_key_env = \"K\"\n\
+                [profiles.b]\norg_id = \"00000000-0000-4000-8000-00000000000b\"\napi_key_env = \"K\"\n";
+    assert_eq!(
+        loaded(toml, &[]).auth.org(),
+        Some("00000000-0000-4000-8000-00000000000b")
+    );
     let profile = "SNOWPLOW_CREDENTIALS_PROFILE";
-    assert_eq!(loaded(toml, &[(profile, "a")]).auth.org(), Some("A"));
+    assert_eq!(
+        loaded(toml, &[(profile, "a")]).auth.org(),
+        Some("00000000-0000-4000-8000-00000000000c")
+    );
     let e = failure(toml, &[(profile, "c")]);
     assert_eq!(
         e,
@@ -165,7 +181,13 @@ fn the_profile_comes_from_the_flag_the_environment_or_default_profile() {
          its profiles: a, b"
     );
     // The implicit profile "default" may be absent: the environment alone will do.
-    let settings = loaded("", &[(ENV_ORG_ID, "o"), (ENV_API_KEY, "k")]);
+    let settings = loaded(
+        "",
+        &[
+            (ENV_ORG_ID, "00000000-0000-4000-8000-00000000000a"),
+            (ENV_API_KEY, "k"),
+        ],
+    );
     assert_eq!(
         (settings.profile.as_str(), settings.file),
         ("default", None)
@@ -175,19 +197,23 @@ fn the_profile_comes_from_the_flag_the_environment_or_default_profile() {
 #[test]
 fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
     let v3 = loaded(
-        "[profiles.default]\norg_id = \"o\"\napi_key_id = \"i\"\napi_key_env = \"K\"\n",
+        "[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\napi_key_id = \"i\"\napi_key_env = \"K\"\n",
         &[],
     );
-    assert!(matches!(&v3.auth, Auth::V3 { org, key_id, .. } if org == "o" && key_id == "i"));
+    assert!(
+        matches!(&v3.auth, Auth::V3 { org, key_id, .. } if org == "00000000-0000-4000-8000-00000000000a" && key_id == "i")
+    );
     assert_eq!(
         v3.identity(),
-        "v3 https://console.snowplowanalytics.com o i"
+        "2:v3 37:https://console.snowplowanalytics.com 36:00000000-0000-4000-8000-00000000000a 1:i"
     );
     let v2 = loaded(
-        "[profiles.default]\norg_id = \"o\"\napi_key_env = \"K\"\n",
+        "[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\napi_key_env = \"K\"\n",
         &[],
     );
-    assert!(matches!(&v2.auth, Auth::V2 { org, .. } if org == "o"));
+    assert!(
+        matches!(&v2.auth, Auth::V2 { org, .. } if org == "00000000-0000-4000-8000-00000000000a")
+    );
     assert_eq!(v2.username(), "snowplow");
     let password = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n\
                     client_secret_env = \"S\"\npassword_env = \"P\"\n";
@@ -195,8 +221,9 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
     assert!(matches!(&settings.auth, Auth::Password { org: None, .. }));
     assert_eq!(
         settings.identity(),
-        "password https://console.snowplowanalytics.com  \
-         https://id.snowplowanalytics.com/oauth/token https://snowplowanalytics.com/api/ c u"
+        "8:password 37:https://console.snowplowanalytics.com 0: \
+         44:https://id.snowplowanalytics.com/oauth/token 34:https://snowplowanalytics.com/api/ \
+         1:c 1:u"
     );
     assert_eq!(
         failure("[profiles.default]\napi_key_env = \"K\"\n", &[]),
@@ -208,7 +235,7 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
 #[test]
 fn a_token_file_replaces_the_key_source_from_any_layer() {
     let file_of = |settings: &Settings| match &settings.auth {
-        Auth::TokenFile { path } => path.display().to_string(),
+        Auth::TokenFile { path, .. } => path.display().to_string(),
         other => panic!("not a token file: {other:?}"),
     };
     // No organization, key ID or key needed.
@@ -216,7 +243,7 @@ fn a_token_file_replaces_the_key_source_from_any_layer() {
     assert_eq!(file_of(&plain), "/t");
     assert_eq!(plain.auth.org(), None);
     // The environment beats the profile's key source, as SNOWPLOW_CONSOLE_API_KEY does.
-    let keyed = "[profiles.default]\norg_id = \"o\"\napi_key_env = \"K\"\n";
+    let keyed = "[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\napi_key_env = \"K\"\n";
     let from_env = loaded(keyed, &[(ENV_TOKEN_FILE, "/e")]);
     assert_eq!(file_of(&from_env), "/e");
     let origin = from_env.origins.iter().find(|(n, _)| *n == "token_file");
@@ -257,7 +284,8 @@ fn a_token_file_replaces_the_key_source_from_any_layer() {
 
 /// The API key's source and its recorded origin, or the error.
 fn api_key(keys: &str, vars: &[(&str, &str)], shared: bool) -> Result<(String, String), String> {
-    let toml = format!("[profiles.default]\norg_id = \"o\"\n{keys}");
+    let toml =
+        format!("[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\n{keys}");
     let settings = load(&toml, vars, &Flags::default(), shared)?;
     let Auth::V2 { key, .. } = &settings.auth else {
         panic!("not v2: {:?}", settings.auth)
@@ -359,10 +387,10 @@ fn the_password_grant_needs_each_of_its_secrets() {
 
 #[test]
 fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
-    let toml = "[profiles.a]\norg_id = \"A\"\nhost = \"https://a.test\"\napi_key_env = \"K\"\n\
-                [profiles.default]\norg_id = \"D\"\n";
+    let toml = "[profiles.a]\norg_id = \"00000000-0000-4000-8000-00000000000c\"\nhost = \"https://a.test\"\n\
+                api_key_env = \"K\"\n[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000d\"\n";
     let vars = [
-        (ENV_ORG_ID, "env-org"),
+        (ENV_ORG_ID, "00000000-0000-4000-8000-00000000000e"),
         (ENV_HOST, "https://env.test"),
         (ENV_API_KEY, "env-key"),
     ];
@@ -372,7 +400,10 @@ fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
     };
     let settings = load(toml, &vars, &named, false).unwrap();
     assert_eq!(settings.host.to_string(), "https://a.test");
-    assert_eq!(settings.auth.org(), Some("A"));
+    assert_eq!(
+        settings.auth.org(),
+        Some("00000000-0000-4000-8000-00000000000c")
+    );
     assert_eq!(
         settings.origin("api_key"),
         "api_key_env $K in profile \"a\" of /etc/credentials.toml"
@@ -394,7 +425,7 @@ fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
     let settings = load(toml, &vars, &Flags::default(), false).unwrap();
     assert_eq!(
         (settings.auth.org(), settings.origin("org_id")),
-        (Some("env-org"), ENV_ORG_ID)
+        (Some("00000000-0000-4000-8000-00000000000e"), ENV_ORG_ID)
     );
     // A named profile that does not exist is an error, never a fallback.
     let missing = Flags {

@@ -5,14 +5,39 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use super::FILE_MODE;
+use super::{ConfigFileError, FILE_MODE};
 
 pub const DIR_MODE: u32 = 0o700;
 
-/// The effective user ID: files we trust must be owned by it.
+/// The effective user ID: files we trust must be owned by it. Asked once.
 fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
+}
+
+pub fn owned_by_us(meta: &fs::Metadata) -> bool {
+    meta.uid() == euid()
+}
+
+/// Whether group or others have any bits on it.
+pub fn not_owner_only(meta: &fs::Metadata) -> bool {
+    meta.mode() & 0o077 != 0
+}
+
+/// Whether an open failed because `O_NOFOLLOW` met a symlink.
+pub fn is_refused_link(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// What a file that is neither regular, a directory nor a symlink is.
+pub fn special_kind(kind: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    match () {
+        _ if kind.is_fifo() => "a FIFO",
+        _ if kind.is_block_device() || kind.is_char_device() => "a device",
+        _ => "a socket",
+    }
 }
 
 /// Why `meta` is something others could read or swap ("mode 644, owner
@@ -35,22 +60,36 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
-/// An existing directory must be ours; group or other bits are removed.
-pub fn tighten_dir(dir: &Path, meta: &fs::Metadata) -> io::Result<()> {
+/// An existing directory must be ours; group or other bits are removed
+/// only if `created_by_us` says we made it, else it is refused.
+pub fn tighten_dir(
+    dir: &Path,
+    meta: &fs::Metadata,
+    created_by_us: impl FnOnce() -> bool,
+) -> io::Result<()> {
     if meta.uid() != euid() {
         return Err(io::Error::other(
             "it belongs to another user (or a symlink leads there)",
         ));
     }
-    if meta.mode() & 0o077 != 0 {
+    if meta.mode() & 0o077 == 0 {
+        return Ok(());
+    }
+    if created_by_us() {
         return fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE));
     }
-    Ok(())
+    Err(io::Error::other(format!(
+        "it is open to others (mode {:o}) and was not created by snowplow-credentials, \
+         so it is left as it is",
+        meta.mode() & 0o7777
+    )))
 }
 
-/// A symlink in the file's place makes the open fail (`ELOOP`).
-pub fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
-    options.custom_flags(libc::O_NOFOLLOW)
+/// A symlink in the file's place makes the open fail (`ELOOP`), and a
+/// FIFO planted there cannot hang us. One call, as `custom_flags` replaces
+/// the flags rather than adding to them.
+pub fn no_follow_no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
 }
 
 pub fn private_mode(options: &mut OpenOptions) -> &mut OpenOptions {
@@ -111,26 +150,26 @@ pub fn cache_home() -> Option<std::path::PathBuf> {
     directories::BaseDirs::new().map(|d| d.cache_dir().to_path_buf())
 }
 
-/// A started key command, to kill if it overruns its time. On Unix that is
-/// the command alone: killing its children too would need it in a process
-/// group of its own, which takes it out of the terminal's foreground, where a
-/// password manager's prompt (pinentry, `op`) would be stopped on its first
-/// read of the terminal.
-pub struct CommandTree;
-
-impl CommandTree {
-    pub fn new(_child: &std::process::Child) -> CommandTree {
-        CommandTree
-    }
-
-    pub fn kill(&self, child: &mut std::process::Child) {
-        let _ = child.kill();
-    }
+/// A started key command and whatever it started, to kill if it overruns
+/// its time: the process group it leads (it is started in one of its own,
+/// see secret_source.rs, with the terminal handed over by foreground.rs so
+/// that a password manager's prompt still works).
+pub struct CommandTree {
+    group: u32,
 }
 
-/// Whether a file we are to trust is not ours, or others may write it.
-pub fn others_may_write(meta: &fs::Metadata) -> bool {
-    meta.uid() != euid() || meta.mode() & 0o022 != 0
+impl CommandTree {
+    pub fn new(child: &std::process::Child) -> CommandTree {
+        CommandTree { group: child.id() }
+    }
+
+    pub fn kill(&self) {
+        if let Ok(pgid) = libc::pid_t::try_from(self.group) {
+            // SAFETY: kill has no memory-safety preconditions; a negative
+            // pid names the process group the command leads.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
 }
 
 /// Whether `link` is a symbolic link to this binary.
@@ -150,9 +189,14 @@ pub fn remove_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::U
     Ok(super::Unlink::Removed)
 }
 
-/// Makes `link` a symlink to `exe`. An old link to elsewhere is replaced,
-/// anything else left alone.
-pub fn install_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::Link> {
+/// Makes `link` a symlink to `target` (the path `exe` was invoked by). An
+/// old link to elsewhere is replaced, anything else left alone.
+pub fn install_link(
+    exe: &Path,
+    target: &Path,
+    link: &Path,
+    _ours: &[u8],
+) -> io::Result<super::Link> {
     match fs::symlink_metadata(link) {
         Ok(meta) if meta.file_type().is_symlink() => {
             if links_to(link, exe) {
@@ -163,67 +207,85 @@ pub fn install_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<super::
         Ok(_) => return Ok(super::Link::Foreign),
         Err(_) => {}
     }
-    std::os::unix::fs::symlink(exe, link)?;
+    std::os::unix::fs::symlink(target, link)?;
     Ok(super::Link::Made("linked"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::*;
-    use super::*;
-
-    #[test]
-    fn directories_are_created_private_and_tightened() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("a/b");
-        ensure_private_dir(&dir).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        ensure_private_dir(&dir).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
+/// Checks the file, then every directory above it as named, for owners
+/// other than us and root and for write bits of group or others (a sticky
+/// directory, as /tmp, keeps others from replacing what is ours). When a
+/// symlink is on the way, the directories above its target are checked
+/// too. One `lstat` per directory: a hit reads the config file every time.
+pub fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
+    check_owner_and_mode(path, meta, false)?;
+    let absolute = std::path::absolute(path).map_err(ConfigFileError::Io)?;
+    let lstat = |p: &Path| fs::symlink_metadata(p).map_err(ConfigFileError::Io);
+    let mut symlinked = lstat(&absolute)?.is_symlink();
+    for dir in absolute.ancestors().skip(1) {
+        let meta = lstat(dir)?;
+        if meta.is_symlink() {
+            // Its own directory is checked next; its target's below.
+            symlinked = true;
+            continue;
+        }
+        check_owner_and_mode(dir, &meta, true)?;
     }
-
-    #[test]
-    fn atomic_writes_are_private() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
-        write_atomic(&path, b"first").unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, FILE_MODE);
+    if symlinked {
+        let real = fs::canonicalize(path).map_err(ConfigFileError::Io)?;
+        for dir in real.ancestors().skip(1) {
+            check_owner_and_mode(dir, &fs::metadata(dir).map_err(ConfigFileError::Io)?, true)?;
+        }
     }
+    Ok(())
+}
 
-    #[test]
-    fn shared_writes_take_the_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("token");
-        write_shared(&path, b"a", 0o640, None).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o640);
-        write_shared(&path, b"b", 0o600, None).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+fn check_owner_and_mode(
+    path: &Path,
+    meta: &fs::Metadata,
+    dir: bool,
+) -> Result<(), ConfigFileError> {
+    if meta.uid() != euid() && meta.uid() != 0 {
+        return Err(ConfigFileError::Owner {
+            path: path.to_path_buf(),
+            uid: meta.uid(),
+        });
     }
+    let sticky = dir && meta.mode() & 0o1000 != 0;
+    if meta.mode() & 0o022 != 0 && !sticky {
+        return Err(ConfigFileError::Writable {
+            path: path.to_path_buf(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    Ok(())
+}
 
-    #[test]
-    fn token_files_are_read_through_symlinks_unless_others_may_write_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("..data");
-        write_shared(&target, b"t", 0o640, None).unwrap();
-        let link = dir.path().join("token");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(!open_token_file(&link).unwrap().1, "not readable by others");
-        fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(open_token_file(&link).unwrap().1, "readable by others");
-        fs::set_permissions(&target, fs::Permissions::from_mode(0o664)).unwrap();
-        assert!(open_token_file(&link).is_err());
+/// Why others than us and root could replace the file at `path`: a
+/// directory on its (resolved) path that another user owns, or that group
+/// or others may write and that is not sticky (as /tmp is). The config
+/// file's rule, which OpenSSH applies to its own: here it gives a warning,
+/// since a Kubernetes `emptyDir` shared by a pod's containers is 0777.
+pub fn dir_open_to_others(path: &Path) -> Option<String> {
+    let real = super::resolved(path);
+    for dir in real.ancestors().skip(1) {
+        let Ok(meta) = fs::metadata(dir) else {
+            continue;
+        };
+        match check_owner_and_mode(dir, &meta, true) {
+            Err(ConfigFileError::Owner { path, uid }) => {
+                return Some(format!(
+                    "its directory {} belongs to user {uid}",
+                    path.display()
+                ));
+            }
+            Err(ConfigFileError::Writable { path, mode }) => {
+                return Some(format!(
+                    "its directory {} is writable by others (mode {mode:o}) and not sticky",
+                    path.display()
+                ));
+            }
+            Ok(()) | Err(ConfigFileError::Io(_)) => {}
+        }
     }
-
-    #[test]
-    fn loose_files_and_symlinks_are_not_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.json");
-        write_atomic(&path, b"x").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(open_private(&path).is_err());
-        let link = dir.path().join("link.json");
-        std::os::unix::fs::symlink(&path, &link).unwrap();
-        assert!(open_private(&link).is_err());
-    }
+    None
 }

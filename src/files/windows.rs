@@ -35,11 +35,49 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-pub fn tighten_dir(_dir: &Path, _meta: &fs::Metadata) -> io::Result<()> {
+pub fn tighten_dir(
+    _dir: &Path,
+    _meta: &fs::Metadata,
+    _created_by_us: impl FnOnce() -> bool,
+) -> io::Result<()> {
     Ok(())
 }
 
-pub fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
+/// Owners are not checked: see the module comment.
+pub fn owned_by_us(_meta: &fs::Metadata) -> bool {
+    true
+}
+
+/// Not known without the ACL: see the module comment.
+pub fn not_owner_only(_meta: &fs::Metadata) -> bool {
+    false
+}
+
+/// A link opened as itself does not fail: it is refused by its type.
+pub fn is_refused_link(_e: &io::Error) -> bool {
+    false
+}
+
+/// Windows has no FIFOs or devices at file paths.
+pub fn special_kind(_kind: &fs::FileType) -> &'static str {
+    "not a regular file"
+}
+
+/// Neither owners nor modes to check: see the module comment.
+pub fn changeable_by_others(
+    _path: &Path,
+    _meta: &fs::Metadata,
+) -> Result<(), super::ConfigFileError> {
+    Ok(())
+}
+
+/// Not known without the ACL: see the module comment.
+pub fn dir_open_to_others(_path: &Path) -> Option<String> {
+    None
+}
+
+/// (Opening never waits on Windows: no FIFOs at file paths.)
+pub fn no_follow_no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
     options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
 }
 
@@ -119,21 +157,30 @@ fn from_env(var: &str) -> Option<PathBuf> {
 /// (`cmd /c` wrappers, shells). A process the command starts in the moment
 /// before it joins the job could escape it: std cannot start it suspended.
 /// Without a job (creating one failed), the command alone is killed.
-pub struct CommandTree(Handle);
+pub struct CommandTree {
+    job: Handle,
+    pid: u32,
+}
 
 type Handle = *mut std::ffi::c_void;
+
+/// The right to end a process, for [`OpenProcess`].
+const PROCESS_TERMINATE: u32 = 0x0001;
 
 #[link(name = "kernel32")]
 unsafe extern "system" {
     fn CreateJobObjectW(attributes: *const std::ffi::c_void, name: *const u16) -> Handle;
     fn AssignProcessToJobObject(job: Handle, process: Handle) -> i32;
     fn TerminateJobObject(job: Handle, exit_code: u32) -> i32;
+    fn OpenProcess(access: u32, inherit: i32, pid: u32) -> Handle;
+    fn TerminateProcess(process: Handle, exit_code: u32) -> i32;
     fn CloseHandle(handle: Handle) -> i32;
 }
 
 impl CommandTree {
     pub fn new(child: &std::process::Child) -> CommandTree {
         use std::os::windows::io::AsRawHandle;
+        let pid = child.id();
         // SAFETY: null attributes and name ask for a default, unnamed job;
         // the child's handle is valid while `child` lives; a job handle we
         // cannot use is closed here and never used again.
@@ -141,34 +188,41 @@ impl CommandTree {
             let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
             if !job.is_null() && AssignProcessToJobObject(job, child.as_raw_handle()) == 0 {
                 CloseHandle(job);
-                return CommandTree(std::ptr::null_mut());
+                return CommandTree {
+                    job: std::ptr::null_mut(),
+                    pid,
+                };
             }
-            CommandTree(job)
+            CommandTree { job, pid }
         }
     }
 
-    pub fn kill(&self, child: &mut std::process::Child) {
-        if !self.0.is_null() {
-            // SAFETY: a job handle this value owns, not yet closed.
-            unsafe { TerminateJobObject(self.0, 1) };
+    /// Kills the job, and the command itself by its ID in case it could not
+    /// join one (the thread that waits for it owns its `Child`).
+    pub fn kill(&self) {
+        // SAFETY: a job handle this value owns, not yet closed; a process
+        // handle opened here and closed once.
+        unsafe {
+            if !self.job.is_null() {
+                TerminateJobObject(self.job, 1);
+            }
+            let process = OpenProcess(PROCESS_TERMINATE, 0, self.pid);
+            if !process.is_null() {
+                TerminateProcess(process, 1);
+                CloseHandle(process);
+            }
         }
-        let _ = child.kill();
     }
 }
 
 impl Drop for CommandTree {
     fn drop(&mut self) {
-        if !self.0.is_null() {
+        if !self.job.is_null() {
             // SAFETY: closed once, here; the processes go on (no
             // kill-on-close limit), as a command that finished in time has.
-            unsafe { CloseHandle(self.0) };
+            unsafe { CloseHandle(self.job) };
         }
     }
-}
-
-/// Nothing to say without the ACL: see the module comment.
-pub fn others_may_write(_meta: &fs::Metadata) -> bool {
-    false
 }
 
 /// Removes `link` if it is a build of this program (it holds `ours`).
@@ -187,7 +241,12 @@ pub fn remove_link(_exe: &Path, link: &Path, ours: &[u8]) -> io::Result<super::U
 /// that fails (another volume; symlinks would need Developer Mode). A file
 /// already there is replaced only if it is some version of this program,
 /// told by containing `ours`, so that an upgrade refreshes old copies.
-pub fn install_link(exe: &Path, link: &Path, ours: &[u8]) -> io::Result<super::Link> {
+pub fn install_link(
+    exe: &Path,
+    _target: &Path,
+    link: &Path,
+    ours: &[u8],
+) -> io::Result<super::Link> {
     if let Ok(existing) = fs::read(link) {
         if existing == fs::read(exe)? {
             return Ok(super::Link::AlreadyThere);

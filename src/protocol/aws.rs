@@ -21,8 +21,6 @@ pub struct Aws;
 /// botocore refreshes on its own within 15 minutes of `Expiration` and would
 /// run us on every access if we kept handing it a token closer than that.
 pub const MIN_THRESHOLD: u64 = 15 * 60;
-/// `AccessKeyId` when there is no key ID to report (v2, password grant).
-const NO_KEY_ID: &str = "snowplow-console";
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -54,7 +52,8 @@ impl Protocol for Aws {
         };
         json_line(&ProcessCredentials {
             version: 1,
-            access_key_id: settings.auth.username_or(NO_KEY_ID),
+            // The key ID, or the same placeholder git and Docker report.
+            access_key_id: settings.username(),
             secret_access_key: served.token.expose(),
             session_token: served.token.expose(),
             expiration: served.exp.map(time::rfc3339),
@@ -83,7 +82,7 @@ mod tests {
         let settings = fixture::settings(None);
         assert_eq!(
             Aws::render(&(), Some(&served_without_expiry()), &settings),
-            "{\"Version\":1,\"AccessKeyId\":\"snowplow-console\",\
+            "{\"Version\":1,\"AccessKeyId\":\"snowplow\",\
              \"SecretAccessKey\":\"e30.e30.c2ln\",\"SessionToken\":\"e30.e30.c2ln\"}\n"
         );
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::protocol::{Need, Protocol, json_line, read_stdin};
+use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::time;
 use crate::token::Served;
 
@@ -44,7 +44,7 @@ impl Protocol for Get {
     type Request = String;
 
     fn read(self) -> Result<String> {
-        parse(&read_stdin("the build tool")?)
+        parse(&read_stdin("the build tool", End::JsonObject)?)
     }
 
     fn need<'a>(uri: &'a String, settings: &Settings) -> Result<Need<'a>> {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::protocol::{Need, Protocol, json_line, read_stdin};
+use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::token::Served;
 
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
@@ -85,7 +85,13 @@ impl Protocol for Action {
     const ERRORS_TO_STDOUT: bool = true;
 
     fn read(self) -> Result<Request> {
-        self.request(|| read_stdin("docker"))
+        // `store` sends a JSON object; `get` and `erase` a line, or no
+        // newline at all and then end-of-file.
+        let end = match self {
+            Action::Store => End::JsonObject,
+            _ => End::Line,
+        };
+        self.request(|| read_stdin("docker", end))
     }
 
     fn unconfigured(request: &Request) -> Option<String> {

@@ -11,7 +11,7 @@
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::protocol::{Need, Protocol, read_stdin};
+use crate::protocol::{End, Need, Protocol, read_stdin};
 use crate::secret::Secret;
 use crate::token::Served;
 use crate::url::Origin;
@@ -74,7 +74,7 @@ impl Protocol for Action {
     type Request = (Action, Request);
 
     fn read(self) -> Result<(Action, Request)> {
-        Ok((self, parse(&read_stdin("git")?)?))
+        Ok((self, parse(&read_stdin("git", End::BlankLine)?)?))
     }
 
     fn need<'a>((action, request): &'a (Action, Request), settings: &Settings) -> Result<Need<'a>> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::Result;
-use crate::protocol::{Need, Protocol, json_line, read_stdin};
+use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::token::Served;
 
 /// What Terraform asks of a helper.
@@ -39,7 +39,7 @@ impl Protocol for Call {
     /// is read and discarded, so Terraform never writes into a closed pipe.
     fn read(self) -> Result<Call> {
         if self.action == Action::Store {
-            read_stdin("terraform")?;
+            read_stdin("terraform", End::Eof)?;
         }
         Ok(self)
     }

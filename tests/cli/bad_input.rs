@@ -253,9 +253,9 @@ fn config_files_that_cannot_be_used() {
     snowplow-credentials: api_key_command in profile "default" of ~/.config/snowplow/credentials.toml is empty: give the program and its arguments, e.g. ["pass", "show", "snowplow"]
     snowplow-credentials: profile "default" of ~/.config/snowplow/credentials.toml sets more than one of api_key_command, api_key_env, api_key: keep one
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 17: unexpected key or value, expected newline, `#`
-    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: stream did not contain valid UTF-8
+    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: it is not UTF-8 text
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 1, column 2: key with no value, expected `=`
-    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: Is a directory (os error 21)
+    snowplow-credentials: cannot read config file ~/.config/snowplow/credentials.toml: it is not a regular file
     "#);
     assert_eq!(console.token_requests(), 0);
 }
@@ -312,7 +312,7 @@ fn missing_settings_name_the_variable_and_the_key() {
     snowplow-credentials: no password to exchange for a token: set one of password_command, password_env, password in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no client secret: $S is not set (named by profile "default" of ~/.config/snowplow/credentials.toml)
     snowplow-credentials: SNOWPLOW_CREDENTIALS_TIMEOUT must be a whole number of seconds, not `soon`
-    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds, not `forever`
+    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds up to 86400, not `forever`
     "#);
     assert_eq!(console.token_requests(), 0);
 }

@@ -164,7 +164,7 @@ fn password_grant_posts_the_form() {
     assert_snapshot!(out.redacted(&console), @r#"
     exit: 0
     --- stdout
-    {"Version":1,"AccessKeyId":"snowplow-console","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
+    {"Version":1,"AccessKeyId":"snowplow","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
     --- stderr
     "#);
     sandbox.run(&["token"]).success();
@@ -238,14 +238,17 @@ fn rejections_say_what_to_do() {
     ");
 
     let mut sandbox = Sandbox::for_console(&console);
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "no-such-org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f3",
+    );
     let not_found = sandbox.run(&["token"]);
     not_found.failure();
     assert_snapshot!(not_found.redacted(&console), @"
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404, trace ID t-1): check SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST
+    snowplow-credentials: <CONSOLE> has no organization 00000000-0000-4000-8000-0000000000f3 (HTTP 404, trace ID t-1): check SNOWPLOW_CONSOLE_ORG_ID and SNOWPLOW_CONSOLE_HOST
     ");
     assert_eq!(console.token_requests(), 3, "4xx answers are not retried");
 }
@@ -417,7 +420,7 @@ fn settings_come_from_flags_then_env_then_profile() {
         r#"default_profile = "work"
 
 [profiles.work]
-org_id = "profile-org"
+org_id = "00000000-0000-4000-8000-0000000000f1"
 api_key_id = "{key_id}"
 host = "{url}"
 
@@ -433,7 +436,10 @@ host = "{url}"
     // default_profile "work" has the wrong org: 404.
     sandbox.run(&["token"]).failure();
     // The environment beats the profile.
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "env-org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f2",
+    );
     let env = sandbox.run(&["token", "-v"]);
     assert_eq!(env.code, 1);
     assert!(
@@ -529,7 +535,10 @@ fn configuration_errors_name_what_to_set() {
     };
     check(&sandbox, &["token"]);
     let mut sandbox = Sandbox::new();
-    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", "org");
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_ORG_ID",
+        "00000000-0000-4000-8000-0000000000f4",
+    );
     check(&sandbox, &["token"]);
     sandbox.write_config("[profiles.default]\norg_idd = \"typo\"\n");
     check(&sandbox, &["token"]);
@@ -548,6 +557,15 @@ fn configuration_errors_name_what_to_set() {
     check(&sandbox, &["token"]);
     sandbox.set("SNOWPLOW_CONSOLE_HOST", "ftp://console.example.com");
     check(&sandbox, &["token"]);
+    sandbox.set(
+        "SNOWPLOW_CONSOLE_HOST",
+        "https://console.example.com/path?x#y",
+    );
+    check(&sandbox, &["token"]);
+    check(
+        &sandbox,
+        &["console-url", "--host", "https://h.example.com#y"],
+    );
     assert_snapshot!(seen, @r#"
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
@@ -557,7 +575,37 @@ fn configuration_errors_name_what_to_set() {
     snowplow-credentials: cannot read config file /nonexistent/credentials.toml (from SNOWPLOW_CREDENTIALS_CONFIG): No such file or directory (os error 2)
     snowplow-credentials: refusing to send credentials to http://console.example.com over plain http: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
     snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `ftp://console.example.com` is not an http or https URL
+    snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `https://console.example.com/path?x#y` has a query or fragment (`?` or `#`): give the scheme, host, port and path only
+    snowplow-credentials: bad Console host from --host: `https://h.example.com#y` has a query or fragment (`?` or `#`): give the scheme, host, port and path only
     "#);
+}
+
+#[test]
+fn empty_flag_values_are_usage_errors_not_a_silent_fallback() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let mut seen = String::new();
+    for flag in [
+        "--org-id",
+        "--api-key-id",
+        "--host",
+        "--profile",
+        "--config",
+        "--token-file",
+    ] {
+        let out = sandbox.run(&["token", flag, ""]);
+        assert_eq!(out.code, 2, "{flag}: {out:?}");
+        seen.push_str(&out.stderr);
+    }
+    assert_snapshot!(seen, @"
+    snowplow-credentials: --org-id needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --api-key-id needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --host needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --profile needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --config needs a value, and was given an empty one (an unset variable?)
+    snowplow-credentials: --token-file needs a value, and was given an empty one (an unset variable?)
+    ");
+    assert_eq!(console.token_requests(), 0);
 }
 
 #[test]

@@ -241,7 +241,11 @@ fn a_refresh_killed_while_its_key_command_runs_frees_the_lock() {
 fn a_stopped_lock_holder_delays_the_others_only_up_to_the_bound() {
     let console = Console::start();
     let mut sandbox = Sandbox::for_console(&console);
-    sandbox.set("SNOWPLOW_CREDENTIALS_LOCK_WAIT", "2");
+    // The others wait as long as the holder may take: with a 1 s timeout,
+    // its exchange's bound (3 s) and a little more.
+    sandbox
+        .set("SNOWPLOW_CREDENTIALS_LOCK_WAIT", "2")
+        .set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
     // The holder takes the lock, asks, gets no answer, and is stopped.
     console.push_fault(Fault::Hang);
     let holder = sandbox.spawn(&["token"]);

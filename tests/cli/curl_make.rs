@@ -174,6 +174,21 @@ fn the_export_script_exports_the_token_without_eval() {
     snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
     ");
     assert_eq!(resource_authorizations(&console).len(), 1, "curl never ran");
+
+    // Sourced in an interactive shell, it fails the `.` command but does
+    // not close the shell: sh (dash) and bash alike.
+    let sourced = format!(
+        ". \"{}\"\necho \"still open: $? token:${{SNOWPLOW_TOKEN-unset}}\"\n",
+        integration("shell/export-token.sh").display()
+    );
+    for shell in [&["sh", "-i"][..], &["bash", "--norc", "--noprofile", "-i"]] {
+        let mut cmd = sandbox.program(shell[0], &shell[1..]);
+        let out = output_of(&mut cmd, Some(sourced.as_bytes()));
+        assert_eq!(
+            out.stdout, "still open: 1 token:unset\n",
+            "{shell:?}: {out:?}"
+        );
+    }
 }
 
 /// GNU make on the integration Makefile, verbatim, in a scratch directory.

@@ -42,6 +42,22 @@ fn two_500s_then_a_token_takes_three_requests_on_the_password_grant() {
 }
 
 #[test]
+fn a_non_token_from_the_identity_server_names_auth_url() {
+    let console = Console::start();
+    let sandbox = password_sandbox(&console);
+    console.push_fault(Fault::Html);
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    let home = sandbox.home.path().to_str().unwrap();
+    assert_snapshot!(out.redacted(&console).replace(home, "~"), @r#"
+    exit: 1
+    --- stdout
+    --- stderr
+    snowplow-credentials: the identity server answered with an HTML page instead of a token: check auth_url in profile "default" of ~/.config/snowplow/credentials.toml points at Snowplow's identity server (<CONSOLE>)
+    "#);
+}
+
+#[test]
 fn too_many_requests_waits_for_retry_after_then_succeeds() {
     let console = Console::start();
     let sandbox = Sandbox::for_console(&console);

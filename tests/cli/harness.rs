@@ -449,6 +449,50 @@ pub fn finish(child: std::process::Child) -> Output {
     }
 }
 
+impl Sandbox {
+    /// Starts the binary with `stdin` written to a pipe that stays open
+    /// (returned beside the child), as a client that keeps it open does.
+    pub fn spawn_with_open_stdin(
+        &self,
+        args: &[&str],
+        stdin: &str,
+    ) -> (std::process::Child, std::process::ChildStdin) {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the command starts");
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(stdin.as_bytes()).unwrap();
+        (child, pipe)
+    }
+}
+
+/// A watchdog for tests of hangs: waits for `child` and its output (the
+/// output ends when every process holding its pipes has gone) for at most
+/// `limit`. Past that it kills the child and fails the test, so a hang
+/// never stalls CI. Unix only: its one user, attacks.rs, is, and it kills
+/// with a signal.
+#[cfg(unix)]
+#[track_caller]
+pub fn finish_within(child: std::process::Child, limit: std::time::Duration) -> Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(finish(child));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(_) => {
+            // SAFETY: sending SIGKILL to a pid we started; at worst it has gone.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            panic!("still running (or its output still open) after {limit:?}: killed it");
+        }
+    }
+}
+
 /// A port on 127.0.0.1 that was free a moment ago: nothing listens on it.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");

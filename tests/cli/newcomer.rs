@@ -263,7 +263,7 @@ fn a_snowplow_yml_others_can_write_is_not_read_at_all() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: refusing ~/.config/snowplow/snowplow.yml: others can write to it; run `chmod 600 ~/.config/snowplow/snowplow.yml`
+    snowplow-credentials: refusing ~/.config/snowplow/snowplow.yml: it can be changed by others (mode 622), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/.config/snowplow/snowplow.yml`
     ");
     let dotenv = write_dotenv(
         &sandbox,
@@ -622,6 +622,45 @@ fn install_links_creates_the_directory_links_only_what_is_asked_and_removes() {
     assert!(out.stderr.contains("--only"), "{}", out.stderr);
 }
 
+#[test]
+fn install_links_without_dir_uses_the_invoked_path_and_reports_each_conflict() {
+    let mut sandbox = Sandbox::new();
+    // As Homebrew: bin/snowplow-credentials is a symlink to the binary
+    // elsewhere, found through PATH.
+    let bin = sandbox.bin_dir();
+    std::fs::write(bin.join("git-credential-snowplow"), "mine").unwrap();
+    sandbox.prepend_path(&bin);
+    let out = output_of(
+        &mut sandbox.program("snowplow-credentials", &["install-links"]),
+        None,
+    );
+    let home = sandbox.home.path().to_str().unwrap();
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr.replace(home, "<HOME>")), @"
+    1
+    snowplow-credentials: warning: <HOME>/bin/git-credential-snowplow exists and is not a link; move it away and run install-links again
+    snowplow-credentials: linked <HOME>/bin/docker-credential-snowplow -> <HOME>/bin/snowplow-credentials
+    snowplow-credentials: linked <HOME>/bin/terraform-credentials-snowplow -> <HOME>/bin/snowplow-credentials
+    snowplow-credentials: install-links: 1 of 3 name(s) not done, as said above
+    ");
+    assert_eq!(
+        std::fs::read_to_string(bin.join("git-credential-snowplow")).unwrap(),
+        "mine"
+    );
+    let link = std::fs::read_link(bin.join("docker-credential-snowplow")).unwrap();
+    assert_eq!(
+        link,
+        bin.join("snowplow-credentials"),
+        "the invoked path, not its target"
+    );
+    // A file where the directory should be.
+    let file = bin.join("git-credential-snowplow");
+    let out = sandbox.run(&["install-links", file.to_str().unwrap()]);
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr.replace(home, "<HOME>")), @"
+    2
+    snowplow-credentials: install-links: <HOME>/bin/git-credential-snowplow is not a directory; give the directory to put the links in
+    ");
+}
+
 // ---- messages name the real source ----------------------------------------
 
 #[test]
@@ -629,7 +668,7 @@ fn a_404_names_the_profile_that_set_the_organization() {
     let console = Console::start();
     let sandbox = Sandbox::new();
     sandbox.write_config(&format!(
-        "[profiles.default]\norg_id = \"no-such-org\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"MY_KEY\"\n",
+        "[profiles.default]\norg_id = \"00000000-0000-4000-8000-0000000000f3\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"MY_KEY\"\n",
         console::KEY_ID,
         console.url()
     ));
@@ -639,7 +678,7 @@ fn a_404_names_the_profile_that_set_the_organization() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> has no organization no-such-org (HTTP 404, trace ID t-1): check org_id in profile "default" of ~/.config/snowplow/credentials.toml and host in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: <CONSOLE> has no organization 00000000-0000-4000-8000-0000000000f3 (HTTP 404, trace ID t-1): check org_id in profile "default" of ~/.config/snowplow/credentials.toml and host in profile "default" of ~/.config/snowplow/credentials.toml
     "#);
 }
 
@@ -844,6 +883,87 @@ fn the_integration_scripts_call_the_profiles_console() {
     );
 }
 
+#[test]
+fn a_relative_home_is_ignored_as_a_relative_xdg_config_home_is() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::new();
+    write_yml_for(&sandbox, ".config/snowplow", &console);
+    // HOME=. in the directory that holds .config/snowplow: a repository's
+    // files must not become the config.
+    sandbox.set("HOME", ".").unset("XDG_CONFIG_HOME");
+    let mut cmd = sandbox.command(&["token"]);
+    cmd.current_dir(sandbox.home.path());
+    let out = output_of(&mut cmd, None);
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr), @r#"
+    1
+    snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
+    "#);
+    assert_eq!(console.token_requests(), 0);
+    // Nor does the cache go in the directory we run in.
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("HOME", ".").unset("XDG_CACHE_HOME");
+    let mut cmd = sandbox.command(&["token"]);
+    cmd.current_dir(sandbox.home.path());
+    let out = output_of(&mut cmd, None);
+    assert_snapshot!(format!("{}\n{}", out.code, out.stderr), @"
+    1
+    snowplow-credentials: no home directory to keep the cache in: set HOME (an absolute path) or SNOWPLOW_CREDENTIALS_CACHE_DIR
+    ");
+    assert!(!sandbox.home.path().join(".cache").exists());
+}
+
+#[test]
+fn a_snowplow_yml_snowplow_cli_would_read_otherwise_is_a_one_line_error() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path(".config/snowplow/snowplow.yml");
+    write_private(
+        &path,
+        "console:\n  org-id: 11111111-1111-4111-8111-111111111111\n  org-id: 22222222-2222-4222-8222-222222222222\n",
+    );
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.home_redacted(&sandbox).stderr, @"snowplow-credentials: ~/.config/snowplow/snowplow.yml, line 3, column 3: `org-id` appears twice in one mapping (snowplow-cli refuses that too)");
+}
+
+#[test]
+fn status_says_the_config_file_exists_without_the_profile() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.write_config("[profiles.other]\norg_id = \"o\"\n");
+    let out = sandbox.run(&["status"]);
+    let first = out.home_redacted(&sandbox).stdout;
+    assert_snapshot!(first.lines().next().unwrap(), @"profile:       default (not in ~/.config/snowplow/credentials.toml)");
+    std::fs::write(sandbox.config_file(), "").unwrap();
+    let out = sandbox.run(&["status"]);
+    let first = out.home_redacted(&sandbox).stdout;
+    assert_snapshot!(first.lines().next().unwrap(), @"profile:       default (not in ~/.config/snowplow/credentials.toml)");
+}
+
+#[test]
+fn a_dotenv_value_over_several_lines_is_read_as_godotenv_reads_it() {
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    let url = console.url();
+    let pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----";
+    write_dotenv(
+        &sandbox,
+        ".config/snowplow",
+        &[("OTHER_PEM", pem), ("SNOWPLOW_CONSOLE_HOST", &url)],
+    );
+    assert_eq!(sandbox.run(&["console-url"]).stdout, format!("{url}\n"));
+    write_dotenv(
+        &sandbox,
+        ".config/snowplow",
+        &[(
+            "SNOWPLOW_CONSOLE_HOST",
+            &format!("{url}\nhttps://elsewhere.test"),
+        )],
+    );
+    let out = sandbox.run(&["console-url"]);
+    out.failure();
+    assert_snapshot!(out.home_redacted(&sandbox).stderr, @"snowplow-credentials: ~/.config/snowplow/.env, line 1: SNOWPLOW_CONSOLE_HOST must be one line");
+}
+
 /// Our own config file is looked up in the same directories, in the same
 /// order, as snowplow-cli's files (one list for both).
 #[test]
@@ -851,8 +971,12 @@ fn credentials_toml_is_found_in_the_same_directories_in_the_same_order() {
     let mut sandbox = Sandbox::new();
     let xdg = sandbox.path("xdg");
     sandbox.set("XDG_CONFIG_HOME", xdg.to_str().unwrap());
-    let profile =
-        |name: &str| format!("default_profile = \"{name}\"\n[profiles.{name}]\norg_id = \"o\"\n");
+    let profile = |name: &str| {
+        format!(
+            "default_profile = \"{name}\"\n[profiles.{name}]\norg_id = \"{}\"\n",
+            console::ORG
+        )
+    };
     write_private(&xdg.join("snowplow/credentials.toml"), &profile("from-xdg"));
     assert_eq!(status_json(&sandbox, &[])["profile"], "from-xdg");
     write_private(

@@ -9,7 +9,7 @@
 //! happened, never for a length of time.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -159,6 +159,10 @@ fn bad_sink_options_are_usage_errors() {
         &["sink", "/x/token", "--mode", "0644"],
         &["sink", "/x/token", "--group", "no-such-group-here"],
         &["sink", "a", "b"],
+        &["sink", ""],
+        &["sink", "/x/token", "--header-file", ""],
+        &["sink", "/x/token", "--mode", "0o640"],
+        &["sink", "/x/token", "--mode", "0600", "--group", "0"],
     ] {
         let out = sandbox.run(args);
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
@@ -166,11 +170,103 @@ fn bad_sink_options_are_usage_errors() {
     }
     assert_snapshot!(seen, @"
     snowplow-credentials: sink needs one argument: the token file's path (see snowplow-credentials --help)
-    snowplow-credentials: --mode 0644: the token file is 0600 or 0640, never readable by all
+    snowplow-credentials: --mode `0644`: give 0600 (the default) or 0640 (read by the file's group)
     snowplow-credentials: --group: no group `no-such-group-here` on this system; give its number instead
     snowplow-credentials: sink needs one argument: the token file's path (see snowplow-credentials --help)
+    snowplow-credentials: sink needs one argument: the token file's path (see snowplow-credentials --help)
+    snowplow-credentials: --header-file needs a path
+    snowplow-credentials: --mode `0o640`: give 0600 (the default) or 0640 (read by the file's group)
+    snowplow-credentials: --group gives its group read access, which 0600 denies: drop --mode (--group means 0640)
     ");
     assert_eq!(console.token_requests(), 0);
+}
+
+#[test]
+fn paths_it_must_not_replace_are_refused_and_left_alone() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let dir = volume(&sandbox);
+    let (fifo, link, sub, served) = (
+        dir.join("fifo"),
+        dir.join("link"),
+        dir.join("sub"),
+        dir.join("served"),
+    );
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    std::fs::write(dir.join("target"), "kept").unwrap();
+    std::os::unix::fs::symlink(dir.join("target"), &link).unwrap();
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::create_dir_all(sandbox.cache_dir()).unwrap();
+    let cached = sandbox.cache_dir().join("token");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let mut seen = String::new();
+    let mut run = |sandbox: &Sandbox, args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sandbox.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        seen.push_str(&shown(sandbox, &console, &out.stderr));
+    };
+    for path in [&fifo, &link, &sub] {
+        run(&sandbox, &["sink".into(), s(path), "--once".into()]);
+    }
+    let same = [
+        "sink".into(),
+        s(&served),
+        "--header-file".into(),
+        s(&dir.join("../run/served")),
+    ];
+    run(&sandbox, &same);
+    run(&sandbox, &["sink".into(), s(&cached), "--once".into()]);
+    sandbox.set("SNOWPLOW_CREDENTIALS_TOKEN_FILE", &s(&served));
+    run(&sandbox, &["sink".into(), s(&served), "--once".into()]);
+    assert_snapshot!(seen, @"
+    snowplow-credentials: sink: <HOME>/run/fifo is a FIFO, not a regular file: give the path of a regular file or a new one
+    snowplow-credentials: sink: <HOME>/run/link is a symlink, not a regular file: give the path of a regular file or a new one
+    snowplow-credentials: sink: <HOME>/run/sub is a directory, not a regular file: give the path of a regular file or a new one
+    snowplow-credentials: sink: --header-file must differ from the token file's path
+    snowplow-credentials: sink: <HOME>/.cache/snowplow/credentials/token is in the cache directory, which only snowplow-credentials writes
+    snowplow-credentials: sink: <HOME>/run/served is the token file this profile serves: the sink would read its own output
+    ");
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(read(&dir.join("target")), "kept");
+    assert!(sub.is_dir());
+    assert!(!served.exists() && !cached.exists());
+    assert_eq!(console.token_requests(), 0);
+}
+
+#[test]
+fn a_directory_others_can_write_gets_a_warning() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let dir = volume(&sandbox).join("open");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let token = dir.join("token");
+    let out = sandbox.run(&["sink", token.to_str().unwrap(), "--once"]);
+    assert_snapshot!(shown(&sandbox, &console, &format!("{}\n{}", out.code, out.stderr)), @"
+    0
+    snowplow-credentials: warning: sink: others may replace <HOME>/run/open/token: its directory <HOME>/run/open is writable by others (mode 777) and not sticky
+    snowplow-credentials: sink: wrote <HOME>/run/open/token (token expires at 2100-01-01T00:00:00Z)
+    ");
+}
+
+#[test]
+fn group_alone_means_0640() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let token = volume(&sandbox).join("token");
+    // SAFETY: getegid has no preconditions.
+    let gid = unsafe { libc::getegid() }.to_string();
+    let out = sandbox.run(&["sink", token.to_str().unwrap(), "--group", &gid, "--once"]);
+    out.success();
+    assert_eq!(mode(&token), 0o640, "the group can read it");
 }
 
 #[test]

@@ -209,6 +209,7 @@ fn it_answers_token_in_an_empty_root_with_only_its_settings() {
     assert_eq!(console.token_requests(), 1, "the second call was a hit");
     assert_snapshot!(root.tree(), @"
     /cache 700 0:0
+    /cache/CACHEDIR.TAG 600 0:0
     /cache/token-<HASH>.json 600 0:0
     /cache/token-<HASH>.lock 600 0:0
     /etc 755 0:0
@@ -316,6 +317,7 @@ fn the_dockerfiles_tree_runs_as_its_non_root_user() {
     /home/nonroot/.cache 700 65532:65532
     /home/nonroot/.cache/snowplow 700 65532:65532
     /home/nonroot/.cache/snowplow/credentials 700 65532:65532
+    /home/nonroot/.cache/snowplow/credentials/CACHEDIR.TAG 600 65532:65532
     /home/nonroot/.cache/snowplow/credentials/token-<HASH>.json 600 65532:65532
     /home/nonroot/.cache/snowplow/credentials/token-<HASH>.lock 600 65532:65532
     /usr 755 0:0
@@ -446,6 +448,7 @@ fn buildah_builds_the_image_and_it_answers_token() {
     /home/nonroot/.cache 700 65532:65532
     /home/nonroot/.cache/snowplow 700 65532:65532
     /home/nonroot/.cache/snowplow/credentials 700 65532:65532
+    /home/nonroot/.cache/snowplow/credentials/CACHEDIR.TAG 600 65532:65532
     /home/nonroot/.cache/snowplow/credentials/token-<HASH>.json 600 65532:65532
     /home/nonroot/.cache/snowplow/credentials/token-<HASH>.lock 600 65532:65532
     /usr/local 755 0:0

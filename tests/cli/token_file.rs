@@ -86,7 +86,7 @@ fn every_protocol_serves_the_file_without_a_key_or_an_exchange() {
     $ aws
     exit: 0
     --- stdout
-    {"Version":1,"AccessKeyId":"snowplow-console","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
+    {"Version":1,"AccessKeyId":"snowplow","SecretAccessKey":"<JWT 1>","SessionToken":"<JWT 1>","Expiration":"2100-01-01T00:00:00Z"}
     --- stderr
     $ git get
     exit: 0
@@ -120,6 +120,30 @@ fn every_protocol_serves_the_file_without_a_key_or_an_exchange() {
     "#);
     assert_eq!(console.token_requests(), 1, "only the minting");
     assert!(!sandbox.path(".cache").exists(), "no cache, no lock");
+}
+
+/// A token_file profile's org_id is shown by status and used by
+/// console-url alike (one reading of the profile).
+#[test]
+fn status_shows_the_organization_console_url_uses() {
+    let console = Console::start();
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("token");
+    put(&file, &mint(&console), 0o600);
+    let sandbox = Sandbox::new();
+    let org = "11111111-1111-4111-8111-111111111111";
+    sandbox.write_config(&format!(
+        "[profiles.default]\ntoken_file = \"{}\"\norg_id = \"{org}\"\n",
+        file.display()
+    ));
+    let status = sandbox.run(&["status"]);
+    let shown = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("organization:"));
+    assert_snapshot!(shown.unwrap(), @r#"organization:  11111111-1111-4111-8111-111111111111  (from org_id in profile "default" of ~/.config/snowplow/credentials.toml)"#);
+    let url = sandbox.run(&["console-url", "/{org}"]);
+    assert!(url.stdout.ends_with(&format!("/{org}\n")), "{url:?}");
 }
 
 #[test]
@@ -264,6 +288,13 @@ fn unusable_files_are_one_line_errors_that_name_the_file_and_never_its_contents(
         (Some(canary), 0o600),
         (Some(&*format!("{canary} {canary}")), 0o600),
         (Some(&*format!("{{\"token\": \"{canary}\"}}")), 0o600),
+        (
+            Some(&*format!(
+                "{{\"accessToken\": \"{canary}\", \"access_token\": \"{canary}\"}}"
+            )),
+            0o600,
+        ),
+        (Some(&*format!("{{\"accessToken\": \"{canary}")), 0o600),
         (Some(&*no_exp), 0o600),
         (Some(&*no_exp), 0o664),
     ] {
@@ -285,6 +316,8 @@ fn unusable_files_are_one_line_errors_that_name_the_file_and_never_its_contents(
     snowplow-credentials: cannot use the token file <DIR>/token: it is not a JWT (three base64url parts separated by dots); check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: it holds more than one word: it must hold the token alone; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: it is JSON without a string accessToken; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
+    snowplow-credentials: cannot use the token file <DIR>/token: its JSON names accessToken more than once; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
+    snowplow-credentials: cannot use the token file <DIR>/token: it starts with `{` but is not valid JSON; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: its token has no expiry (exp claim); check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: others may write it (mode 664): it must be writable by its owner only; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
     snowplow-credentials: cannot use the token file <DIR>/token: it is not a regular file; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
@@ -301,6 +334,25 @@ fn a_file_others_can_read_is_served_with_a_warning() {
     let out = reader(&file).run(&["token"]);
     out.success();
     assert_snapshot!(out.stderr.replace(root.path().to_str().unwrap(), "<DIR>"), @"snowplow-credentials: warning: other users can read the token file <DIR>/token: make it 0640 or 0600");
+}
+
+#[test]
+fn a_file_in_a_directory_others_can_write_is_served_with_a_warning() {
+    let console = Console::start();
+    let jwt = mint(&console);
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("shared");
+    let file = dir.join("token");
+    put(&file, &jwt, 0o600);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = reader(&file).run(&["token"]);
+    out.success();
+    assert_snapshot!(out.stderr.replace(root.path().to_str().unwrap(), "<DIR>"), @"snowplow-credentials: warning: others may replace the token file <DIR>/shared/token: its directory <DIR>/shared is writable by others (mode 777) and not sticky");
+    // Sticky, as /tmp: others cannot replace what is not theirs.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = reader(&file).run(&["token"]);
+    out.success();
+    assert_eq!(out.stderr, "");
 }
 
 #[test]
@@ -423,7 +475,7 @@ fn real_botocore_reads_the_file_s_token_through_credential_process() {
     assert_snapshot!(out.redacted(&console), @"
     exit: 0
     --- stdout
-    custom-process snowplow-console True <JWT 1>
+    custom-process snowplow True <JWT 1>
     --- stderr
     ");
 }

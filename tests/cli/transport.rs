@@ -2,14 +2,17 @@
 //! another machine is refused before anything is sent (or any secret is
 //! even read); a redirect never carries the key elsewhere; TLS trusts only
 //! what the system (or `SSL_CERT_FILE`) trusts; the proxy from the
-//! environment is used, and `NO_PROXY` bypasses it.
+//! environment is used, `NO_PROXY` bypasses it, and a loopback host never
+//! goes through one.
 
 use std::io::Write;
 use std::net::TcpListener;
 
 use insta::assert_snapshot;
 
-use crate::connect_proxy::ConnectProxy;
+// Unix only: every test with a proxy reaches the HTTPS stand-in.
+#[cfg(unix)]
+use crate::connect_proxy::{ConnectProxy, PROXY_ONLY_NAME};
 use crate::console::{self, Console};
 use crate::harness::Sandbox;
 #[cfg(unix)]
@@ -42,11 +45,12 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     sandbox.write_config(&format!(
         "[profiles.default]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"http://{REMOTE}\"\n\
          api_key_command = {reads_key}\n\n\
-         [profiles.bot]\nauth = \"password\"\norg_id = \"o\"\nauth_url = \"http://{REMOTE}/oauth/token\"\n\
+         [profiles.bot]\nauth = \"password\"\norg_id = \"{}\"\nauth_url = \"http://{REMOTE}/oauth/token\"\n\
          client_id = \"id\"\nusername = \"bot\"\nclient_secret_command = {reads_key}\n\
          password_command = {reads_key}\n",
         console::ORG,
         console::KEY_ID,
+        console::ORG,
     ));
     let mut seen = String::new();
     for profile in ["default", "bot"] {
@@ -139,9 +143,13 @@ fn an_untrusted_certificate_points_at_ssl_cert_file() {
 fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
     let Some(https) = https() else { return };
     let proxy = ConnectProxy::start();
-    let target = format!("localhost:{}", https.front.port);
+    // A name only the proxy resolves: loopback hosts never go through one.
+    let target = format!("{PROXY_ONLY_NAME}:{}", https.front.port);
     let mut sandbox = sandbox_for(&https);
-    sandbox.set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap());
+    sandbox
+        .set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap())
+        .set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1")
+        .set("SNOWPLOW_CONSOLE_HOST", &format!("https://{target}"));
 
     let mut tunnels = 0;
     for (proxy_var, no_proxy_var) in [("HTTPS_PROXY", "NO_PROXY"), ("https_proxy", "no_proxy")] {
@@ -151,9 +159,13 @@ fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
         assert_eq!(proxy.tunnels().len(), tunnels, "{proxy_var} was used");
         assert_eq!(proxy.tunnels().last(), Some(&target));
 
-        for list in ["localhost", ".example.com, localhost", "*"] {
+        for list in [PROXY_ONLY_NAME, ".example.com, console.test", "*", ".test"] {
             sandbox.set(no_proxy_var, list);
-            sandbox.run(&["token", "--refresh"]).success();
+            // Direct, the name resolves nowhere: the attempt fails, and
+            // the proxy saw nothing.
+            let out = sandbox.run(&["token", "--refresh"]);
+            assert_eq!(out.code, 1, "{}", out.stderr);
+            assert!(out.stderr.contains("cannot reach"), "{}", out.stderr);
             assert_eq!(
                 proxy.tunnels().len(),
                 tunnels,
@@ -164,27 +176,29 @@ fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
     }
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
-fn plain_http_to_this_machine_follows_http_proxy_and_no_proxy() {
+fn a_loopback_host_goes_direct_whatever_the_proxy_variables_say() {
+    let Some(https) = https() else { return };
     let console = Console::start();
     let proxy = ConnectProxy::start();
     let mut sandbox = Sandbox::for_console(&console);
-    sandbox.set("http_proxy", &proxy.url());
-    sandbox.run(&["token", "--refresh"]).success();
-    assert_eq!(proxy.tunnels(), [console.addr().to_string()]);
-    sandbox.set("no_proxy", "127.0.0.1");
-    sandbox.run(&["token", "--refresh"]).success();
-    assert_eq!(proxy.tunnels().len(), 1, "no_proxy bypassed http_proxy");
-    // Like curl, the uppercase HTTP_PROXY is not read (a CGI request can set
-    // it). Unix only: Windows environment names ignore case, so there it is
-    // the same variable as http_proxy.
-    #[cfg(unix)]
-    {
-        sandbox.unset("http_proxy").unset("no_proxy");
-        sandbox.set("HTTP_PROXY", &proxy.url());
-        sandbox.run(&["token", "--refresh"]).success();
-        assert_eq!(proxy.tunnels().len(), 1);
+    for var in [
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        sandbox.set(var, &proxy.url());
     }
+    sandbox.run(&["token", "--refresh"]).success();
+    sandbox
+        .set("SNOWPLOW_CONSOLE_HOST", &https.front.url())
+        .set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap());
+    sandbox.run(&["token", "--refresh"]).success();
+    assert_eq!(proxy.tunnels(), Vec::<String>::new());
 }
 
 // Unix only: the HTTPS stand-in is Linux's openssl and python3.
@@ -198,6 +212,10 @@ fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
         .set("SSL_CERT_FILE", https.certs.ca_pem.to_str().unwrap())
         .set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1")
         .set(
+            "SNOWPLOW_CONSOLE_HOST",
+            &format!("https://{PROXY_ONLY_NAME}:{}", https.front.port),
+        )
+        .set(
             "HTTPS_PROXY",
             &format!("http://me:canary-proxy-pa55@127.0.0.1:{port}"),
         );
@@ -205,7 +223,7 @@ fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     assert_eq!(out.code, 1);
     assert!(!out.stderr.contains("canary-proxy-pa55"), "{}", out.stderr);
     let last = out.stderr.lines().last().unwrap();
-    assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://localhost:<PORT>: connection refused; check HTTPS_PROXY, or add localhost to NO_PROXY (after 3 attempts)");
+    assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://console.test:<PORT>: connection refused; check HTTPS_PROXY, or add console.test to NO_PROXY (after 3 attempts)");
 }
 
 // Unix only: its key command is an `sh -c` script.

@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use crate::console::read_head;
 
+/// A host name only the proxy resolves (to 127.0.0.1).
+pub const PROXY_ONLY_NAME: &str = "console.test";
 /// Only for reading the CONNECT request: an open tunnel has no timeout.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -110,7 +112,15 @@ fn serve(mut client: TcpStream, tunnels: &Mutex<Vec<String>>) {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .push(target.to_string());
 
-    let Ok(mut upstream) = TcpStream::connect(target) else {
+    // The proxy knows a name its clients cannot resolve, as a company's
+    // proxy knows its intranet: `console.test` (the test certificate's
+    // other name) is this machine. A client can then reach the stand-in
+    // only through the proxy, since a loopback host never goes through one.
+    let upstream = match target.strip_prefix(PROXY_ONLY_NAME) {
+        Some(port) if port.starts_with(':') => TcpStream::connect(format!("127.0.0.1{port}")),
+        _ => TcpStream::connect(target),
+    };
+    let Ok(mut upstream) = upstream else {
         let _ = client.write_all(
             b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );

@@ -146,6 +146,8 @@ struct State {
     /// (url prefix without a trailing slash, directory)
     dirs: Vec<(String, PathBuf)>,
     accept_basic: bool,
+    /// The password grant's valid client id and user name.
+    password_user: (String, String),
     shutdown: bool,
 }
 
@@ -180,7 +182,12 @@ pub struct Console {
 impl Console {
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub fn start() -> Console {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stand-in Console");
+        Console::start_on("127.0.0.1:0")
+    }
+
+    /// Binds `bind` (e.g. `[::1]:0` for IPv6 loopback) and starts serving.
+    pub fn start_on(bind: &str) -> Console {
+        let listener = TcpListener::bind(bind).expect("bind the stand-in Console");
         let addr = listener
             .local_addr()
             .expect("the stand-in Console's address");
@@ -195,6 +202,7 @@ impl Console {
                 issued: Vec::new(),
                 dirs: Vec::new(),
                 accept_basic: false,
+                password_user: (CLIENT_ID.into(), USERNAME.into()),
                 shutdown: false,
             }),
             changed: Condvar::new(),
@@ -306,6 +314,12 @@ impl Console {
     /// git before 2.46 sends a token it got as a password. Off by default.
     pub fn accept_basic(&self, yes: bool) {
         self.shared.lock().accept_basic = yes;
+    }
+
+    /// The password grant accepts this client id and user name instead of
+    /// [`CLIENT_ID`] and [`USERNAME`] from now on.
+    pub fn set_password_user(&self, client_id: &str, username: &str) {
+        self.shared.lock().password_user = (client_id.into(), username.into());
     }
 
     /// Serves the files under `dir` at `url_prefix` (e.g. `/git/repo.git`), for GET with a live
@@ -642,7 +656,7 @@ fn token(state: &mut State, request: &Request, endpoint: TokenEndpoint, org: &st
     let refused = match endpoint {
         TokenEndpoint::V3 => check_api_key(request, org, true),
         TokenEndpoint::V2 => check_api_key(request, org, false),
-        TokenEndpoint::PasswordGrant => check_password_grant(&request.body),
+        TokenEndpoint::PasswordGrant => check_password_grant(&request.body, &state.password_user),
     };
     if let Some(response) = refused {
         return Reply::Send(response);
@@ -668,7 +682,7 @@ fn check_api_key(request: &Request, org: &str, v3: bool) -> Option<Response> {
 }
 
 /// `None` if the form is a valid password grant.
-fn check_password_grant(body: &[u8]) -> Option<Response> {
+fn check_password_grant(body: &[u8], (client_id, username): &(String, String)) -> Option<Response> {
     let form = form_decode(body);
     let field = |name: &str| {
         form.iter()
@@ -682,9 +696,9 @@ fn check_password_grant(body: &[u8]) -> Option<Response> {
         ));
     }
     let expected = [
-        ("username", USERNAME),
+        ("username", username.as_str()),
         ("password", PASSWORD),
-        ("client_id", CLIENT_ID),
+        ("client_id", client_id.as_str()),
         ("client_secret", CLIENT_SECRET),
         ("audience", AUDIENCE),
     ];

@@ -1,0 +1,84 @@
+//! Reaching an IPv6 loopback literal (`http://[::1]:8080`), which the HTTP
+//! client cannot: minreq's URL parser splits the host at its first colon.
+//!
+//! So the request names the host `localhost` (for the `Host` header and
+//! TLS, whose certificate must then name `localhost`) and goes through a
+//! CONNECT relay of our own on 127.0.0.1, inside this process, which
+//! connects to the literal address whatever the CONNECT line says. Nothing
+//! leaves this machine: the relay only ever connects to `::1`. Other IPv6
+//! literals are refused by [`crate::url::Origin::client_host`].
+
+use std::io::{self, Read, Write};
+use std::net::{Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use crate::url::Origin;
+
+/// How much of the CONNECT request is read; minreq's is one short line.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// Whether `origin` is reached through the relay.
+pub fn needed(origin: &Origin) -> bool {
+    origin
+        .host
+        .parse::<Ipv6Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Starts the relay for `origin` (an IPv6 loopback literal) and gives the
+/// proxy that makes minreq use it. It runs until the process exits.
+pub fn start(origin: &Origin, connect_timeout: Duration) -> io::Result<minreq::Proxy> {
+    let target = SocketAddr::from((Ipv6Addr::LOCALHOST, origin.port));
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || serve(client, target, connect_timeout));
+        }
+    });
+    minreq::Proxy::new(format!("http://127.0.0.1:{port}")).map_err(io::Error::other)
+}
+
+fn serve(mut client: TcpStream, target: SocketAddr, connect_timeout: Duration) {
+    if read_head(&mut client).is_err() {
+        return;
+    }
+    let Ok(upstream) = TcpStream::connect_timeout(&target, connect_timeout) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    // One write: minreq reads the proxy's answer with a single read.
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let (Ok(client_reader), Ok(upstream_writer)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let up = std::thread::spawn(move || pipe(client_reader, upstream_writer));
+    pipe(upstream, client);
+    let _ = up.join();
+}
+
+/// Reads the CONNECT request up to its blank line, byte by byte, so that
+/// nothing after it (the TLS handshake) is taken.
+fn read_head(client: &mut TcpStream) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= MAX_HEAD || client.read(&mut byte)? == 0 {
+            return Err(io::Error::other("no whole CONNECT request"));
+        }
+        head.push(byte[0]);
+    }
+    Ok(())
+}
+
+/// Copies one direction until it ends, then passes the end on.
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    let _ = io::copy(&mut from, &mut to);
+    let _ = to.shutdown(Shutdown::Write);
+}

@@ -1,0 +1,874 @@
+//! Attacks from issue 10's outside security review, one test per hole: a
+//! careless user or another local user trying to make the binary hang,
+//! abort, leak the key, hand a token to the wrong place, or damage files
+//! that are not its own. Each failed on the code before the fix.
+//!
+//! Hangs are caught by a watchdog ([`finish_within`]) that kills the child
+//! and fails the test; no test waits on a sleep.
+
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use insta::assert_snapshot;
+
+use crate::connect_proxy::ConnectProxy;
+use crate::console::{self, Console, Fault};
+use crate::harness::{self, Output, Sandbox, finish_within, output_of};
+
+/// Far longer than any bounded run here takes; only a hang reaches it.
+const WATCHDOG: Duration = Duration::from_secs(25);
+/// The uid of `nobody`, for files owned by someone else.
+const OTHER_UID: u32 = 65534;
+
+fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().mode() & 0o7777
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success());
+}
+
+/// stderr with the sandbox's home written `<HOME>` and tokens, the Console
+/// and cache names redacted, for snapshots.
+fn stderr_of(out: &Output, sandbox: &Sandbox, console: &Console) -> String {
+    harness::redact(&out.stderr, console).replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
+}
+
+/// Runs the binary with a watchdog.
+#[track_caller]
+fn run_bounded(sandbox: &Sandbox, args: &[&str]) -> Output {
+    finish_within(sandbox.spawn(args), WATCHDOG)
+}
+
+/// A key command (TOML array) running `script` under `sh -c`.
+fn sh_command(script: &str) -> String {
+    format!("[\"sh\", \"-c\", {}]", toml_string(script))
+}
+
+fn toml_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap()
+}
+
+/// A sandbox whose key comes from `api_key_command = sh -c script`.
+fn with_key_command(console: &Console, script: &str, extra: &str) -> Sandbox {
+    let mut sandbox = Sandbox::for_console(console);
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    sandbox.write_config(&format!(
+        "[profiles.default]\napi_key_command = {}\n{extra}\n",
+        sh_command(script)
+    ));
+    sandbox
+}
+
+// 1. The cache directory is treated as ours even when it is not.
+
+#[test]
+fn a_cache_directory_we_did_not_create_keeps_its_mode() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let mut seen = String::new();
+    for (name, loose) in [("shared", 0o1777), ("project", 0o755)] {
+        let dir = sandbox.path(name);
+        std::fs::create_dir(&dir).unwrap();
+        set_mode(&dir, loose);
+        sandbox.set("SNOWPLOW_CREDENTIALS_CACHE_DIR", dir.to_str().unwrap());
+        let out = sandbox.run(&["token"]);
+        out.success();
+        assert_eq!(out.stdout.trim(), console.issued().last().unwrap());
+        assert_eq!(mode(&dir), loose, "{name}: the mode was changed");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "{name}: cached in it"
+        );
+        seen.push_str(&stderr_of(&out, &sandbox, &console));
+    }
+    assert_snapshot!(seen, @"
+    snowplow-credentials: warning: cannot use the cache directory <HOME>/shared (it is open to others (mode 1777) and was not created by snowplow-credentials, so it is left as it is); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
+    snowplow-credentials: warning: cannot use the cache directory <HOME>/project (it is open to others (mode 755) and was not created by snowplow-credentials, so it is left as it is); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
+    ");
+}
+
+#[test]
+fn clear_all_deletes_only_files_it_makes() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let dir = sandbox.path("project");
+    std::fs::create_dir(&dir).unwrap();
+    set_mode(&dir, 0o700);
+    let theirs = [
+        "package.json",
+        "state.json",
+        ".tmp-build",
+        "token.json",
+        "token-1.json",
+    ];
+    for name in theirs {
+        std::fs::write(dir.join(name), "theirs").unwrap();
+    }
+    sandbox.set("SNOWPLOW_CREDENTIALS_CACHE_DIR", dir.to_str().unwrap());
+    let ours = sandbox.run(&["token"]);
+    ours.success();
+    let out = sandbox.run(&["clear", "--all"]);
+    out.success();
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ".tmp-build",
+            "package.json",
+            "state.json",
+            "token-1.json",
+            "token.json"
+        ]
+    );
+}
+
+// 2. FIFOs and endless files where files are read.
+
+#[test]
+fn a_fifo_at_the_cache_or_lock_path_is_a_miss_at_once() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.run(&["token"]).success();
+    let [file] = sandbox.cache_files().try_into().unwrap();
+    let lock = file.with_extension("lock");
+    std::fs::remove_file(&file).unwrap();
+    mkfifo(&file);
+    let out = run_bounded(&sandbox, &["token"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[1]);
+    assert!(
+        std::fs::symlink_metadata(&file).unwrap().is_file(),
+        "replaced"
+    );
+
+    std::fs::remove_file(&lock).unwrap();
+    mkfifo(&lock);
+    let out = run_bounded(&sandbox, &["token", "--refresh"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[2]);
+    assert!(
+        std::fs::symlink_metadata(&lock).unwrap().is_file(),
+        "lock replaced"
+    );
+}
+
+#[test]
+fn a_config_path_that_is_a_fifo_or_endless_is_refused() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let fifo = sandbox.path("config.toml");
+    mkfifo(&fifo);
+    let out = run_bounded(&sandbox, &["token", "--config", fifo.to_str().unwrap()]);
+    out.failure();
+    let mut seen = stderr_of(&out, &sandbox, &console);
+    // Under a memory limit, so that reading it whole fails rather than
+    // filling the machine.
+    let mut cmd = sandbox.shell("ulimit -v 1000000; exec \"$0\" token --config /dev/zero");
+    let out = output_of(&mut cmd, None);
+    out.failure();
+    seen.push_str(&out.stderr);
+    // snowplow-cli's settings file, read when nothing of ours is set.
+    let bare = Sandbox::new();
+    let yml = bare.path(".config/snowplow/snowplow.yml");
+    std::fs::create_dir_all(yml.parent().unwrap()).unwrap();
+    mkfifo(&yml);
+    let out = run_bounded(&bare, &["token"]);
+    out.failure();
+    seen.push_str(&out.stderr);
+    assert_snapshot!(seen, @"
+    snowplow-credentials: cannot read config file ~/config.toml (from --config): it is not a regular file
+    snowplow-credentials: cannot read config file /dev/zero (from --config): it is not a regular file
+    snowplow-credentials: cannot read ~/.config/snowplow/snowplow.yml: it is not a regular file
+    ");
+    assert_eq!(console.token_requests(), 0);
+}
+
+// 3. A proxy for a loopback host.
+
+#[test]
+fn a_loopback_host_never_goes_through_a_proxy() {
+    let console = Console::start();
+    let proxy = ConnectProxy::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    for var in ["http_proxy", "all_proxy", "ALL_PROXY"] {
+        sandbox.set(var, &proxy.url());
+        sandbox.run(&["token", "--refresh"]).success();
+        sandbox.unset(var);
+    }
+    assert_eq!(
+        proxy.tunnels(),
+        Vec::<String>::new(),
+        "the key went to a proxy"
+    );
+    assert_eq!(console.token_requests(), 3);
+}
+
+// 4. `command_timeout` bounds the whole key command.
+
+#[test]
+fn a_key_command_that_lingers_after_printing_is_bounded() {
+    let console = Console::start();
+    // Prints the key, closes stdout, then lingers far past its timeout.
+    let script = format!("echo {}; exec >&-; sleep 300", console::KEY);
+    let sandbox = with_key_command(&console, &script, "command_timeout = 2");
+    let out = run_bounded(&sandbox, &["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr, @"snowplow-credentials: the command `sh` that gives the API key (profile \"default\" of ~/.config/snowplow/credentials.toml) did not finish within 2 s: check it runs on its own, or raise command_timeout");
+}
+
+#[test]
+fn a_key_command_whose_child_keeps_stdout_open_is_used_once_it_exits() {
+    let console = Console::start();
+    // An agent started in the background inherits stdout and outlives the
+    // command, as password managers' agents do.
+    let script = format!("echo {}; sleep 60 2>/dev/null & exit 0", console::KEY);
+    let sandbox = with_key_command(&console, &script, "command_timeout = 60");
+    let out = run_bounded(&sandbox, &["token"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[0]);
+}
+
+#[test]
+fn a_key_command_that_times_out_is_killed_with_its_children() {
+    let console = Console::start();
+    // The grandchild holds our stderr: if it survives, the output never ends.
+    let sandbox = with_key_command(&console, "sleep 300 & wait", "command_timeout = 1");
+    let out = run_bounded(&sandbox, &["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr, @"snowplow-credentials: the command `sh` that gives the API key (profile \"default\" of ~/.config/snowplow/credentials.toml) did not finish within 1 s: check it runs on its own, or raise command_timeout");
+}
+
+#[test]
+fn a_key_command_printing_more_than_64_kib_is_refused() {
+    let console = Console::start();
+    let sandbox = with_key_command(&console, "head -c 70000 /dev/zero | tr '\\0' a", "");
+    let out = run_bounded(&sandbox, &["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr, @"snowplow-credentials: the command `sh` that gives the API key (profile \"default\" of ~/.config/snowplow/credentials.toml) printed more than 64 KiB: it must print only the API key");
+    assert_eq!(console.token_requests(), 0, "a cut key was sent");
+}
+
+/// The key command's own process group (so that a timeout kills all it
+/// started) must not cost it the terminal: a command that prompts there, as
+/// `op` does without biometrics, gets the terminal's foreground while it
+/// runs. Run under `script`, which gives the binary a terminal.
+#[test]
+fn a_key_command_in_its_own_group_can_still_prompt_on_the_terminal() {
+    let Some(script) = harness::require("script") else {
+        return;
+    };
+    let console = Console::start();
+    let prompt = "printf 'key: ' >/dev/tty; read -r key </dev/tty; echo \"$key\"";
+    let sandbox = with_key_command(&console, prompt, "command_timeout = 10");
+    let mut child = sandbox
+        .program(
+            &script,
+            &["-qec", &format!("'{}' token", harness::BIN), "/dev/null"],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Typed at the prompt; stdin stays open, as a terminal's does.
+    let mut typed = child.stdin.take().unwrap();
+    typed
+        .write_all(format!("{}\n", console::KEY).as_bytes())
+        .unwrap();
+    let out = finish_within(child, WATCHDOG);
+    drop(typed);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&console.issued()[0]), "{out:?}");
+}
+
+// 5. Aborts, and core dumps.
+
+#[test]
+fn a_huge_retry_after_is_an_error_not_an_abort() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    // Two plain 503s first: the backoff between them takes the run past
+    // a second, after which adding a huge wait to the time spent overflows.
+    for status in [503, 429] {
+        console.push_fault(Fault::Status(503));
+        console.push_fault(Fault::Status(503));
+        console.push_fault(Fault::StatusRetryAfter(status, u64::MAX));
+    }
+    let mut seen = String::new();
+    for _ in 0..2 {
+        let out = run_bounded(&sandbox, &["token"]);
+        out.failure();
+        seen.push_str(&stderr_of(&out, &sandbox, &console));
+    }
+    // The time spent varies: its digits are not part of the snapshot.
+    let seen: String = seen
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+        .collect();
+    assert_snapshot!(seen, @"
+    snowplow-credentials: the Console is unavailable (HTTP 999, trace ID t-fault; 9 attempts in 9.9 s): try again later
+    snowplow-credentials: the Console is unavailable (HTTP 999, trace ID t-fault; 9 attempts in 9.9 s): try again later
+    ");
+}
+
+#[test]
+fn absurd_durations_are_config_errors_naming_the_setting() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let mut seen = String::new();
+    let out = run_bounded(&sandbox, &["token", "--timeout", "18446744073709551615"]);
+    seen.push_str(&out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for setting in [
+        "timeout = 9223372036854775807",
+        "command_timeout = 18446744073709551615",
+        "min_ttl = 18446744073709551615",
+    ] {
+        sandbox.write_config(&format!("[profiles.default]\n{setting}\n"));
+        let out = run_bounded(&sandbox, &["token"]);
+        out.failure();
+        seen.push_str(&out.stderr);
+    }
+    std::fs::remove_file(sandbox.config_file()).unwrap();
+    sandbox.set("SNOWPLOW_CREDENTIALS_LOCK_WAIT", "18446744073709551615");
+    let out = run_bounded(&sandbox, &["token"]);
+    out.failure();
+    seen.push_str(&out.stderr);
+    assert_snapshot!(seen, @"
+    snowplow-credentials: --timeout is 18446744073709551615 seconds: at most 86400 (a day) is allowed
+    snowplow-credentials: timeout in profile \"default\" of ~/.config/snowplow/credentials.toml is 9223372036854775807 seconds: at most 86400 (a day) is allowed
+    snowplow-credentials: command_timeout in profile \"default\" of ~/.config/snowplow/credentials.toml is 18446744073709551615 seconds: at most 86400 (a day) is allowed
+    snowplow-credentials: min_ttl in profile \"default\" of ~/.config/snowplow/credentials.toml is 18446744073709551615 seconds: at most 86400 (a day) is allowed
+    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds up to 86400, not `18446744073709551615`
+    ");
+}
+
+#[test]
+fn an_unwritable_stream_is_exit_1_not_an_abort() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    // An error that cannot be told; an answer that cannot be given (Docker
+    // errors go to stdout too); diagnostics that cannot be written.
+    let cases = [
+        ("token --config /nowhere 2>/dev/full", 1),
+        ("docker get >/dev/full </dev/null", 1),
+        ("token >/dev/full", 1),
+        ("token -v 2>/dev/full >/dev/null", 0),
+    ];
+    let mut seen = Vec::new();
+    for (args, _) in cases {
+        let mut cmd = sandbox.shell(&format!("\"$0\" {args}; echo \"exit $?\""));
+        seen.push((args, output_of(&mut cmd, None).stdout));
+    }
+    let expected: Vec<_> = cases
+        .iter()
+        .map(|(a, code)| (*a, format!("exit {code}\n")))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn the_process_is_not_dumpable_and_dumps_no_core() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let report = sandbox.path("report");
+    // The key command looks at its parent, the binary, while it waits.
+    let script = format!(
+        "{{ grep 'Max core file size' /proc/$PPID/limits; stat -c 'environ owner %u' \
+         /proc/$PPID/environ; }} > '{}'; echo {}",
+        report.display(),
+        console::KEY
+    );
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    sandbox.write_config(&format!(
+        "[profiles.default]\napi_key_command = {}\n",
+        sh_command(&script)
+    ));
+    // As root every /proc file is ours anyway: run it as another user, to
+    // whom a dumpable process's /proc files belong.
+    let mut cmd = sandbox.command(&["token"]);
+    let user = if files_owner() == 0 {
+        let copy = sandbox.path("snowplow-credentials");
+        std::fs::copy(harness::BIN, &copy).unwrap();
+        chown_tree(sandbox.home.path(), OTHER_UID);
+        cmd = sandbox.program(&copy, &["token"]);
+        std::os::unix::process::CommandExt::uid(&mut cmd, OTHER_UID);
+        std::os::unix::process::CommandExt::gid(&mut cmd, OTHER_UID);
+        OTHER_UID
+    } else {
+        files_owner()
+    };
+    let out = output_of(&mut cmd, None);
+    out.success();
+    let report = std::fs::read_to_string(report).unwrap();
+    let fields: Vec<_> = report.split_whitespace().collect();
+    assert_eq!(
+        fields,
+        [
+            "Max", "core", "file", "size", "0", "0", "bytes", "environ", "owner", "0"
+        ],
+        "running as uid {user}: {report}"
+    );
+}
+
+fn chown_tree(path: &Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).unwrap();
+    if std::fs::symlink_metadata(path).unwrap().is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid);
+        }
+    }
+}
+
+/// Who this test process is, as the owner of the files it makes.
+fn files_owner() -> u32 {
+    tempfile::tempfile().unwrap().metadata().unwrap().uid()
+}
+
+// 6. `hosts` entries over plain http to other machines.
+
+#[test]
+fn plain_http_hosts_entries_to_other_machines_are_config_errors() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let mut seen = String::new();
+    for (entry, git_host) in [
+        ("http://registry.example.com", "registry.example.com"),
+        ("http://10.1.2.3:5000", "10.1.2.3:5000"),
+    ] {
+        sandbox.serve_also(&[entry]);
+        let git = sandbox.run_with_stdin(
+            &["git", "get"],
+            &format!("protocol=http\nhost={git_host}\n\n"),
+        );
+        git.failure();
+        assert_eq!(git.stdout, "");
+        let docker = sandbox.run_with_stdin(&["docker", "get"], entry);
+        assert_eq!(docker.code, 1);
+        assert!(!docker.stdout.contains("Secret"), "{}", docker.stdout);
+        seen.push_str(
+            &git.stderr
+                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>"),
+        );
+    }
+    assert_eq!(console.token_requests(), 0);
+    assert_snapshot!(seen, @"
+    snowplow-credentials: bad entry in hosts of profile \"default\" of ~/.config/snowplow/credentials.toml: http://registry.example.com is plain http to another machine: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
+    snowplow-credentials: bad entry in hosts of profile \"default\" of ~/.config/snowplow/credentials.toml: http://10.1.2.3:5000 is plain http to another machine: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
+    ");
+}
+
+// 7. IDs reaching headers and protocol lines.
+
+#[test]
+fn control_characters_in_ids_are_refused_where_they_are_read() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let mut seen = String::new();
+    for (var, value) in [
+        ("SNOWPLOW_CONSOLE_API_KEY_ID", "kid\r\nX-Injected: yes"),
+        ("SNOWPLOW_CONSOLE_API_KEY_ID", "kid\npassword=attacker"),
+        ("SNOWPLOW_CONSOLE_ORG_ID", ".."),
+        ("SNOWPLOW_CONSOLE_ORG_ID", "not-an-org"),
+        (
+            "SNOWPLOW_CONSOLE_HOST",
+            &format!("{}/a\r\nb", console.url()),
+        ),
+    ] {
+        sandbox.set(var, value);
+        for (args, stdin) in [
+            (&["token"][..], ""),
+            (
+                &["git", "get"][..],
+                &*format!("protocol=http\nhost={}\n\n", console.addr()),
+            ),
+            (&["status"][..], ""),
+        ] {
+            let out = sandbox.run_with_stdin(args, stdin);
+            out.failure();
+            assert_eq!(out.stdout, "", "{args:?} with {var}={value:?}");
+            if args == ["token"] {
+                seen.push_str(&stderr_of(&out, &sandbox, &console));
+            }
+        }
+        sandbox.set("SNOWPLOW_CONSOLE_API_KEY_ID", console::KEY_ID);
+        sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", console::ORG);
+        sandbox.set("SNOWPLOW_CONSOLE_HOST", &console.url());
+    }
+    assert!(console.requests().is_empty(), "{:?}", console.requests());
+    // Trimmed, they are fine.
+    sandbox.set("SNOWPLOW_CONSOLE_ORG_ID", &format!(" {} ", console::ORG));
+    sandbox.run(&["token"]).success();
+    assert_snapshot!(seen, @"
+    snowplow-credentials: the API key ID from SNOWPLOW_CONSOLE_API_KEY_ID has a control character (such as a line break): it must be the bare value
+    snowplow-credentials: the API key ID from SNOWPLOW_CONSOLE_API_KEY_ID has a control character (such as a line break): it must be the bare value
+    snowplow-credentials: the organization ID from SNOWPLOW_CONSOLE_ORG_ID is not a Console organization ID (a UUID such as 5a0e7f3c-1b2d-4e5f-8a9b-0c1d2e3f4a5b)
+    snowplow-credentials: the organization ID from SNOWPLOW_CONSOLE_ORG_ID is not a Console organization ID (a UUID such as 5a0e7f3c-1b2d-4e5f-8a9b-0c1d2e3f4a5b)
+    snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `<CONSOLE>/a\\r\\nb` has a control character
+    ");
+}
+
+// 8. Two identities, one cache entry.
+
+#[test]
+fn identities_that_join_alike_do_not_share_a_cache_entry() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    console.set_password_user("client x", "bot");
+    let profile = |name: &str, client_id: &str, username: &str| {
+        format!(
+            "[profiles.{name}]\nauth = \"password\"\nhost = \"{url}\"\n\
+             auth_url = \"{url}/oauth/token\"\nclient_id = \"{client_id}\"\n\
+             client_secret = \"{secret}\"\nusername = \"{username}\"\npassword = \"{password}\"\n",
+            url = console.url(),
+            secret = console::CLIENT_SECRET,
+            password = console::PASSWORD,
+        )
+    };
+    sandbox.write_config(&format!(
+        "{}\n{}",
+        profile("a", "client x", "bot"),
+        profile("b", "client", "x bot")
+    ));
+    sandbox.run(&["token", "--profile", "a"]).success();
+    let b = sandbox.run(&["token", "--profile", "b"]);
+    assert_ne!(
+        b.stdout.trim(),
+        console.issued()[0],
+        "b was served a's token"
+    );
+    b.failure();
+    assert_eq!(console.token_requests(), 2, "b asked for its own token");
+}
+
+// 9. A config file others can write.
+
+#[test]
+fn a_config_file_others_can_write_is_refused() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    let marker = sandbox.path("command-ran");
+    let open_dir = sandbox.path("open");
+    let config = open_dir.join("credentials.toml");
+    std::fs::create_dir(&open_dir).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.default]\napi_key_command = {}\n",
+            sh_command(&format!(
+                "touch '{}'; echo {}",
+                marker.display(),
+                console::KEY
+            ))
+        ),
+    )
+    .unwrap();
+    let mut seen = String::new();
+    for (file_mode, dir_mode) in [
+        (0o666, 0o700),
+        (0o620, 0o700),
+        (0o600, 0o777),
+        (0o600, 0o770),
+    ] {
+        set_mode(&config, file_mode);
+        set_mode(&open_dir, dir_mode);
+        let out = sandbox.run(&["token", "--config", config.to_str().unwrap()]);
+        out.failure();
+        seen.push_str(
+            &out.stderr
+                .replace(sandbox.home.path().to_str().unwrap(), "<HOME>"),
+        );
+    }
+    assert!(!marker.exists(), "its command ran");
+    assert_eq!(console.token_requests(), 0);
+    // A sticky directory (as /tmp) is fine: others cannot replace the file.
+    set_mode(&open_dir, 0o1777);
+    sandbox
+        .run(&["token", "--config", config.to_str().unwrap()])
+        .success();
+    assert_snapshot!(seen, @"
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): it can be changed by others (mode 666), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open/credentials.toml`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): it can be changed by others (mode 620), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open/credentials.toml`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): its directory ~/open can be changed by others (mode 777), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open`
+    snowplow-credentials: refusing config file ~/open/credentials.toml (from --config): its directory ~/open can be changed by others (mode 770), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open`
+    ");
+}
+
+// 10. The lock wait covers the holder's key command.
+
+#[test]
+fn the_lock_wait_covers_the_holders_key_command() {
+    let console = Console::start();
+    let log = PathBuf::from(format!("{}-runs", console.addr().port()));
+    let mut sandbox = Sandbox::for_console(&console);
+    let log = sandbox.path(log.to_str().unwrap());
+    // A slow prompt: each run is logged. Waiting less than the holder's
+    // command_timeout (a short explicit wait) used to run it again.
+    let script = format!(
+        "echo run >> '{}'; sleep 3; echo {}",
+        log.display(),
+        console::KEY
+    );
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    sandbox.set("SNOWPLOW_CREDENTIALS_LOCK_WAIT", "1");
+    sandbox.write_config(&format!(
+        "[profiles.default]\napi_key_command = {}\ncommand_timeout = 20\n",
+        sh_command(&script)
+    ));
+    let children: Vec<_> = (0..5).map(|_| sandbox.spawn(&["token"])).collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| finish_within(c, WATCHDOG))
+        .collect();
+    for out in &outs {
+        out.success();
+        assert_eq!(out.stdout.trim(), console.issued()[0]);
+    }
+    assert_eq!(
+        harness::line_count(&log),
+        1,
+        "the key command ran more than once"
+    );
+    assert_eq!(console.token_requests(), 1);
+}
+
+// 11. Smaller ones.
+
+#[test]
+fn an_ipv6_literal_host_connects() {
+    let console = Console::start_on("[::1]:0");
+    let sandbox = Sandbox::for_console(&console);
+    assert!(
+        console.url().starts_with("http://[::1]:"),
+        "{}",
+        console.url()
+    );
+    let out = run_bounded(&sandbox, &["token"]);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[0]);
+}
+
+#[test]
+fn an_expiry_past_year_9999_is_a_bad_answer() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    // 300000000000 is in the year 11476.
+    console.set_exp(300_000_000_000);
+    let mut seen = String::new();
+    let out = sandbox.run(&["aws"]);
+    out.failure();
+    seen.push_str(&stderr_of(&out, &sandbox, &console));
+    // The password grant's expires_in near u64::MAX, without an exp claim.
+    console.set_exp_claim(false);
+    console.set_lifetime(u64::MAX - 10);
+    sandbox.set("MY_CLIENT_SECRET", console::CLIENT_SECRET);
+    sandbox.write_config(&format!(
+        "[profiles.default]\nauth = \"password\"\nhost = \"{url}\"\nauth_url = \"{url}/oauth/token\"\n\
+         client_id = \"{}\"\nclient_secret_env = \"MY_CLIENT_SECRET\"\nusername = \"{}\"\n\
+         password_command = [\"printf\", \"%s\\n\", \"{}\"]\n",
+        console::CLIENT_ID,
+        console::USERNAME,
+        console::PASSWORD,
+        url = console.url(),
+    ));
+    let out = sandbox.run(&["aws"]);
+    out.failure();
+    seen.push_str(&stderr_of(&out, &sandbox, &console));
+    assert!(sandbox.cache_files().is_empty(), "cached");
+    // A token minted elsewhere, in a token_file, likewise.
+    let far = console::make_jwt(&serde_json::json!({ "exp": 300_000_000_000_u64 }));
+    let file = sandbox.path("token");
+    crate::machine::write_private(&file, &far);
+    sandbox.write_config(&format!("[profiles.default]\ntoken_file = {file:?}\n"));
+    let out = sandbox.run(&["aws"]);
+    out.failure();
+    seen.push_str(&stderr_of(&out, &sandbox, &console));
+    assert_snapshot!(seen, @"
+    snowplow-credentials: the token from <CONSOLE> expires after the year 9999, which is not a real answer: check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console
+    snowplow-credentials: the token from <CONSOLE> expires after the year 9999, which is not a real answer: check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console
+    snowplow-credentials: cannot use the token file <HOME>/token: its token expires after the year 9999, which is not a real expiry; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file
+    ");
+}
+
+#[test]
+fn a_huge_cache_file_is_not_read_whole() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.run(&["token"]).success();
+    let [file] = sandbox.cache_files().try_into().unwrap();
+    // 1 GiB, sparse; read whole under this memory limit it would abort.
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let mut cmd = sandbox.shell("ulimit -v 600000; exec \"$0\" token -v");
+    let out = output_of(&mut cmd, None);
+    out.success();
+    assert_eq!(out.stdout.trim(), console.issued()[1]);
+    let miss = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("cache miss"))
+        .unwrap_or_default();
+    assert_snapshot!(stderr_of(&Output { code: 0, stdout: String::new(), stderr: miss.into() }, &sandbox, &console), @"snowplow-credentials: cache miss: <HOME>/.cache/snowplow/credentials/token-<HASH>.json (cannot use it: it is larger than 65536 bytes, far more than this program writes); it will be replaced");
+}
+
+#[test]
+fn clear_all_never_fails_on_a_file_already_gone() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.run(&["token"]).success();
+    // Clears racing each other (as one racing refreshes does, whose
+    // temporary files come and go): many files, so the race is certain.
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        for n in 0..3000_u64 {
+            let file = sandbox.cache_dir().join(format!("token-{n:016x}.json"));
+            crate::machine::write_private(&file, "{}");
+        }
+        let clears: Vec<_> = (0..4).map(|_| sandbox.spawn(&["clear", "--all"])).collect();
+        for clear in clears {
+            let out = finish_within(clear, WATCHDOG);
+            if out.code != 0 {
+                failures.push(stderr_of(&out, &sandbox, &console));
+            }
+        }
+    }
+    assert_eq!(failures, Vec::<String>::new());
+    assert!(sandbox.cache_files().is_empty());
+}
+
+#[test]
+fn a_lock_file_planted_by_another_user_is_not_used() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.run(&["token"]).success();
+    let [file] = sandbox.cache_files().try_into().unwrap();
+    let lock = file.with_extension("lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    set_mode(&lock, 0o666);
+    std::os::unix::fs::chown(&lock, Some(OTHER_UID), Some(OTHER_UID)).unwrap();
+    let out = sandbox.run(&["token", "--refresh"]);
+    out.success();
+    let meta = std::fs::symlink_metadata(&lock).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (files_owner(), 0o600));
+}
+
+#[test]
+fn helpers_stop_reading_at_the_end_of_the_request() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let uri = format!("{}/x", console.url());
+    for (args, request) in [
+        (
+            ["git", "get"],
+            format!("protocol=http\nhost={}\n\n", console.addr()),
+        ),
+        (["docker", "get"], format!("{}\n", console.url())),
+        (
+            ["bazel", "get"],
+            serde_json::json!({ "uri": uri }).to_string(),
+        ),
+    ] {
+        // The client keeps stdin open after its request.
+        let (child, stdin) = sandbox.spawn_with_open_stdin(&args, &request);
+        let out = finish_within(child, WATCHDOG);
+        drop(stdin);
+        out.success();
+        assert!(
+            out.stdout.contains(&console.issued()[0]),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn key_commands_get_no_secret_variables() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    let dump = sandbox.path("env-dump");
+    sandbox
+        .set("SNOWPLOW_CONSOLE_API_KEY", "canary-env-api-key")
+        .set("MY_CLIENT_SECRET", console::CLIENT_SECRET)
+        .set("KEEP_ME", "harmless");
+    sandbox.write_config(&format!(
+        "[profiles.default]\nauth = \"password\"\nhost = \"{url}\"\nauth_url = \"{url}/oauth/token\"\n\
+         client_id = \"{}\"\nclient_secret_env = \"MY_CLIENT_SECRET\"\nusername = \"{}\"\n\
+         password_command = {}\n",
+        console::CLIENT_ID,
+        console::USERNAME,
+        sh_command(&format!("env > '{}'; echo {}", dump.display(), console::PASSWORD)),
+        url = console.url(),
+    ));
+    sandbox.run(&["token"]).success();
+    let env = std::fs::read_to_string(&dump).unwrap();
+    assert!(env.contains("KEEP_ME=harmless"), "{env}");
+    for secret in ["canary-env-api-key", console::CLIENT_SECRET] {
+        assert!(
+            !env.contains(secret),
+            "the key command saw {secret}:\n{env}"
+        );
+    }
+}
+
+#[test]
+fn control_characters_in_messages_are_escaped() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.write_config("[profiles.default]\n");
+    let mut seen = String::new();
+    let out = sandbox.run(&["token", "--profile", "evil\n\x1b[31mred"]);
+    out.failure();
+    seen.push_str(&out.stderr);
+    let config = sandbox.path("odd\x1b]0;title\x07\nname.toml");
+    let out = sandbox.run(&["token", "--config", config.to_str().unwrap()]);
+    out.failure();
+    seen.push_str(
+        &out.stderr
+            .replace(sandbox.home.path().to_str().unwrap(), "<HOME>"),
+    );
+    sandbox.set("SNOWPLOW_CREDENTIALS_PROFILE", "x\ty\x1b");
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    seen.push_str(&out.stderr);
+    // A profile name with an ESC in it (TOML allows one in a quoted key):
+    // `status`, which is for people, prints it escaped on stdout too.
+    sandbox.write_config(&format!(
+        "[profiles.\"evil\\u001b[2J\"]\norg_id = \"{}\"\n",
+        console::ORG
+    ));
+    sandbox.set("SNOWPLOW_CREDENTIALS_PROFILE", "evil\x1b[2J");
+    let status = sandbox.run(&["status"]);
+    assert!(
+        status.stdout.starts_with("profile:       evil\\u{1b}[2J ("),
+        "{status:?}"
+    );
+    seen.push_str(status.stdout.lines().next().unwrap_or_default());
+    assert!(!seen.contains('\x1b') && !seen.contains('\x07'), "{seen:?}");
+    assert_snapshot!(seen, @"
+    snowplow-credentials: no profile \"evil\\n\\u{1b}[31mred\" (from --profile) in ~/.config/snowplow/credentials.toml; its profiles: default
+    snowplow-credentials: cannot read config file ~/odd\\u{1b}]0;title\\u{7}\\nname.toml (from --config): No such file or directory (os error 2)
+    snowplow-credentials: no profile \"x\\ty\\u{1b}\" (from SNOWPLOW_CREDENTIALS_PROFILE) in ~/.config/snowplow/credentials.toml; its profiles: default
+    profile:       evil\\u{1b}[2J (~/.config/snowplow/credentials.toml)
+    ");
+}
