@@ -11,7 +11,6 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -70,15 +69,11 @@ impl Cache {
     pub fn read(&self) -> Lookup {
         // A directory others may write lets them swap or plant the file: a
         // miss, checked before the file is opened, so the refresh path
-        // tightens the directory (or refuses it) before it is used.
-        match fs::metadata(&self.dir) {
-            Ok(meta) if files::is_private(&meta) => {}
-            Ok(meta) => {
-                return Lookup::Unusable(format!(
-                    "its directory is open to others (mode {:o}, owner {})",
-                    meta.mode() & 0o7777,
-                    meta.uid()
-                ));
+        // checks the directory again (refusing it, never changing it).
+        match fs::metadata(&self.dir).map(|meta| files::too_open(&meta)) {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                return Lookup::Unusable(format!("its directory is open to others ({why})"));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Lookup::Missing,
             Err(e) => return Lookup::Unusable(format!("cannot check its directory: {e}")),

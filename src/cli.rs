@@ -529,9 +529,15 @@ pub fn help() -> String {
     out + HELP_TAIL
 }
 
-/// The command a link name stands for, if `argv0` is one.
+/// The command a link name stands for, if `argv0` is one. Windows runs it
+/// as `NAME.exe`, spelt in whatever case the caller chose, so the suffix and
+/// the case are ignored (on every OS: one rule, and harmless on Unix).
 fn link_command(argv0: &OsString) -> Option<&'static str> {
-    let name = std::path::Path::new(argv0).file_name()?.to_str()?;
+    let name = std::path::Path::new(argv0)
+        .file_name()?
+        .to_str()?
+        .to_ascii_lowercase();
+    let name = name.strip_suffix(".exe").unwrap_or(&name);
     LINKS
         .iter()
         .find(|(link, _)| *link == name)
@@ -760,6 +766,17 @@ mod tests {
                 host: "x.test".into()
             }))
         );
+        let cli = parse_words(&["/bin/Git-Credential-Snowplow.EXE", "get"]).unwrap();
+        assert_eq!(cli.command, Command::Serve(Tool::Git(git::Action::Get)));
+        #[cfg(windows)]
+        {
+            let cli = parse_words(&[r"C:\bin\docker-credential-snowplow.exe", "list"]).unwrap();
+            assert_eq!(
+                cli.command,
+                Command::Serve(Tool::Docker(docker::Action::List))
+            );
+        }
+        assert!(parse_words(&["git-credential-snowplow.exe.old", "get"]).is_err());
     }
 
     #[test]

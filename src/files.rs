@@ -1,5 +1,14 @@
 //! Private files: the one place that decides file and directory permissions,
-//! how a file we read is opened, and how a file is replaced.
+//! how a file we read is opened, how a file is replaced, and every way Unix
+//! and Windows differ in these (the halves `files/unix.rs` and
+//! `files/windows.rs`), and so also where the user's directories are, how
+//! helper names are installed, and how an overrunning key command is killed.
+//!
+//! Windows has no modes: there the files live under the user's profile,
+//! whose inherited ACL admits only the user, SYSTEM and Administrators, and
+//! nothing here reads or changes ACLs (that takes the Win32 security API,
+//! which std does not wrap), so the owner and mode checks below are Unix
+//! only; links (reparse points) are still refused.
 //!
 //! Cache and config files hold tokens and keys, so they are 0600 inside 0700
 //! directories owned by the user, and a file is only ever replaced whole
@@ -18,15 +27,44 @@
 //! `token_file` written by someone else (the kubelet, Vault Agent, a sink in
 //! another container) is read through symlinks (Kubernetes swaps Secret files
 //! that way) but only from a regular file that no one but its owner can
-//! write, and of bounded size.
+//! write (on Unix), and of bounded size.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
+mod unix;
+#[cfg(windows)]
+mod windows;
+#[cfg(unix)]
+use unix as os;
+#[cfg(windows)]
+use windows as os;
+
+pub use os::{CommandTree, HOME_SHORT, cache_home, home, install_link, remove_link, too_open};
+
+/// What [`remove_link`] found at a helper name, and what it did.
+pub enum Unlink {
+    /// Nothing of ours was there.
+    Nothing,
+    /// A link (Windows: a file) that is not this program: left alone.
+    Elsewhere,
+    Removed,
+}
+
+/// What [`install_link`] found at a helper name, and what it did.
+pub enum Link {
+    /// The name already runs this program.
+    AlreadyThere,
+    /// Made now; the word says how ("linked", "copied").
+    Made(&'static str),
+    /// Something else is there; it is left alone.
+    Foreign,
+}
+
+/// The mode of a private file (Unix).
 pub const FILE_MODE: u32 = 0o600;
-pub const DIR_MODE: u32 = 0o700;
 /// The prefix of this program's temporary files, so that `clear --all`
 /// removes its own leftovers and nothing else.
 pub const TEMP_PREFIX: &str = ".tmp-token-";
@@ -36,46 +74,24 @@ const TAG_NAME: &str = "CACHEDIR.TAG";
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
     # A cache directory created by snowplow-credentials: it holds tokens.\n";
 
-/// The effective user ID: files we trust must be owned by it. Asked once.
-pub fn euid() -> u32 {
-    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    *EUID.get_or_init(|| unsafe { libc::geteuid() })
-}
-
-/// Whether `meta` is something only we can read: ours, no group or other
-/// bits.
-pub fn is_private(meta: &fs::Metadata) -> bool {
-    meta.uid() == euid() && meta.mode() & 0o077 == 0
-}
-
 /// Why `meta` is not a private regular file of ours, if it is not.
 fn not_ours(meta: &fs::Metadata) -> Option<String> {
     if !meta.is_file() {
         return Some("it is not a regular file".into());
     }
-    (!is_private(meta)).then(|| {
-        format!(
-            "its permissions are too open (mode {:o}, owner {})",
-            meta.mode() & 0o7777,
-            meta.uid()
-        )
-    })
+    too_open(meta).map(|why| format!("its permissions are too open ({why})"))
 }
 
-/// Creates `dir` (and its parents) as 0700 and tags it for backup tools,
-/// or checks an existing one: it must be a directory owned by us and open
-/// to no one else, even when reached through a symlink. The mode of a
-/// directory is never changed: a tag file proves nothing (anyone can copy
-/// one into their own shared directory), and the only directory we know
-/// to be ours is one we just created, which is 0700 already.
+/// Creates `dir` (and its parents) private and tags it for backup tools,
+/// or checks an existing one: it must be a directory and, on Unix, owned by
+/// us and open to no one else, even when reached through a symlink. The
+/// mode of a directory is never changed: a tag file proves nothing (anyone
+/// can copy one into their own shared directory), and the only directory
+/// we know to be ours is one we just created, which is private already.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(DIR_MODE)
-                .create(dir)?;
+            os::create_private_dir(dir)?;
             // Best effort: the tag only keeps backups out.
             let _ = write_atomic(&dir.join(TAG_NAME), TAG.as_bytes());
         }
@@ -87,30 +103,16 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     if !meta.is_dir() {
         return Err(io::Error::other("it is not a directory"));
     }
-    if meta.uid() != euid() {
-        return Err(io::Error::other(
-            "it belongs to another user (or a symlink leads there)",
-        ));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(io::Error::other(format!(
-            "it is open to others (mode {:o}), and snowplow-credentials never changes \
-             a directory's mode",
-            meta.mode() & 0o7777
-        )));
-    }
-    Ok(())
+    os::check_private_dir(&meta)
 }
 
 /// Opens `path` for reading without following a symlink or blocking on a
 /// FIFO, if it is a regular file that only we can read and no larger than
 /// `max` bytes. `Ok(None)` when it does not exist.
 pub fn open_private(path: &Path, max: u64) -> io::Result<Option<File>> {
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-    {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let file = match os::no_follow_no_wait(&mut options).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -146,25 +148,21 @@ fn read_bounded(file: File, max: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Opens (creating as 0600) a file we only lock, never read. One that is
+/// Opens (creating private) a file we only lock, never read. One that is
 /// not a private regular file of ours (a FIFO, a symlink, a file another
 /// user planted) is replaced, as a cache file would be, before it is used.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
     let open = || {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(FILE_MODE)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        os::private_mode(&mut options);
+        os::no_follow_no_wait(&mut options).open(path)
     };
     for _ in 0..2 {
         match open() {
             Ok(file) if not_ours(&file.metadata()?).is_none() => return Ok(file),
             Ok(_) => {}
-            Err(e) if e.raw_os_error() != Some(libc::ELOOP) => return Err(e),
+            Err(e) if !os::is_refused_link(&e) => return Err(e),
             Err(_) => {}
         }
         write_atomic(path, b"")?;
@@ -187,7 +185,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// replaced it meanwhile). Returns whether it removed something.
 pub fn remove_own(path: &Path) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() || meta.uid() != euid() => return Ok(false),
+        Ok(meta) if !meta.is_file() || !os::owned_by_us(&meta) => return Ok(false),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
@@ -210,11 +208,9 @@ pub const MAX_CONFIG: u64 = 1024 * 1024;
 /// commands. A symlink is followed, and both its own directories and its
 /// target's are checked. `Ok(None)` when it does not exist.
 pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileError> {
-    let file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-    {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let file = match os::no_wait(&mut options).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ConfigFileError::Io(e)),
@@ -231,15 +227,17 @@ pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileErro
             MAX_CONFIG / 1024
         ))));
     }
-    changeable_by_others(path, &meta)?;
+    os::changeable_by_others(path, &meta)?;
     let bytes = read_bounded(file, MAX_CONFIG).map_err(ConfigFileError::Io)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| ConfigFileError::Io(io::Error::other("it is not UTF-8 text")))?;
-    Ok(Some((text, meta.mode() & 0o077 != 0)))
+    Ok(Some((text, os::not_owner_only(&meta))))
 }
 
 /// Why a config file is not read.
 #[derive(Debug)]
+// Windows checks neither owners nor modes, so builds nothing but `Io`.
+#[cfg_attr(windows, allow(dead_code))]
 pub enum ConfigFileError {
     Io(io::Error),
     /// The file or one of its directories (the path) can be changed by
@@ -253,102 +251,6 @@ pub enum ConfigFileError {
         path: PathBuf,
         uid: u32,
     },
-}
-
-/// Checks the file, then every directory on the way to it, for owners
-/// other than us and root and for write bits of group or others (a sticky
-/// directory, as /tmp, keeps others from replacing what is ours).
-fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
-    check_owner_and_mode(path, meta, false)?;
-    walk_checked(path).map(|_| ())
-}
-
-/// The most symlinks followed on one path, as Linux's own limit.
-const MAX_HOPS: u32 = 40;
-
-/// Resolves `path` one component and one symlink at a time, checking every
-/// directory on the way with [`check_owner_and_mode`]: so the directory
-/// holding each symlink passes the rule, as the final file's do, and each
-/// symlink is ours or root's: whoever can replace a symlink can point it
-/// anywhere. One `lstat` per component.
-/// A missing last component is fine (a file about to be written).
-fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
-    use std::path::Component;
-    let io_err = ConfigFileError::Io;
-    let absolute = std::path::absolute(path).map_err(io_err)?;
-    // Names still to walk, last first; `done` never holds a symlink.
-    let mut todo: Vec<std::ffi::OsString> = Vec::new();
-    let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
-        for part in p.components().rev() {
-            match part {
-                Component::Normal(name) => todo.push(name.to_os_string()),
-                Component::ParentDir => todo.push("..".into()),
-                _ => {}
-            }
-        }
-    };
-    push(&mut todo, &absolute);
-    let mut done = PathBuf::from("/");
-    check_owner_and_mode(&done, &fs::metadata(&done).map_err(io_err)?, true)?;
-    let mut hops = 0;
-    while let Some(name) = todo.pop() {
-        if name == ".." {
-            done.pop();
-            continue;
-        }
-        let next = done.join(&name);
-        let meta = match fs::symlink_metadata(&next) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => return Ok(next),
-            other => other.map_err(io_err)?,
-        };
-        if meta.is_symlink() {
-            // In a sticky directory (as /tmp) its owner can still swap it.
-            if meta.uid() != euid() && meta.uid() != 0 {
-                return Err(ConfigFileError::Owner {
-                    path: next,
-                    uid: meta.uid(),
-                });
-            }
-            hops += 1;
-            if hops > MAX_HOPS {
-                return Err(io_err(io::Error::other(
-                    "it goes through too many symlinks",
-                )));
-            }
-            let target = fs::read_link(&next).map_err(io_err)?;
-            if target.is_absolute() {
-                done = PathBuf::from("/");
-            }
-            push(&mut todo, &target);
-            continue;
-        }
-        if !todo.is_empty() {
-            check_owner_and_mode(&next, &meta, true)?;
-        }
-        done = next;
-    }
-    Ok(done)
-}
-
-fn check_owner_and_mode(
-    path: &Path,
-    meta: &fs::Metadata,
-    dir: bool,
-) -> Result<(), ConfigFileError> {
-    if meta.uid() != euid() && meta.uid() != 0 {
-        return Err(ConfigFileError::Owner {
-            path: path.to_path_buf(),
-            uid: meta.uid(),
-        });
-    }
-    let sticky = dir && meta.mode() & 0o1000 != 0;
-    if meta.mode() & 0o022 != 0 && !sticky {
-        return Err(ConfigFileError::Writable {
-            path: path.to_path_buf(),
-            mode: meta.mode() & 0o7777,
-        });
-    }
-    Ok(())
 }
 
 /// The largest token file read: a JWT is about 1 KiB.
@@ -408,16 +310,23 @@ fn replace(
         Some(dir) => dir,
         None => return Err(io::Error::other("a file path without a directory")),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(prefix)
-        .permissions(fs::Permissions::from_mode(FILE_MODE))
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    let mut tmp = os::private_temp(&mut builder)
         .tempfile_in(dir)
         .map_err(without_temporary_name)?;
-    share(tmp.as_file(), mode, gid)?;
+    os::share(tmp.as_file(), mode, gid)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
+    // Closed before the rename, which Windows does more readily; kept first,
+    // as on Windows keeping also clears the "temporary" attribute that
+    // tempfile gives it, and that needs the file still at its temporary path.
+    let tmp = tmp.into_temp_path().keep().map_err(|e| e.error)?;
+    if let Err(e) = os::replace(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    os::sync_dir(dir)
 }
 
 /// Opens a token file someone else writes: symlinks are followed (the kubelet
@@ -426,16 +335,14 @@ fn replace(
 /// owner may be anyone: the kubelet writes as root, Vault Agent and sidecars
 /// as their own users. Returns the file and whether others may read it.
 pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
-    // Non-blocking, so a FIFO planted at the path cannot hang us.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    let file = os::no_wait(&mut options).open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
     }
-    if let Some(why) = others_may_write(&meta) {
+    if let Some(why) = os::writable_by_others(&meta) {
         return Err(io::Error::other(format!(
             "{why}: it must be writable by its owner only"
         )));
@@ -446,43 +353,18 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
             meta.len()
         )));
     }
-    Ok((file, readable_by_others(&meta)))
-}
-
-// The Unix-only parts of shared token files, kept together for the Windows
-// port (issue 12), which has no modes or groups to set or check.
-
-/// Gives a shared file its group, then its mode: explicitly, since the
-/// umask must not narrow 0640, and after the group, as a chown may clear
-/// mode bits.
-fn share(file: &File, mode: u32, gid: Option<u32>) -> io::Result<()> {
-    if let Some(gid) = gid {
-        std::os::unix::fs::fchown(file, None, Some(gid))?;
-    }
-    file.set_permissions(fs::Permissions::from_mode(mode))
-}
-
-fn others_may_write(meta: &fs::Metadata) -> Option<String> {
-    (meta.mode() & 0o022 != 0)
-        .then(|| format!("others may write it (mode {:o})", meta.mode() & 0o7777))
-}
-
-fn readable_by_others(meta: &fs::Metadata) -> bool {
-    meta.mode() & 0o004 != 0
+    Ok((file, os::readable_by_others(&meta)))
 }
 
 /// What `path` is when it exists and is not a regular file ("a symlink",
 /// "a directory", "a FIFO", "a device"), without following a symlink.
 pub fn not_regular(path: &Path) -> Option<&'static str> {
-    use std::os::unix::fs::FileTypeExt;
     let kind = fs::symlink_metadata(path).ok()?.file_type();
     Some(match () {
         _ if kind.is_file() => return None,
         _ if kind.is_symlink() => "a symlink",
         _ if kind.is_dir() => "a directory",
-        _ if kind.is_fifo() => "a FIFO",
-        _ if kind.is_block_device() || kind.is_char_device() => "a device",
-        _ => "a socket",
+        _ => os::special_kind(&kind),
     })
 }
 
@@ -501,28 +383,143 @@ pub fn resolved(path: &Path) -> PathBuf {
     }
 }
 
-/// Why others than us and root could replace the file at `path`: a
-/// directory on its path (or holding a symlink on the way) that another user owns, or that group
-/// or others may write and that is not sticky (as /tmp is). The config
-/// file's rule, which OpenSSH applies to its own: here it gives a warning,
-/// since a Kubernetes `emptyDir` shared by a pod's containers is 0777.
-pub fn dir_open_to_others(path: &Path) -> Option<String> {
-    match walk_checked(path) {
-        Err(ConfigFileError::Owner { path, uid }) => Some(format!(
-            "its directory {} belongs to user {uid}",
-            path.display()
-        )),
-        Err(ConfigFileError::Writable { path, mode }) => Some(format!(
-            "its directory {} is writable by others (mode {mode:o}) and not sticky",
-            path.display()
-        )),
-        Ok(_) | Err(ConfigFileError::Io(_)) => None,
+pub use os::dir_open_to_others;
+
+/// How many times a rename over a busy file is tried (Windows).
+#[cfg(any(windows, test))]
+const TRIES: u32 = 8;
+
+/// Runs `attempt` until it succeeds, fails other than `busy`, or has been
+/// tried [`TRIES`] times, pausing 10, 20, 40, ... ms in between (1.27 s in
+/// all). Separate from the rename so that the schedule can be tested
+/// anywhere.
+#[cfg(any(windows, test))]
+fn retry_busy(
+    mut attempt: impl FnMut() -> io::Result<()>,
+    busy: impl Fn(&io::Error) -> bool,
+    mut pause: impl FnMut(std::time::Duration),
+) -> io::Result<()> {
+    let mut tried = 1;
+    loop {
+        match attempt() {
+            Err(e) if busy(&e) && tried < TRIES => {
+                pause(std::time::Duration::from_millis(10 << (tried - 1)));
+                tried += 1;
+            }
+            done => return done,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs [`retry_busy`] over `results` (true: busy), returning the
+    /// outcome, the tries made and the pauses taken, in ms.
+    fn retried(results: &[bool]) -> (bool, usize, Vec<u128>) {
+        let mut tries = 0;
+        let mut pauses = Vec::new();
+        let outcome = retry_busy(
+            || {
+                tries += 1;
+                match results.get(tries - 1) {
+                    Some(true) => Err(io::Error::other("busy")),
+                    Some(false) => Err(io::Error::other("broken")),
+                    None => Ok(()),
+                }
+            },
+            |e| e.to_string() == "busy",
+            |d| pauses.push(d.as_millis()),
+        );
+        (outcome.is_ok(), tries, pauses)
+    }
+
+    #[test]
+    fn a_busy_rename_is_retried_with_growing_pauses_then_given_up() {
+        assert_eq!(retried(&[true, true]), (true, 3, vec![10, 20]));
+        let (ok, tries, pauses) = retried(&[true; 20]);
+        assert_eq!((ok, tries), (false, 8));
+        assert_eq!(pauses.iter().sum::<u128>(), 1270);
+        assert_eq!(retried(&[false]), (false, 1, vec![]), "not busy: no retry");
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_and_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        assert!(open_private(&path, 100).unwrap().is_none());
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(open_private(&path, 100).unwrap().is_some());
+    }
+
+    // Unix only: on Windows, renaming over a file another handle keeps open
+    // needs POSIX rename semantics (Windows 10 1607 and later, on NTFS),
+    // which Wine lacks, so .ci/cross could not run it. Readers there hold the
+    // file only while reading it; the retry covers that, and the integration
+    // test platform::a_refresh_replaces_the_cache_while_other_processes_read_it
+    // shows it under Wine.
+    #[cfg(unix)]
+    #[test]
+    fn a_reader_holding_the_file_open_does_not_stop_a_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        write_atomic(&path, b"old").unwrap();
+        let mut reader = open_private(&path, 100).unwrap().unwrap();
+        write_atomic(&path, b"new").unwrap();
+        let mut held = String::new();
+        io::Read::read_to_string(&mut reader, &mut held).unwrap();
+        assert_eq!(held, "old", "the open file keeps its old contents");
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn shared_writes_refuse_loose_modes_and_their_leftovers_are_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        write_shared(&path, b"b", 0o600, None).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"b");
+        assert!(write_shared(&path, b"c", 0o644, None).is_err());
+        fs::write(dir.path().join(".token.tmp-x"), b"half").unwrap();
+        fs::write(dir.path().join(".other.tmp-x"), b"theirs").unwrap();
+        assert_eq!(remove_leftovers(&path).unwrap(), 1);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "token and theirs"
+        );
+        assert_eq!(
+            open_token_file(&path).unwrap().0.metadata().unwrap().len(),
+            1
+        );
+        assert!(open_token_file(dir.path()).is_err(), "a directory");
+    }
+
+    #[test]
+    fn a_directory_in_the_way_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(ensure_private_dir(&dir.path().join("a/b")).is_ok());
+        fs::write(dir.path().join("f"), b"").unwrap();
+        assert!(ensure_private_dir(&dir.path().join("f")).is_err());
+    }
+}
+
+// Unix only: these set and check modes, owners and symlinks, which Windows
+// does not have (or, for symlinks, needs Developer Mode to make).
+#[cfg(all(test, unix))]
+mod unix_tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    const DIR_MODE: u32 = 0o700;
 
     #[test]
     fn directories_are_created_private_and_never_changed() {

@@ -13,6 +13,8 @@ mod config;
 mod error;
 mod exchange;
 mod files;
+// Unix only: Windows has no process groups or terminal foreground to hand over.
+#[cfg(unix)]
 mod foreground;
 mod http;
 mod ids;

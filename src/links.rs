@@ -1,11 +1,13 @@
 //! `install-links`: the names git, Docker and Terraform look their helpers
-//! up by, as symbolic links to this binary, made and removed.
+//! up by, made and removed: symbolic links to this binary on Unix, `.exe`
+//! hard links or copies on Windows (see files.rs).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::cli::LINKS;
 use crate::error::{Error, Result};
+use crate::files::{self, Link, Unlink};
 
 /// Links each helper name of `only` (every one when empty) to this binary
 /// in `dir` (default: the directory of the path it was invoked by),
@@ -38,7 +40,7 @@ pub fn install_links(dir: Option<PathBuf>, only: &[String], remove: bool) -> Res
     });
     let done: Vec<Result<String>> = chosen
         .map(|(name, _)| {
-            let link = dir.join(name);
+            let link = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
             if remove {
                 remove_link(&link, &exe)
             } else {
@@ -84,49 +86,34 @@ fn invoked_as(exe: &Path) -> Option<PathBuf> {
     (found.canonicalize().ok()? == exe).then_some(found)
 }
 
-/// Whether `link` is a symbolic link to this binary.
-fn links_to(link: &Path, exe: &Path) -> bool {
-    std::fs::read_link(link).is_ok_and(|t| t == exe || t.canonicalize().is_ok_and(|t| t == exe))
-}
+/// Text every build of this program holds (it is this very string): how
+/// install-links on Windows tells an old copy of itself, which it replaces
+/// or removes, from someone else's file, which it leaves alone.
+const OURS: &str = "snowplow-credentials install-links: a helper name of this program";
 
 fn make_link(link: &Path, target: &Path, exe: &Path) -> Result<String> {
-    match std::fs::symlink_metadata(link) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            if links_to(link, exe) {
-                return Ok(format!(
-                    "{} already links to {}",
-                    link.display(),
-                    exe.display()
-                ));
+    let cannot = |e| Error::io(format!("cannot create {}", link.display()), e);
+    Ok(
+        match files::install_link(exe, target, link, OURS.as_bytes()).map_err(cannot)? {
+            Link::AlreadyThere => format!("{} already links to {}", link.display(), exe.display()),
+            Link::Made(how) => format!("{how} {} -> {}", link.display(), target.display()),
+            Link::Foreign => {
+                return Err(Error::Config(format!(
+                    "{} exists and is not a link; move it away and run install-links again",
+                    link.display()
+                )));
             }
-            std::fs::remove_file(link)
-                .map_err(|e| Error::io(format!("cannot replace {}", link.display()), e))?;
-        }
-        Ok(_) => {
-            return Err(Error::Config(format!(
-                "{} exists and is not a link; move it away and run install-links again",
-                link.display()
-            )));
-        }
-        Err(_) => {}
-    }
-    std::os::unix::fs::symlink(target, link)
-        .map_err(|e| Error::io(format!("cannot create {}", link.display()), e))?;
-    Ok(format!("linked {} -> {}", link.display(), target.display()))
+        },
+    )
 }
 
 fn remove_link(link: &Path, exe: &Path) -> Result<String> {
-    let is_link = std::fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink());
-    if !is_link {
-        return Ok(format!("{}: no link to remove", link.display()));
-    }
-    if !links_to(link, exe) {
-        return Ok(format!(
-            "{}: left alone, it links elsewhere",
-            link.display()
-        ));
-    }
-    std::fs::remove_file(link)
-        .map_err(|e| Error::io(format!("cannot remove {}", link.display()), e))?;
-    Ok(format!("removed {}", link.display()))
+    let cannot = |e| Error::io(format!("cannot remove {}", link.display()), e);
+    Ok(
+        match files::remove_link(exe, link, OURS.as_bytes()).map_err(cannot)? {
+            Unlink::Nothing => format!("{}: no link to remove", link.display()),
+            Unlink::Elsewhere => format!("{}: left alone, it links elsewhere", link.display()),
+            Unlink::Removed => format!("removed {}", link.display()),
+        },
+    )
 }

@@ -10,7 +10,9 @@
 //! later arguments name something private.
 
 use std::io::Read;
+#[cfg(unix)]
 use std::os::fd::RawFd;
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -18,6 +20,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::files::CommandTree;
+#[cfg(unix)]
 use crate::foreground::{self, Foreground};
 use crate::secret::Secret;
 
@@ -115,19 +119,23 @@ fn run(
     let deadline = started
         .checked_add(Duration::from_secs(timeout_secs))
         .unwrap_or(started);
+    let mut command = command(argv, hidden);
     // Interactive: the command may prompt on the terminal, from its group.
+    #[cfg(unix)]
     let foreground = Foreground::ours();
-    let tty = foreground.as_ref().map(Foreground::fd);
-    let child = spawn(argv, hidden, tty).map_err(|e| {
+    #[cfg(unix)]
+    own_group(&mut command, foreground.as_ref().map(Foreground::fd));
+    let child = command.spawn().map_err(|e| {
         says(if e.kind() == std::io::ErrorKind::NotFound {
             "was not found".to_string()
         } else {
             format!("could not start: {e}")
         })
     })?;
-    let group = child.id();
+    let tree = CommandTree::new(&child);
+    #[cfg(unix)]
     if let Some(foreground) = &foreground {
-        foreground.lend_to(group);
+        foreground.lend_to(child.id());
     }
     let events = watch(child);
     match collect(&events, deadline) {
@@ -135,14 +143,14 @@ fn run(
         Collected::Done(status, _) => Err(says(format!("failed ({status})"))),
         Collected::Failed(e) => Err(says(format!("could not be read: {e}"))),
         Collected::TooLong => {
-            kill_group(group, &events);
+            kill_tree(&tree, &events);
             Err(says(format!(
                 "printed more than {} KiB: it must print only the {what}",
                 MAX_OUTPUT / 1024
             )))
         }
         Collected::TimedOut => {
-            kill_group(group, &events);
+            kill_tree(&tree, &events);
             Err(says(format!(
                 "did not finish within {timeout_secs} s: check it runs on its own, or raise \
                  command_timeout"
@@ -151,17 +159,29 @@ fn run(
     }
 }
 
-/// Starts `argv` in a process group of its own (so that a timeout kills
-/// whatever it started), stdout piped, without the `hidden` variables and
+/// `argv` to start with stdout piped, without the `hidden` variables and
 /// with the proxy variables this program took from its own environment
-/// (see [`crate::proxy`]); given the terminal `tty`, its group takes the
-/// foreground before the program runs.
-fn spawn(argv: &[String], hidden: &[&str], tty: Option<RawFd>) -> std::io::Result<Child> {
+/// (see [`crate::proxy`]).
+fn command(argv: &[String], hidden: &[&str]) -> Command {
     let mut command = Command::new(&argv[0]);
     command.envs(crate::proxy::taken());
     for var in hidden {
         command.env_remove(var);
     }
+    command
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// Starts the command in a process group of its own (so that a timeout
+/// kills whatever it started); given the terminal `tty`, its group takes
+/// the foreground before the program runs. Windows gathers the command's
+/// processes in a job object instead (see files/windows.rs).
+#[cfg(unix)]
+fn own_group(command: &mut Command, tty: Option<RawFd>) {
     if let Some(tty) = tty {
         // SAFETY: the hook makes only async-signal-safe calls.
         unsafe {
@@ -171,13 +191,7 @@ fn spawn(argv: &[String], hidden: &[&str], tty: Option<RawFd>) -> std::io::Resul
             })
         };
     }
-    command
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .process_group(0)
-        .spawn()
+    command.process_group(0);
 }
 
 /// Starts the threads that read `child`'s stdout and wait for its exit;
@@ -247,14 +261,10 @@ fn collect(events: &mpsc::Receiver<Event>, deadline: Instant) -> Collected {
     }
 }
 
-/// Kills the command's whole process group, then waits (briefly) until the
-/// command itself has been reaped.
-fn kill_group(group: u32, events: &mpsc::Receiver<Event>) {
-    if let Ok(pgid) = libc::pid_t::try_from(group) {
-        // SAFETY: kill has no memory-safety preconditions; a negative pid
-        // names the process group the command leads.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    }
+/// Kills the command and whatever it started, then waits (briefly) until
+/// the command itself has been reaped.
+fn kill_tree(tree: &CommandTree, events: &mpsc::Receiver<Event>) {
+    tree.kill();
     let until = Instant::now() + Duration::from_secs(1);
     while let Ok(event) = events.recv_timeout(until.saturating_duration_since(Instant::now())) {
         if matches!(event, Event::Exited(_)) {

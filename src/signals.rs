@@ -145,10 +145,6 @@ impl Stop {
         std::thread::sleep(timeout);
         None
     }
-
-    pub fn requested(&self) -> Option<&'static str> {
-        None
-    }
 }
 
 #[cfg(all(test, unix))]

@@ -63,7 +63,8 @@ pub(super) struct Read {
 }
 
 /// The directories settings files are looked up in, first match wins:
-/// `$HOME/.config/snowplow` (on every OS, as snowplow-cli does), then the
+/// `$HOME/.config/snowplow` (on every OS, as snowplow-cli does; the home is
+/// `%USERPROFILE%` on Windows, as Go's `os.UserHomeDir`), then the
 /// OS config directory's `snowplow` (`$XDG_CONFIG_HOME` or `~/.config` on
 /// Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on Windows,
 /// as Go's `os.UserConfigDir`). The one list for our own config file and
@@ -71,7 +72,9 @@ pub(super) struct Read {
 pub fn dirs(env: Env) -> Vec<PathBuf> {
     // A relative HOME (HOME=.) would make the current directory's files
     // our config: ignored, as a relative XDG_CONFIG_HOME is.
-    let home = env("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
+    let home = env(if cfg!(windows) { "USERPROFILE" } else { "HOME" })
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute());
     let os = if cfg!(target_os = "macos") {
         home.as_ref().map(|h| h.join("Library/Application Support"))
     } else if cfg!(windows) {
@@ -228,6 +231,8 @@ mod tests {
         assert!(e.to_string().contains(" (from --config): "), "{e}");
     }
 
+    // Unix only: it sets modes, which Windows does not have.
+    #[cfg(unix)]
     #[test]
     fn a_file_others_can_read_is_marked_shared() {
         use std::os::unix::fs::PermissionsExt;

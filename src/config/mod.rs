@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::files;
 pub use crate::secret_source::SecretSource;
 use crate::url::{Origin, Url};
 use resolve::{Definition, Env, Value, pick};
@@ -257,12 +258,14 @@ pub fn env(name: &str) -> Option<String> {
     }
 }
 
-/// `path` with the home directory written as `~`, for messages.
+/// `path` with the home directory written short (`~` on Unix,
+/// `%USERPROFILE%` on Windows), for messages.
 pub fn display_path(path: &Path) -> String {
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty())
+    if let Some(home) = files::home()
         && let Ok(rest) = path.strip_prefix(&home)
     {
-        return format!("~/{}", rest.display());
+        let sep = std::path::MAIN_SEPARATOR;
+        return format!("{}{sep}{}", files::HOME_SHORT, rest.display());
     }
     path.display().to_string()
 }
@@ -377,8 +380,8 @@ pub fn cache_dir() -> Result<PathBuf> {
 fn cache_dir_in(env: Env) -> Result<PathBuf> {
     match env(ENV_CACHE_DIR) {
         Some(dir) => Ok(PathBuf::from(dir)),
-        None => directories::BaseDirs::new()
-            .map(|d| d.cache_dir().join("snowplow").join("credentials"))
+        None => files::cache_home()
+            .map(|d| d.join("snowplow").join("credentials"))
             // A relative HOME would put the cache in whatever directory we
             // run in.
             .filter(|d| d.is_absolute())

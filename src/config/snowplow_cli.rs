@@ -13,7 +13,6 @@
 //! repository's `.env` could send the key to another host.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -112,7 +111,7 @@ fn check_secret_private(file: &CliFile) -> Result<()> {
     if file.get(SECRET).is_none() {
         return Ok(());
     }
-    let private = std::fs::metadata(&file.path).is_ok_and(|m| m.mode() & 0o077 == 0);
+    let private = std::fs::metadata(&file.path).is_ok_and(|m| crate::files::too_open(&m).is_none());
     if private {
         return Ok(());
     }

@@ -265,9 +265,11 @@ fn a_token_file_replaces_the_key_source_from_any_layer() {
         "[profiles.default]\ntoken_file = \"~/t\"\n",
         &[("HOME", "/h")],
     );
-    assert_eq!(file_of(&home), "/h/t");
+    // (Joined as the OS joins paths: `\` on Windows.)
+    let joined = |dir: &str, rest: &str| Path::new(dir).join(rest).display().to_string();
+    assert_eq!(file_of(&home), joined("/h", "t"));
     let relative = loaded("[profiles.default]\ntoken_file = \"run/t\"\n", &[]);
-    assert_eq!(file_of(&relative), "/etc/run/t");
+    assert_eq!(file_of(&relative), joined("/etc", "run/t"));
     assert_eq!(file_of(&loaded("", &[(ENV_TOKEN_FILE, "run/t")])), "run/t");
     // Beside a key source in the same profile, only one can be meant.
     assert_eq!(

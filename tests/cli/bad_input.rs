@@ -4,13 +4,17 @@
 //! Docker, whose protocol reads errors there), a non-zero exit, no output
 //! meant for the tool, and never a panic. Nothing reaches the Console.
 
+#[cfg(unix)]
 use std::ffi::OsStr;
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
 
 use insta::assert_snapshot;
 
 use crate::console::Console;
-use crate::harness::{Output, Sandbox, output_of};
+#[cfg(unix)]
+use crate::harness::output_of;
+use crate::harness::{Output, Sandbox};
 
 /// The one error line of a failed run, with the sandbox's home as `<HOME>`.
 #[track_caller]
@@ -117,6 +121,8 @@ fn kubernetes_exec_info_that_is_not_an_exec_credential() {
     assert_eq!(console.token_requests(), 0);
 }
 
+// Unix only: Windows environment values and arguments are UTF-16, so no byte string can stand for text that is not UTF-8.
+#[cfg(unix)]
 #[test]
 fn environment_values_that_are_not_text_are_named() {
     let console = Console::start();
@@ -192,6 +198,8 @@ fn terraform_store_input_that_is_not_text() {
     assert_snapshot!(line, @"snowplow-credentials: terraform sent standard input that is not UTF-8: that is not a credential request");
 }
 
+// Unix only: its snapshot holds Unix error texts ("Is a directory"), which Windows words differently.
+#[cfg(unix)]
 #[test]
 fn config_files_that_cannot_be_used() {
     let console = Console::start();
@@ -309,6 +317,8 @@ fn missing_settings_name_the_variable_and_the_key() {
     assert_eq!(console.token_requests(), 0);
 }
 
+// Unix only: its key commands are Unix tools (false, true, printf, sleep).
+#[cfg(unix)]
 #[test]
 fn key_commands_that_misbehave() {
     let console = Console::start();
@@ -345,6 +355,8 @@ fn key_commands_that_misbehave() {
     assert_eq!(console.token_requests(), 0);
 }
 
+// Unix only: Windows environment values and arguments are UTF-16, so no byte string can stand for text that is not UTF-8.
+#[cfg(unix)]
 #[test]
 fn arguments_that_are_not_text_or_numbers() {
     let sandbox = Sandbox::new();

@@ -3,14 +3,20 @@
 //! is the client: `<helper> get`, `{"uri": …}` on stdin, run from the
 //! workspace, as the shipped bazelrc line and wrapper set it up.
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
+#[cfg(unix)]
 use std::path::Path;
 
 use insta::assert_snapshot;
-use serde_json::{Value, json};
+#[cfg(unix)]
+use serde_json::Value;
+use serde_json::json;
 
 use crate::console::Console;
-use crate::harness::{Sandbox, integration, output_of};
+use crate::harness::Sandbox;
+#[cfg(unix)]
+use crate::harness::{integration, output_of};
 
 #[test]
 fn bazel_get_answers_the_authorization_header_and_expiry() {
@@ -73,6 +79,7 @@ fn bazel_get_refuses_what_is_not_a_request() {
 }
 
 /// One `--credential_helper` line of a bazelrc: (scope, helper path).
+#[cfg(unix)]
 fn credential_helper(line: &str) -> (String, String) {
     let (command, flag) = line
         .split_once(char::is_whitespace)
@@ -95,6 +102,8 @@ fn credential_helper(line: &str) -> (String, String) {
     (scope.to_string(), path.to_string())
 }
 
+// Unix only: the shipped helper is a shell script.
+#[cfg(unix)]
 #[test]
 fn the_shipped_bazelrc_runs_the_shipped_helper_for_the_console() {
     let bazelrc = std::fs::read_to_string(integration("bazel/bazelrc")).unwrap();

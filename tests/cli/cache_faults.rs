@@ -9,7 +9,9 @@
 //! under a regular file); the 0500-directory case runs only where
 //! permissions are enforced.
 
+#[cfg(unix)]
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+#[cfg(unix)]
 use std::path::Path;
 
 use insta::assert_snapshot;
@@ -17,20 +19,27 @@ use insta::assert_snapshot;
 use crate::console::Console;
 use crate::harness::{Output, Sandbox};
 
+#[cfg(unix)]
 /// The uid of `nobody`, for directories and files owned by someone else.
 const OTHER_UID: u32 = 65534;
 
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().mode() & 0o777
 }
 
+#[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// stderr with the sandbox's home written `<HOME>`.
+/// stderr with the sandbox's home written `<HOME>`, and (on Windows) the
+/// path separators as the snapshots have them.
 fn stderr_of(out: &Output, sandbox: &Sandbox, console: &Console) -> String {
-    crate::harness::redact(&out.home_redacted(sandbox).stderr, console)
+    let stderr = crate::harness::redact(&out.home_redacted(sandbox).stderr, console);
+    #[cfg(windows)]
+    let stderr = stderr.replace('\\', "/");
+    stderr
 }
 
 /// Runs `token` twice where nothing can be cached: each run is served a new
@@ -47,6 +56,7 @@ fn two_uncached_runs(sandbox: &Sandbox, console: &Console) -> String {
     seen
 }
 
+#[cfg(unix)]
 /// Whether this process is bound by permission bits (it is not as root):
 /// tries to create a file in a directory it made read-only.
 fn permissions_are_enforced(scratch: &Path) -> bool {
@@ -90,6 +100,8 @@ fn a_cache_file_cut_short_is_a_miss_and_is_replaced() {
     ");
 }
 
+// Unix only: modes, owners, symlinks and Unix error texts, which Windows does not have or words differently.
+#[cfg(unix)]
 #[test]
 fn a_cache_file_replaced_by_a_symlink_is_neither_read_nor_written_through() {
     let console = Console::start();
@@ -116,6 +128,8 @@ fn a_cache_file_replaced_by_a_symlink_is_neither_read_nor_written_through() {
     assert_eq!(meta.mode() & 0o777, 0o600);
 }
 
+// Unix only: modes, owners, symlinks and Unix error texts, which Windows does not have or words differently.
+#[cfg(unix)]
 #[test]
 fn a_directory_where_the_cache_file_goes_still_serves_the_token() {
     let console = Console::start();
@@ -131,6 +145,8 @@ fn a_directory_where_the_cache_file_goes_still_serves_the_token() {
     assert!(file.is_dir(), "left alone");
 }
 
+// Unix only: modes, owners, symlinks and Unix error texts, which Windows does not have or words differently.
+#[cfg(unix)]
 #[test]
 fn an_unwritable_cache_directory_still_serves_the_token() {
     let console = Console::start();
@@ -169,6 +185,8 @@ fn an_unwritable_cache_directory_still_serves_the_token() {
 
 /// A cache directory opened up after we made it is left as it is and not
 /// used: nothing tells our directory from a copy of it (red team 3, item 1).
+/// Unix only: modes, which Windows does not have.
+#[cfg(unix)]
 #[test]
 fn a_cache_directory_opened_up_is_left_alone_and_not_used() {
     let console = Console::start();
@@ -203,6 +221,8 @@ fn a_cache_directory_opened_up_is_left_alone_and_not_used() {
     ");
 }
 
+// Unix only: modes, owners, symlinks and Unix error texts, which Windows does not have or words differently.
+#[cfg(unix)]
 #[test]
 fn cache_files_others_could_touch_are_refused_and_replaced() {
     let console = Console::start();
@@ -232,11 +252,14 @@ fn cache_files_others_could_touch_are_refused_and_replaced() {
 }
 
 /// Who this test process is, as the owner of the files it makes.
+#[cfg(unix)]
 fn files_owner() -> u32 {
     let probe = tempfile::tempfile().unwrap();
     probe.metadata().unwrap().uid()
 }
 
+// Unix only: modes, owners, symlinks and Unix error texts, which Windows does not have or words differently.
+#[cfg(unix)]
 #[test]
 fn a_cache_directory_linked_to_another_users_directory_is_refused() {
     let console = Console::start();
@@ -263,7 +286,7 @@ fn a_cache_directory_linked_to_another_users_directory_is_refused() {
 }
 
 /// The `-v` line that says why the cache missed, with paths and our uid
-/// written so that snapshots are stable.
+/// written so that snapshots are stable (on Windows, its separators too).
 fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
     let out = out.home_redacted(sandbox);
     let miss = out
@@ -271,7 +294,9 @@ fn miss_line(out: &Output, sandbox: &Sandbox) -> String {
         .lines()
         .find(|l| l.contains("cache miss"))
         .expect("a cache-miss line");
-    crate::harness::redact_cache_names(
-        &miss.replace(&format!("owner {}", files_owner()), "owner <ME>"),
-    )
+    #[cfg(unix)]
+    let miss = miss.replace(&format!("owner {}", files_owner()), "owner <ME>");
+    #[cfg(windows)]
+    let miss = miss.replace('\\', "/");
+    crate::harness::redact_cache_names(&miss)
 }

@@ -1,6 +1,7 @@
 //! The core contract: exchange, cache, refresh, configuration and the plain
 //! outputs, with every error class the user can meet.
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 
@@ -138,6 +139,7 @@ fn without_a_key_id_v2_is_used_with_a_warning_on_exchange_only() {
     assert_eq!(request.header("x-api-key"), Some(console::KEY));
 }
 
+#[cfg(unix)]
 /// A sandbox whose profile uses the password grant against `console`, the
 /// password printed by a command.
 fn password_sandbox(console: &Console) -> Sandbox {
@@ -152,6 +154,8 @@ fn password_sandbox(console: &Console) -> Sandbox {
     sandbox
 }
 
+// Unix only: its password command is `printf`.
+#[cfg(unix)]
 #[test]
 fn password_grant_posts_the_form() {
     let console = Console::start();
@@ -178,6 +182,8 @@ fn password_grant_posts_the_form() {
     assert_snapshot!(body, @"grant_type=password&username=bot%40example.com&password=canary-pa55word&audience=https%3A%2F%2Fsnowplowanalytics.com%2Fapi%2F&client_id=canary-client-id&client_secret=canary-client-5ecret");
 }
 
+// Unix only: its password command is `printf`.
+#[cfg(unix)]
 #[test]
 fn password_grant_lifetime_comes_from_expires_in_without_exp() {
     let console = Console::start();
@@ -364,6 +370,8 @@ fn a_corrupt_cache_is_a_miss_and_is_replaced() {
     assert_eq!(console.token_requests(), 4);
 }
 
+// Unix only: it checks and loosens file modes, which Windows does not have.
+#[cfg(unix)]
 #[test]
 fn cache_files_are_private_and_named_without_secrets() {
     let console = Console::start();
@@ -451,6 +459,8 @@ host = "{url}"
     sandbox.run(&["token"]).success();
 }
 
+// Unix only: it checks and loosens file modes, which Windows does not have.
+#[cfg(unix)]
 #[test]
 fn key_sources_env_command_and_private_inline() {
     let console = Console::start();
@@ -492,6 +502,8 @@ fn key_sources_env_command_and_private_inline() {
     );
 }
 
+// Unix only: its key command is an `sh -c` script.
+#[cfg(unix)]
 #[test]
 fn a_cache_hit_runs_no_key_command() {
     let console = Console::start();
@@ -510,6 +522,8 @@ fn a_cache_hit_runs_no_key_command() {
     assert_eq!(runs.lines().count(), 1, "the command ran on the miss only");
 }
 
+// Unix only: its snapshot holds a Unix error text ("No such file or directory"), which Windows words differently.
+#[cfg(unix)]
 #[test]
 fn configuration_errors_name_what_to_set() {
     let sandbox = Sandbox::new();

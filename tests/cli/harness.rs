@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,6 +13,8 @@ use crate::console::{self, Console};
 use crate::machine::{home_vars, which, write_private};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_snowplow-credentials");
+/// What a program's file name ends with: `.exe` on Windows.
+pub const EXE: &str = std::env::consts::EXE_SUFFIX;
 
 /// A temporary home for one test, and the environment the binary runs with.
 pub struct Sandbox {
@@ -114,13 +117,18 @@ impl Sandbox {
         ))
     }
 
-    /// `~/bin` with `snowplow-credentials` (a link to the binary under test)
-    /// in it, to put on PATH as an installed copy would be.
+    /// `~/bin` with `snowplow-credentials` (a link to the binary under test;
+    /// a copy on Windows, where links need privileges) in it, to put on PATH
+    /// as an installed copy would be.
     pub fn bin_dir(&self) -> PathBuf {
         let dir = self.path("bin");
         if !dir.exists() {
             std::fs::create_dir_all(&dir).unwrap();
-            std::os::unix::fs::symlink(BIN, dir.join("snowplow-credentials")).unwrap();
+            let installed = dir.join(format!("snowplow-credentials{EXE}"));
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(BIN, installed).unwrap();
+            #[cfg(windows)]
+            std::fs::copy(BIN, installed).unwrap();
         }
         dir
     }
@@ -150,8 +158,10 @@ impl Sandbox {
 
     /// PATH with `dir` first, so clients find links and wrappers there.
     pub fn prepend_path(&mut self, dir: &Path) -> &mut Sandbox {
-        let path = format!("{}:{}", dir.display(), self.var("PATH").unwrap_or_default());
-        self.set("PATH", &path)
+        let rest = self.var("PATH").unwrap_or_default().to_string();
+        let dirs = std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest));
+        let path = std::env::join_paths(dirs).expect("PATH entries without separators");
+        self.set("PATH", path.to_str().unwrap())
     }
 
     /// Makes `snowplow-credentials` and its helper names (via
@@ -164,6 +174,7 @@ impl Sandbox {
         self.prepend_path(&bin)
     }
 
+    #[cfg(unix)]
     /// `sh -c script` with exactly this environment; the script names the
     /// binary as `$0`. For starting it as no `Command` can, e.g. with a
     /// standard stream closed.
@@ -212,6 +223,29 @@ pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     finish(child)
 }
 
+/// The output as snapshots have it. Windows writes a path in the profile
+/// `%USERPROFILE%\a\b`; snapshots keep one form, the Unix `~/a/b`, so
+/// such paths (and only those) are rewritten there.
+fn unix_form(text: String) -> String {
+    #[cfg(windows)]
+    let text = {
+        let mut out = String::new();
+        let mut parts = text.split("%USERPROFILE%");
+        out.push_str(parts.next().unwrap_or_default());
+        for part in parts {
+            let end = part
+                .find(|c: char| c.is_whitespace() || "\"'`()".contains(c))
+                .unwrap_or(part.len());
+            out.push('~');
+            out.push_str(&part[..end].replace('\\', "/"));
+            out.push_str(&part[end..]);
+        }
+        out
+    };
+    text
+}
+
+#[cfg(unix)]
 /// Writes a script at `path` that appends a line to `log` each time it runs,
 /// then runs the binary with its arguments: how a test counts how often a
 /// client ran the helper.
@@ -410,8 +444,8 @@ pub fn finish(child: std::process::Child) -> Output {
     let out = child.wait_with_output().expect("the command runs");
     Output {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: unix_form(String::from_utf8_lossy(&out.stdout).into_owned()),
+        stderr: unix_form(String::from_utf8_lossy(&out.stderr).into_owned()),
     }
 }
 
@@ -439,7 +473,9 @@ impl Sandbox {
 /// A watchdog for tests of hangs: waits for `child` and its output (the
 /// output ends when every process holding its pipes has gone) for at most
 /// `limit`. Past that it kills the child and fails the test, so a hang
-/// never stalls CI.
+/// never stalls CI. Unix only: its one user, attacks.rs, is, and it kills
+/// with a signal.
+#[cfg(unix)]
 #[track_caller]
 pub fn finish_within(child: std::process::Child, limit: std::time::Duration) -> Output {
     let pid = child.id();

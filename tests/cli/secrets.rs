@@ -312,6 +312,8 @@ fn api_keys_and_tokens_never_leak() {
     );
 }
 
+// Unix only: its secret commands are `printf`.
+#[cfg(unix)]
 #[test]
 fn password_grant_secrets_and_tokens_never_leak() {
     let console = Console::start();

@@ -10,15 +10,23 @@ use std::net::TcpListener;
 
 use insta::assert_snapshot;
 
+// Unix only: every test with a proxy reaches the HTTPS stand-in.
+#[cfg(unix)]
 use crate::connect_proxy::{ConnectProxy, PROXY_ONLY_NAME};
 use crate::console::{self, Console};
-use crate::harness::{self, Sandbox, free_port};
+use crate::harness::Sandbox;
+#[cfg(unix)]
+use crate::harness::{self, free_port};
+#[cfg(unix)]
 use crate::tls::{TlsCerts, TlsProxy};
 
 /// A host no resolver knows (RFC 2606), so that even a bug would send
 /// nothing off this machine.
+#[cfg(unix)]
 const REMOTE: &str = "console.invalid";
 
+// Unix only: its key command is an `sh -c` script.
+#[cfg(unix)]
 #[test]
 fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     let proxy = ConnectProxy::start();
@@ -85,6 +93,7 @@ fn a_redirect_is_not_followed() {
     );
 }
 
+#[cfg(unix)]
 /// The stand-in Console behind HTTPS, with certificates from a test CA.
 struct Https {
     console: Console,
@@ -92,6 +101,7 @@ struct Https {
     front: TlsProxy,
 }
 
+#[cfg(unix)]
 fn https() -> Option<Https> {
     harness::require("openssl")?;
     harness::require("python3")?;
@@ -105,10 +115,13 @@ fn https() -> Option<Https> {
     })
 }
 
+#[cfg(unix)]
 fn sandbox_for(https: &Https) -> Sandbox {
     Sandbox::for_host(&https.front.url())
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn an_untrusted_certificate_points_at_ssl_cert_file() {
     let Some(https) = https() else { return };
@@ -124,6 +137,8 @@ fn an_untrusted_certificate_points_at_ssl_cert_file() {
     assert_eq!(out.stdout.trim(), https.console.issued()[0]);
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
     let Some(https) = https() else { return };
@@ -161,6 +176,8 @@ fn the_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it() {
     }
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn a_loopback_host_goes_direct_whatever_the_proxy_variables_say() {
     let Some(https) = https() else { return };
@@ -184,6 +201,8 @@ fn a_loopback_host_goes_direct_whatever_the_proxy_variables_say() {
     assert_eq!(proxy.tunnels(), Vec::<String>::new());
 }
 
+// Unix only: the HTTPS stand-in is Linux's openssl and python3.
+#[cfg(unix)]
 #[test]
 fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     let Some(https) = https() else { return };
@@ -207,6 +226,8 @@ fn a_proxy_that_cannot_be_reached_is_named_and_its_password_is_not() {
     assert_snapshot!(last.replace(&https.front.port.to_string(), "<PORT>").replace(&port.to_string(), "<PROXY-PORT>"), @"snowplow-credentials: cannot connect to the proxy from HTTPS_PROXY for https://console.test:<PORT>: connection refused; check HTTPS_PROXY, or add console.test to NO_PROXY (after 3 attempts)");
 }
 
+// Unix only: its key command is an `sh -c` script.
+#[cfg(unix)]
 #[test]
 fn the_key_command_still_sees_the_proxy_variables() {
     let console = Console::start();
