@@ -69,7 +69,7 @@ impl Cache {
     pub fn read(&self) -> Lookup {
         // A directory others may write lets them swap or plant the file: a
         // miss, checked before the file is opened, so the refresh path
-        // tightens the directory (or refuses it) before it is used.
+        // checks the directory again (refusing it, never changing it).
         match fs::metadata(&self.dir).map(|meta| files::too_open(&meta)) {
             Ok(None) => {}
             Ok(Some(why)) => {
@@ -143,8 +143,9 @@ impl Cache {
     }
 }
 
-/// Every file in `dir` named as this program names its files: tokens,
-/// their lock files and leftover temporary files, for `clear --all`.
+/// Every entry in `dir` named as this program names its files: tokens,
+/// their lock files and leftover temporary files, for `clear --all`, which
+/// removes those that are regular files of ours ([`files::remove_own`]).
 /// Nothing else there is ours to remove.
 pub fn all_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
@@ -181,7 +182,10 @@ pub fn identity(fields: &[&str]) -> String {
 fn is_token_file_name(name: &str, extension: &str) -> bool {
     name.strip_prefix("token-")
         .and_then(|rest| rest.strip_suffix(extension))
-        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|hash| {
+            // Lower case only: `file_name` never writes upper case.
+            hash.len() == 16 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
 }
 
 /// `token-<16 hex digits>.json`, from a hash of the identity: no secret and
@@ -210,6 +214,7 @@ mod tests {
         assert!(is_token_file_name(&file_name("a"), ".json"));
         assert!(!is_token_file_name("package.json", ".json"));
         assert!(!is_token_file_name("token-1.json", ".json"));
+        assert!(!is_token_file_name("token-0123456789ABCDEF.json", ".json"));
     }
 
     #[test]

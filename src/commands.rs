@@ -29,8 +29,21 @@ pub fn clear_all(dir: &Path) -> Result<String> {
                 .map_err(|e| Error::io(format!("cannot remove {}", display_path(file)), e))?,
         );
     }
+    // What is still there with our names is not a file of ours (a
+    // directory, a symlink, another user's file): left, and said.
+    let left = files
+        .iter()
+        .filter(|f| f.symlink_metadata().is_ok())
+        .count();
+    let kept = match left {
+        0 => String::new(),
+        n => format!(
+            "; left {n} entr{} named like ours that are not files of yours",
+            if n == 1 { "y" } else { "ies" }
+        ),
+    };
     Ok(format!(
-        "removed {removed} cached file{} from {}\n",
+        "removed {removed} cached file{} from {}{kept}\n",
         if removed == 1 { "" } else { "s" },
         display_path(dir)
     ))

@@ -18,9 +18,9 @@
 //! Nothing here trusts a path: another local user may have planted a FIFO
 //! (which blocks an open), a device (which never ends), a symlink, or a file
 //! of their own. So every open is non-blocking, checks the type, owner and
-//! mode of what it opened, and reads a bounded amount. Only directories this
-//! program created (marked with its `CACHEDIR.TAG`) ever have their mode
-//! changed; one it did not create is used only if it is already private.
+//! mode of what it opened, and reads a bounded amount. No directory's mode
+//! is ever changed: one we did not just create is used only if it is
+//! already private.
 //!
 //! Token files shared with other programs follow the same rules where they
 //! can: `sink` writes them whole, 0600 or 0640 with a chosen group; a
@@ -82,31 +82,28 @@ fn not_ours(meta: &fs::Metadata) -> Option<String> {
     too_open(meta).map(|why| format!("its permissions are too open ({why})"))
 }
 
-/// Creates `dir` (and its parents) private and tags it as ours, or checks an
-/// existing one: on Unix it must be a directory owned by us, even when
-/// reached through a symlink. A loose one is tightened only if we created
-/// it; anyone else's is refused, never "fixed".
+/// Creates `dir` (and its parents) private and tags it for backup tools,
+/// or checks an existing one: it must be a directory and, on Unix, owned by
+/// us and open to no one else, even when reached through a symlink. The
+/// mode of a directory is never changed: a tag file proves nothing (anyone
+/// can copy one into their own shared directory), and the only directory
+/// we know to be ours is one we just created, which is private already.
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             os::create_private_dir(dir)?;
-            // Best effort: without the tag the directory is still private,
-            // just never tightened later.
+            // Best effort: the tag only keeps backups out.
             let _ = write_atomic(&dir.join(TAG_NAME), TAG.as_bytes());
-            Ok(())
         }
-        Err(e) => Err(e),
-        Ok(meta) if !meta.is_dir() => Err(io::Error::other("it is not a directory")),
-        Ok(meta) => os::tighten_dir(dir, &meta, || created_by_us(dir)),
+        Err(e) => return Err(e),
+        Ok(_) => {}
     }
-}
-
-/// Whether `dir` holds our tag, as a private file of ours.
-fn created_by_us(dir: &Path) -> bool {
-    read_private(&dir.join(TAG_NAME), 1024)
-        .ok()
-        .flatten()
-        .is_some_and(|text| text == TAG.as_bytes())
+    // Checked after creating too: another process may have made it first.
+    let meta = fs::metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(io::Error::other("it is not a directory"));
+    }
+    os::check_private_dir(&meta)
 }
 
 /// Opens `path` for reading without following a symlink or blocking on a
@@ -182,12 +179,13 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     replace(path, contents, TEMP_PREFIX, FILE_MODE, None)
 }
 
-/// Removes `path` if it is a file of ours; one already gone is not an error
-/// (another process may have removed or replaced it meanwhile). Returns
-/// whether it removed something.
+/// Removes `path` if it is a regular file of ours; anything else there (a
+/// directory, a symlink, another user's file) is left alone, and one
+/// already gone is not an error (another process may have removed or
+/// replaced it meanwhile). Returns whether it removed something.
 pub fn remove_own(path: &Path) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
-        Ok(meta) if !os::owned_by_us(&meta) => return Ok(false),
+        Ok(meta) if !meta.is_file() || !os::owned_by_us(&meta) => return Ok(false),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
@@ -524,21 +522,17 @@ mod unix_tests {
     const DIR_MODE: u32 = 0o700;
 
     #[test]
-    fn directories_are_created_private_and_tightened() {
+    fn directories_are_created_private_and_never_changed() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("a/b");
         ensure_private_dir(&dir).unwrap();
         assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         ensure_private_dir(&dir).unwrap();
-        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, DIR_MODE);
-
-        // Someone else's directory (no tag of ours) is refused, not changed.
-        let theirs = root.path().join("theirs");
-        fs::create_dir(&theirs).unwrap();
-        fs::set_permissions(&theirs, fs::Permissions::from_mode(0o1777)).unwrap();
-        assert!(ensure_private_dir(&theirs).is_err());
-        assert_eq!(fs::metadata(&theirs).unwrap().mode() & 0o7777, 0o1777);
+        // Opened up later, even with our own tag in it, it is refused as
+        // it is: the tag can be copied anywhere.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(ensure_private_dir(&dir).is_err());
+        assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{ConfigFileError, FILE_MODE};
 
@@ -60,29 +60,22 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
-/// An existing directory must be ours; group or other bits are removed
-/// only if `created_by_us` says we made it, else it is refused.
-pub fn tighten_dir(
-    dir: &Path,
-    meta: &fs::Metadata,
-    created_by_us: impl FnOnce() -> bool,
-) -> io::Result<()> {
+/// An existing directory must be ours and open to no one else. Its mode
+/// is never changed, whoever made it: see `ensure_private_dir`.
+pub fn check_private_dir(meta: &fs::Metadata) -> io::Result<()> {
     if meta.uid() != euid() {
         return Err(io::Error::other(
             "it belongs to another user (or a symlink leads there)",
         ));
     }
-    if meta.mode() & 0o077 == 0 {
-        return Ok(());
+    if meta.mode() & 0o077 != 0 {
+        return Err(io::Error::other(format!(
+            "it is open to others (mode {:o}), and snowplow-credentials never changes \
+             a directory's mode",
+            meta.mode() & 0o7777
+        )));
     }
-    if created_by_us() {
-        return fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE));
-    }
-    Err(io::Error::other(format!(
-        "it is open to others (mode {:o}) and was not created by snowplow-credentials, \
-         so it is left as it is",
-        meta.mode() & 0o7777
-    )))
+    Ok(())
 }
 
 /// A symlink in the file's place makes the open fail (`ELOOP`), and a
@@ -211,32 +204,79 @@ pub fn install_link(
     Ok(super::Link::Made("linked"))
 }
 
-/// Checks the file, then every directory above it as named, for owners
+/// Checks the file, then every directory on the way to it, for owners
 /// other than us and root and for write bits of group or others (a sticky
-/// directory, as /tmp, keeps others from replacing what is ours). When a
-/// symlink is on the way, the directories above its target are checked
-/// too. One `lstat` per directory: a hit reads the config file every time.
+/// directory, as /tmp, keeps others from replacing what is ours).
 pub fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
     check_owner_and_mode(path, meta, false)?;
-    let absolute = std::path::absolute(path).map_err(ConfigFileError::Io)?;
-    let lstat = |p: &Path| fs::symlink_metadata(p).map_err(ConfigFileError::Io);
-    let mut symlinked = lstat(&absolute)?.is_symlink();
-    for dir in absolute.ancestors().skip(1) {
-        let meta = lstat(dir)?;
-        if meta.is_symlink() {
-            // Its own directory is checked next; its target's below.
-            symlinked = true;
+    walk_checked(path).map(|_| ())
+}
+
+/// The most symlinks followed on one path, as Linux's own limit.
+const MAX_HOPS: u32 = 40;
+
+/// Resolves `path` one component and one symlink at a time, checking every
+/// directory on the way with [`check_owner_and_mode`]: so the directory
+/// holding each symlink passes the rule, as the final file's do, and each
+/// symlink is ours or root's: whoever can replace a symlink can point it
+/// anywhere. One `lstat` per component.
+/// A missing last component is fine (a file about to be written).
+fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+    use std::path::Component;
+    let io_err = ConfigFileError::Io;
+    let absolute = std::path::absolute(path).map_err(io_err)?;
+    // Names still to walk, last first; `done` never holds a symlink.
+    let mut todo: Vec<std::ffi::OsString> = Vec::new();
+    let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+        for part in p.components().rev() {
+            match part {
+                Component::Normal(name) => todo.push(name.to_os_string()),
+                Component::ParentDir => todo.push("..".into()),
+                _ => {}
+            }
+        }
+    };
+    push(&mut todo, &absolute);
+    let mut done = PathBuf::from("/");
+    check_owner_and_mode(&done, &fs::metadata(&done).map_err(io_err)?, true)?;
+    let mut hops = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            done.pop();
             continue;
         }
-        check_owner_and_mode(dir, &meta, true)?;
-    }
-    if symlinked {
-        let real = fs::canonicalize(path).map_err(ConfigFileError::Io)?;
-        for dir in real.ancestors().skip(1) {
-            check_owner_and_mode(dir, &fs::metadata(dir).map_err(ConfigFileError::Io)?, true)?;
+        let next = done.join(&name);
+        let meta = match fs::symlink_metadata(&next) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => return Ok(next),
+            other => other.map_err(io_err)?,
+        };
+        if meta.is_symlink() {
+            // In a sticky directory (as /tmp) its owner can still swap it.
+            if meta.uid() != euid() && meta.uid() != 0 {
+                return Err(ConfigFileError::Owner {
+                    path: next,
+                    uid: meta.uid(),
+                });
+            }
+            hops += 1;
+            if hops > MAX_HOPS {
+                return Err(io_err(io::Error::other(
+                    "it goes through too many symlinks",
+                )));
+            }
+            let target = fs::read_link(&next).map_err(io_err)?;
+            if target.is_absolute() {
+                done = PathBuf::from("/");
+            }
+            push(&mut todo, &target);
+            continue;
         }
+        if !todo.is_empty() {
+            check_owner_and_mode(&next, &meta, true)?;
+        }
+        done = next;
     }
-    Ok(())
+    Ok(done)
 }
 
 fn check_owner_and_mode(
@@ -261,31 +301,21 @@ fn check_owner_and_mode(
 }
 
 /// Why others than us and root could replace the file at `path`: a
-/// directory on its (resolved) path that another user owns, or that group
-/// or others may write and that is not sticky (as /tmp is). The config
-/// file's rule, which OpenSSH applies to its own: here it gives a warning,
-/// since a Kubernetes `emptyDir` shared by a pod's containers is 0777.
+/// directory on its path (or holding a symlink on the way) that another
+/// user owns, or that group or others may write and that is not sticky (as
+/// /tmp is). The config file's rule, which OpenSSH applies to its own:
+/// here it gives a warning, since a Kubernetes `emptyDir` shared by a
+/// pod's containers is 0777.
 pub fn dir_open_to_others(path: &Path) -> Option<String> {
-    let real = super::resolved(path);
-    for dir in real.ancestors().skip(1) {
-        let Ok(meta) = fs::metadata(dir) else {
-            continue;
-        };
-        match check_owner_and_mode(dir, &meta, true) {
-            Err(ConfigFileError::Owner { path, uid }) => {
-                return Some(format!(
-                    "its directory {} belongs to user {uid}",
-                    path.display()
-                ));
-            }
-            Err(ConfigFileError::Writable { path, mode }) => {
-                return Some(format!(
-                    "its directory {} is writable by others (mode {mode:o}) and not sticky",
-                    path.display()
-                ));
-            }
-            Ok(()) | Err(ConfigFileError::Io(_)) => {}
-        }
+    match walk_checked(path) {
+        Err(ConfigFileError::Owner { path, uid }) => Some(format!(
+            "its directory {} belongs to user {uid}",
+            path.display()
+        )),
+        Err(ConfigFileError::Writable { path, mode }) => Some(format!(
+            "its directory {} is writable by others (mode {mode:o}) and not sticky",
+            path.display()
+        )),
+        Ok(_) | Err(ConfigFileError::Io(_)) => None,
     }
-    None
 }

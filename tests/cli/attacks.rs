@@ -92,8 +92,8 @@ fn a_cache_directory_we_did_not_create_keeps_its_mode() {
         seen.push_str(&stderr_of(&out, &sandbox, &console));
     }
     assert_snapshot!(seen, @"
-    snowplow-credentials: warning: cannot use the cache directory <HOME>/shared (it is open to others (mode 1777) and was not created by snowplow-credentials, so it is left as it is); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
-    snowplow-credentials: warning: cannot use the cache directory <HOME>/project (it is open to others (mode 755) and was not created by snowplow-credentials, so it is left as it is); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
+    snowplow-credentials: warning: cannot use the cache directory <HOME>/shared (it is open to others (mode 1777), and snowplow-credentials never changes a directory's mode); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
+    snowplow-credentials: warning: cannot use the cache directory <HOME>/project (it is open to others (mode 755), and snowplow-credentials never changes a directory's mode); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR
     ");
 }
 
@@ -870,5 +870,101 @@ fn control_characters_in_messages_are_escaped() {
     snowplow-credentials: cannot read config file ~/odd\\u{1b}]0;title\\u{7}\\nname.toml (from --config): No such file or directory (os error 2)
     snowplow-credentials: no profile \"x\\ty\\u{1b}\" (from SNOWPLOW_CREDENTIALS_PROFILE) in ~/.config/snowplow/credentials.toml; its profiles: default
     profile:       evil\\u{1b}[2J (~/.config/snowplow/credentials.toml)
+    ");
+}
+
+// Red team 3, item 1: a copied CACHEDIR.TAG does not make a directory ours.
+
+#[test]
+fn a_copied_cache_tag_does_not_make_a_directory_ours() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.run(&["token"]).success();
+    let team = sandbox.path("team");
+    std::fs::create_dir(&team).unwrap();
+    set_mode(&team, 0o2770);
+    std::fs::copy(
+        sandbox.cache_dir().join("CACHEDIR.TAG"),
+        team.join("CACHEDIR.TAG"),
+    )
+    .unwrap();
+    sandbox.set("SNOWPLOW_CREDENTIALS_CACHE_DIR", team.to_str().unwrap());
+    let out = sandbox.run(&["token"]);
+    out.success();
+    assert_eq!(mode(&team), 0o2770, "the mode was changed");
+    assert_eq!(std::fs::read_dir(&team).unwrap().count(), 1, "cached in it");
+    assert_snapshot!(stderr_of(&out, &sandbox, &console), @"snowplow-credentials: warning: cannot use the cache directory <HOME>/team (it is open to others (mode 2770), and snowplow-credentials never changes a directory's mode); serving a token without caching it: fix the directory or set SNOWPLOW_CREDENTIALS_CACHE_DIR");
+}
+
+// Red team 3, item 2: a symlink on the way to the config file sits in a
+// directory others may write.
+
+#[test]
+fn a_config_symlink_hop_in_an_open_directory_is_refused() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    let (private, open) = (sandbox.path("private"), sandbox.path("open"));
+    for dir in [&private, &open] {
+        std::fs::create_dir(dir).unwrap();
+    }
+    set_mode(&private, 0o700);
+    set_mode(&open, 0o777);
+    let real = private.join("real.toml");
+    std::fs::write(&real, "[profiles.default]\n").unwrap();
+    set_mode(&real, 0o600);
+    std::os::unix::fs::symlink(&real, open.join("hop.toml")).unwrap();
+    let config = private.join("credentials.toml");
+    std::os::unix::fs::symlink(open.join("hop.toml"), &config).unwrap();
+    let out = sandbox.run(&["token", "--config", config.to_str().unwrap()]);
+    out.failure();
+    assert_eq!(console.token_requests(), 0);
+    assert_snapshot!(out.stderr.replace(sandbox.home.path().to_str().unwrap(), "<HOME>"), @"snowplow-credentials: refusing config file ~/private/credentials.toml (from --config): its directory ~/open can be changed by others (mode 777), who could make us run their commands or send the key elsewhere; run `chmod go-w ~/open`");
+    // The same hop in a private directory is fine.
+    set_mode(&open, 0o700);
+    sandbox
+        .run(&["token", "--config", config.to_str().unwrap()])
+        .success();
+    // In a sticky directory (as /tmp), a hop another user owns is not:
+    // they may still replace it.
+    set_mode(&open, 0o1777);
+    sandbox
+        .run(&["token", "--config", config.to_str().unwrap()])
+        .success();
+    std::os::unix::fs::lchown(open.join("hop.toml"), Some(OTHER_UID), None).unwrap();
+    let out = sandbox.run(&["token", "--config", config.to_str().unwrap()]);
+    out.failure();
+    assert_snapshot!(out.stderr, @"snowplow-credentials: refusing config file ~/private/credentials.toml (from --config): ~/open/hop.toml belongs to another user (uid 65534); it must be yours or root's");
+}
+
+// Red team 3, item 3: `clear --all` leaves alone what is not a file of ours.
+
+#[test]
+fn clear_all_skips_entries_that_are_not_files_it_wrote() {
+    let console = Console::start();
+    let sandbox = Sandbox::for_console(&console);
+    sandbox.run(&["token"]).success();
+    let dir = sandbox.cache_dir();
+    std::fs::create_dir(dir.join("token-aaaaaaaaaaaaaaaa.json")).unwrap();
+    crate::machine::write_private(&dir.join("token-0123456789ABCDEF.json"), "{}");
+    crate::machine::write_private(&dir.join("token-0123456789ABCDEF.lock"), "");
+    let theirs = dir.join("token-cccccccccccccccc.json");
+    crate::machine::write_private(&theirs, "{}");
+    std::os::unix::fs::chown(&theirs, Some(OTHER_UID), Some(OTHER_UID)).unwrap();
+    std::os::unix::fs::symlink(&theirs, dir.join("token-bbbbbbbbbbbbbbbb.json")).unwrap();
+    let out = sandbox.run(&["clear", "--all"]);
+    out.success();
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_snapshot!(format!("{}{}{}", out.stdout, out.stderr, left.join("\n")).replace(sandbox.home.path().to_str().unwrap(), "<HOME>"), @"
+    snowplow-credentials: removed 2 cached files from ~/.cache/snowplow/credentials; left 3 entries named like ours that are not files of yours
+    CACHEDIR.TAG
+    token-0123456789ABCDEF.json
+    token-0123456789ABCDEF.lock
+    token-aaaaaaaaaaaaaaaa.json
+    token-bbbbbbbbbbbbbbbb.json
+    token-cccccccccccccccc.json
     ");
 }
