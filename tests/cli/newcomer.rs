@@ -501,6 +501,24 @@ fn console_url_prints_the_selected_consoles_url() {
     );
 }
 
+#[test]
+fn console_url_refuses_a_path_with_control_characters() {
+    let sandbox = Sandbox::new();
+    let mut seen = String::new();
+    for path in ["/x\r\n{org}\u{1b}[31m", "/a\tb", "/\u{7f}"] {
+        let out = sandbox.run(&["console-url", path]);
+        seen.push_str(&format!(
+            "exit {}, stdout {:?}: {}",
+            out.code, out.stdout, out.stderr
+        ));
+    }
+    assert_snapshot!(seen, @r#"
+    exit 2, stdout "": snowplow-credentials: the PATH of console-url has the control character '\r': give the path as it appears in a URL (see snowplow-credentials console-url --help)
+    exit 2, stdout "": snowplow-credentials: the PATH of console-url has the control character '\t': give the path as it appears in a URL (see snowplow-credentials console-url --help)
+    exit 2, stdout "": snowplow-credentials: the PATH of console-url has the control character '\u{7f}': give the path as it appears in a URL (see snowplow-credentials console-url --help)
+    "#);
+}
+
 // ---- -v explains silence ---------------------------------------------------
 
 #[test]
