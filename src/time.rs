@@ -23,6 +23,22 @@ pub const LATEST: u64 = 253_402_300_799;
 /// are mistakes, and near `u64::MAX` they overflow every clock.
 pub const MAX_WAIT_SECS: u64 = 86_400;
 
+/// The one rule for a setting in whole seconds, wherever it is given (flag,
+/// variable or config): at least `least` (1 for a timeout, which at zero
+/// would never connect or let a command run) and at most a day. The error
+/// says what is wrong, to follow the setting's name.
+pub fn seconds_rule(secs: u64, least: u64) -> Result<u64, String> {
+    if secs < least {
+        return Err(format!("must be at least {least} second, not {secs}"));
+    }
+    if secs > MAX_WAIT_SECS {
+        return Err(format!(
+            "is {secs} seconds: at most {MAX_WAIT_SECS} (a day) is allowed"
+        ));
+    }
+    Ok(secs)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time in seconds, saturating at
 /// [`LATEST`].
 pub fn rfc3339(unix: u64) -> String {
