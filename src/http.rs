@@ -240,8 +240,9 @@ impl Attempt<'_> {
                 format!("cannot resolve {}: check {}", origin.host, self.check)
             }
             E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
-            // The relay to [::1] answers 502 when nothing listens there.
-            E::ProxyConnect if relay::needed(origin) => {
+            // The relay to [::1] failed in a way relay::unwrap_error did not
+            // record: still no proxy of the user's to blame.
+            E::BadProxy | E::ProxyConnect if relay::needed(origin) => {
                 format!("cannot connect to {origin}: check {}", self.check)
             }
             E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => format!(
@@ -285,7 +286,12 @@ fn send_once(
         // default, aws-lc-rs); picking ring lets the linker drop the other.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
-    let response = sent.send_lazy().map_err(Failure::Http)?;
+    let response = sent
+        .send_lazy()
+        .map_err(|e| match relay::needed(&request.url.origin) {
+            true => Failure::Http(relay::unwrap_error(e)),
+            false => Failure::Http(e),
+        })?;
     if response.status_code == 503 && response.reason_phrase == NO_STATUS_LINE {
         return Err(Failure::NoAnswer);
     }

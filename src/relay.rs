@@ -10,12 +10,17 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::url::Origin;
 
 /// How much of the CONNECT request is read; minreq's is one short line.
 const MAX_HEAD: usize = 8 * 1024;
+
+/// Why the relay last failed to connect to `::1`: minreq sees only its 502
+/// and calls that a bad proxy, when there is no proxy at all.
+static FAILED: Mutex<Option<(io::ErrorKind, String)>> = Mutex::new(None);
 
 /// Whether `origin` is reached through the relay.
 pub fn needed(origin: &Origin) -> bool {
@@ -39,13 +44,31 @@ pub fn start(origin: &Origin, connect_timeout: Duration) -> io::Result<minreq::P
     minreq::Proxy::new(format!("http://127.0.0.1:{port}")).map_err(io::Error::other)
 }
 
+/// minreq's error for a request through the relay, with the relay's failure
+/// to connect put back as the I/O error it was, so that it is worded and
+/// retried as the same failure to 127.0.0.1 would be.
+pub fn unwrap_error(e: minreq::Error) -> minreq::Error {
+    if !matches!(e, minreq::Error::BadProxy | minreq::Error::ProxyConnect) {
+        return e;
+    }
+    match FAILED.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some((kind, message)) => minreq::Error::IoError(io::Error::new(kind, message)),
+        None => e,
+    }
+}
+
 fn serve(mut client: TcpStream, target: SocketAddr, connect_timeout: Duration) {
     if read_head(&mut client).is_err() {
         return;
     }
-    let Ok(upstream) = TcpStream::connect_timeout(&target, connect_timeout) else {
-        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-        return;
+    let upstream = match TcpStream::connect_timeout(&target, connect_timeout) {
+        Ok(upstream) => upstream,
+        Err(e) => {
+            let failure = Some((e.kind(), e.to_string()));
+            *FAILED.lock().unwrap_or_else(|p| p.into_inner()) = failure;
+            let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
     };
     // One write: minreq reads the proxy's answer with a single read.
     if client

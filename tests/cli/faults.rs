@@ -162,6 +162,20 @@ fn a_console_that_always_hangs_up_is_reported() {
 }
 
 #[test]
+fn a_refused_connection_to_ipv6_loopback_says_so_and_names_no_proxy() {
+    let port = {
+        let listener = std::net::TcpListener::bind("[::1]:0").expect("a free port on ::1");
+        listener.local_addr().expect("its address").port()
+    };
+    let mut sandbox = Sandbox::for_host(&format!("http://[::1]:{port}"));
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr.replace(&port.to_string(), "<PORT>"), @"snowplow-credentials: cannot connect to http://[::1]:<PORT>: connection refused; check SNOWPLOW_CONSOLE_HOST (after 3 attempts)");
+    assert!(sandbox.cache_files().is_empty());
+}
+
+#[test]
 fn a_refused_connection_says_so() {
     let port = free_port();
     let mut sandbox = Sandbox::for_host(&format!("http://127.0.0.1:{port}"));
