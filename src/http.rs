@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
-use crate::{debug, ids, proxy, relay};
+use crate::{debug, ids, proxy, relay, time};
 
 /// A real token answer is a few kilobytes; anything far larger is refused
 /// without being read whole.
@@ -305,12 +305,13 @@ fn read_answer(response: minreq::ResponseLazy) -> Result<Answer, Failure> {
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+            .map(|(_, v)| v.as_str())
     };
-    if header("content-length") > Some(MAX_BODY) {
+    let length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if length > Some(MAX_BODY) {
         return Err(Failure::TooLarge);
     }
-    let retry_after = header("retry-after");
+    let retry_after = header("retry-after").and_then(|v| retry_after(v, time::now()));
     let status = response.status_code;
     let mut body = Vec::new();
     response
@@ -327,6 +328,17 @@ fn read_answer(response: minreq::ResponseLazy) -> Result<Answer, Failure> {
         elapsed: Duration::ZERO,
         retry_after,
     })
+}
+
+/// `Retry-After` as seconds to wait from `now`: delay-seconds (more digits
+/// than a u64 holds is a wait past any budget, not none), or an HTTP-date (a
+/// past one is no wait). Anything else is as if it had not been sent.
+fn retry_after(value: &str, now: u64) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value.parse().unwrap_or(u64::MAX));
+    }
+    time::parse_http_date(value).map(|at| at.saturating_sub(now))
 }
 
 fn is_timeout(e: &minreq::Error) -> bool {
@@ -374,6 +386,19 @@ mod tests {
         inner: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> minreq::Error {
         minreq::Error::IoError(IoError::new(kind, inner))
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_huge_is_huge() {
+        let now = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after(" 120 ", now), Some(120));
+        assert_eq!(retry_after("99999999999999999999", now), Some(u64::MAX));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), Some(60));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(0));
+        assert!(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) > Some(time::MAX_WAIT_SECS));
+        assert_eq!(retry_after("-5", now), None);
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("", now), None);
     }
 
     #[test]
