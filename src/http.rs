@@ -92,7 +92,7 @@ pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
     attempt.via = proxy.as_ref().map(|(_, var)| *var);
     let proxy = if relay::needed(origin) {
         let relay = relay::start(origin, Duration::from_secs(timeout))
-            .map_err(|e| Error::io("cannot start the relay to [::1]", e))?;
+            .map_err(|e| Error::io("cannot start the relay to this machine", e))?;
         Some(relay)
     } else {
         proxy.map(|(p, _)| p)
@@ -240,7 +240,7 @@ impl Attempt<'_> {
                 format!("cannot resolve {}: check {}", origin.host, self.check)
             }
             E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
-            // The relay to [::1] failed in a way relay::unwrap_error did not
+            // The relay to this machine failed in a way relay::unwrap_error did not
             // record: still no proxy of the user's to blame.
             E::BadProxy | E::ProxyConnect if relay::needed(origin) => {
                 format!("cannot connect to {origin}: check {}", self.check)
