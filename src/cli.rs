@@ -571,8 +571,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             Long("org-id") => flags.org_id = Some(given(&mut parser, "--org-id")?),
             Long("api-key-id") => flags.api_key_id = Some(given(&mut parser, "--api-key-id")?),
             Long("host") => flags.host = Some(given(&mut parser, "--host")?),
-            Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl")?),
-            Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout")?),
+            Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl", 0)?),
+            Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout", 1)?),
             Long("token-file") => {
                 flags.token_file = Some(given_os(&mut parser, "--token-file")?.into())
             }
@@ -688,14 +688,18 @@ fn given_os(parser: &mut lexopt::Parser, name: &str) -> Result<OsString> {
 }
 
 /// A whole number of seconds for the option `name`.
-fn seconds(parser: &mut lexopt::Parser, name: &str) -> Result<u64> {
+/// A flag's whole seconds, at least `least`: out of range is a usage error
+/// like a value that is not a number, by the rule every setting follows.
+fn seconds(parser: &mut lexopt::Parser, name: &str, least: u64) -> Result<u64> {
     let value = parser.value()?;
     let text = value.to_string_lossy();
-    text.parse().map_err(|_| {
+    let secs = text.parse().map_err(|_| {
         Error::Usage(format!(
             "{name}: `{text}` is not a whole number of seconds (see snowplow-credentials --help)"
         ))
-    })
+    })?;
+    crate::time::seconds_rule(secs, least)
+        .map_err(|why| Error::Usage(format!("{name} {why} (see snowplow-credentials --help)")))
 }
 
 /// `--only`'s comma-separated commands, each one with a link.

@@ -53,6 +53,13 @@ pub fn clear_all(dir: &Path) -> Result<String> {
 /// the organization ID; with `json`, `{"url", "host"}` (the host as
 /// Terraform's helper protocol names it).
 pub fn console_url(flags: &Flags, path: Option<&str>, json: bool) -> Result<String> {
+    // A line break or an escape would reach a terminal or a request line raw.
+    if let Some(c) = path.and_then(|p| p.chars().find(|c| c.is_control())) {
+        return Err(Error::Usage(format!(
+            "the PATH of console-url has the control character {c:?}: give the path as it \
+             appears in a URL (see snowplow-credentials console-url --help)"
+        )));
+    }
     let (host, org) = Settings::console(flags)?;
     let mut path = path.unwrap_or_default().to_string();
     if path.contains("{org}") {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::url::{Origin, Url};
-use crate::{debug, ids, proxy, relay};
+use crate::{debug, ids, proxy, relay, time};
 
 /// A real token answer is a few kilobytes; anything far larger is refused
 /// without being read whole.
@@ -92,7 +92,7 @@ pub fn send(request: &Request, timeout: u64) -> Result<Answer> {
     attempt.via = proxy.as_ref().map(|(_, var)| *var);
     let proxy = if relay::needed(origin) {
         let relay = relay::start(origin, Duration::from_secs(timeout))
-            .map_err(|e| Error::io("cannot start the relay to [::1]", e))?;
+            .map_err(|e| Error::io("cannot start the relay to this machine", e))?;
         Some(relay)
     } else {
         proxy.map(|(p, _)| p)
@@ -240,8 +240,9 @@ impl Attempt<'_> {
                 format!("cannot resolve {}: check {}", origin.host, self.check)
             }
             E::IoError(io) => format!("cannot reach {origin}: {io}; check your network"),
-            // The relay to [::1] answers 502 when nothing listens there.
-            E::ProxyConnect if relay::needed(origin) => {
+            // The relay to this machine failed in a way relay::unwrap_error did not
+            // record: still no proxy of the user's to blame.
+            E::BadProxy | E::ProxyConnect if relay::needed(origin) => {
                 format!("cannot connect to {origin}: check {}", self.check)
             }
             E::BadProxy | E::BadProxyCreds | E::ProxyConnect | E::InvalidProxyCreds => format!(
@@ -285,7 +286,12 @@ fn send_once(
         // default, aws-lc-rs); picking ring lets the linker drop the other.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
-    let response = sent.send_lazy().map_err(Failure::Http)?;
+    let response = sent
+        .send_lazy()
+        .map_err(|e| match relay::needed(&request.url.origin) {
+            true => Failure::Http(relay::unwrap_error(e)),
+            false => Failure::Http(e),
+        })?;
     if response.status_code == 503 && response.reason_phrase == NO_STATUS_LINE {
         return Err(Failure::NoAnswer);
     }
@@ -299,12 +305,13 @@ fn read_answer(response: minreq::ResponseLazy) -> Result<Answer, Failure> {
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+            .map(|(_, v)| v.as_str())
     };
-    if header("content-length") > Some(MAX_BODY) {
+    let length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if length > Some(MAX_BODY) {
         return Err(Failure::TooLarge);
     }
-    let retry_after = header("retry-after");
+    let retry_after = header("retry-after").and_then(|v| retry_after(v, time::now()));
     let status = response.status_code;
     let mut body = Vec::new();
     response
@@ -321,6 +328,17 @@ fn read_answer(response: minreq::ResponseLazy) -> Result<Answer, Failure> {
         elapsed: Duration::ZERO,
         retry_after,
     })
+}
+
+/// `Retry-After` as seconds to wait from `now`: delay-seconds (more digits
+/// than a u64 holds is a wait past any budget, not none), or an HTTP-date (a
+/// past one is no wait). Anything else is as if it had not been sent.
+fn retry_after(value: &str, now: u64) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value.parse().unwrap_or(u64::MAX));
+    }
+    time::parse_http_date(value).map(|at| at.saturating_sub(now))
 }
 
 fn is_timeout(e: &minreq::Error) -> bool {
@@ -368,6 +386,19 @@ mod tests {
         inner: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> minreq::Error {
         minreq::Error::IoError(IoError::new(kind, inner))
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_huge_is_huge() {
+        let now = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after(" 120 ", now), Some(120));
+        assert_eq!(retry_after("99999999999999999999", now), Some(u64::MAX));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), Some(60));
+        assert_eq!(retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(0));
+        assert!(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) > Some(time::MAX_WAIT_SECS));
+        assert_eq!(retry_after("-5", now), None);
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("", now), None);
     }
 
     #[test]

@@ -78,15 +78,26 @@ impl SecretSource {
             }
             SecretSource::Missing(message) => return Err(Error::Config(message.clone())),
         };
+        let from = self.origin(place);
         if value.is_empty() {
-            return Err(Error::Config(format!("the {what} from {place} is empty")));
+            return Err(Error::Config(format!("the {what} from {from} is empty")));
         }
         if value.contains(['\r', '\n', '\0']) {
             return Err(Error::Config(format!(
-                "the {what} from {place} has more than one line: it must be the bare value"
+                "the {what} from {from} has more than one line: it must be the bare value"
             )));
         }
         Ok(Secret::new(value))
+    }
+
+    /// Where the value just read came from, for a message about it: the
+    /// variable or command itself, since the profile may not even exist.
+    fn origin(&self, place: &str) -> String {
+        match self {
+            SecretSource::Env(var) => var.clone(),
+            SecretSource::Command(argv) => format!("the command `{}` ({place})", argv[0]),
+            _ => place.to_string(),
+        }
     }
 }
 

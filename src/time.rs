@@ -23,6 +23,22 @@ pub const LATEST: u64 = 253_402_300_799;
 /// are mistakes, and near `u64::MAX` they overflow every clock.
 pub const MAX_WAIT_SECS: u64 = 86_400;
 
+/// The one rule for a setting in whole seconds, wherever it is given (flag,
+/// variable or config): at least `least` (1 for a timeout, which at zero
+/// would never connect or let a command run) and at most a day. The error
+/// says what is wrong, to follow the setting's name.
+pub fn seconds_rule(secs: u64, least: u64) -> Result<u64, String> {
+    if secs < least {
+        return Err(format!("must be at least {least} second, not {secs}"));
+    }
+    if secs > MAX_WAIT_SECS {
+        return Err(format!(
+            "is {secs} seconds: at most {MAX_WAIT_SECS} (a day) is allowed"
+        ));
+    }
+    Ok(secs)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time in seconds, saturating at
 /// [`LATEST`].
 pub fn rfc3339(unix: u64) -> String {
@@ -47,6 +63,42 @@ pub fn human_duration(secs: u64) -> String {
         (0, _, _) => format!("{h}h {m}m"),
         _ => format!("{d}d {h}h"),
     }
+}
+
+/// The Unix time of an HTTP-date in its one current form, IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), as a `Retry-After` may be sent;
+/// `None` for anything else or a date before 1970.
+pub fn parse_http_date(text: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (_weekday, rest) = text.trim().split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, clock, "GMT"] = parts[..] else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
+    let (day, year): (u64, u64) = (day.parse().ok()?, year.parse().ok()?);
+    let clock: Vec<u64> = clock
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, s] = clock[..] else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || !(1970..=9999).contains(&year) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// Howard Hinnant's civil-to-days algorithm, for a date from 1970 on.
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let (era, yoe) = (year / 400, year % 400);
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01.
@@ -76,6 +128,48 @@ mod tests {
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
         assert_eq!(rfc3339(LATEST), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn parses_http_dates() {
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Tue, 29 Feb 2000 00:00:00 GMT"),
+            Some(951_782_400)
+        );
+        assert_eq!(
+            parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(LATEST)
+        );
+        for unix in [1_700_000_000, 4_102_444_799, 4_102_444_800] {
+            let date = rfc3339(unix);
+            let (ymd, hms) = date.trim_end_matches('Z').split_once('T').unwrap();
+            let [y, mo, d] = ymd.split('-').collect::<Vec<_>>()[..] else {
+                panic!("{date}")
+            };
+            let months = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            let month = months[mo.parse::<usize>().unwrap() - 1];
+            let http = format!("Xxx, {d} {month} {y} {hms} GMT");
+            assert_eq!(parse_http_date(&http), Some(unix), "{http}");
+        }
+        for bad in [
+            "",
+            "3600",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Xyz 1994 08:49:37 GMT",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
     }
 
     #[test]

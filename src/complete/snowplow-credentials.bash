@@ -9,7 +9,10 @@ _snowplow_credentials() {
     case $out in
     :files) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
     :dirs) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
-    *) mapfile -t COMPREPLY < <(cut -f1 <<<"$out" | sed '/^$/d') ;;
+    *) mapfile -t COMPREPLY < <(cut -f1 <<<"$out" | sed '/^$/d')
+       # Quoted for the line, so a profile named "we ird" stays one word.
+       local i
+       for i in "${!COMPREPLY[@]}"; do printf -v 'COMPREPLY[i]' %q "${COMPREPLY[i]}"; done ;;
     esac
 }
 complete -F _snowplow_credentials snowplow-credentials

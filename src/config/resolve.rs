@@ -23,7 +23,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::time::MAX_WAIT_SECS;
+use crate::time;
 use crate::url::{Origin, Url};
 
 /// Reads an environment variable, empty counting as unset.
@@ -277,16 +277,11 @@ impl Resolver<'_> {
         }))
     }
 
-    /// A duration setting, if it is at most a day: more is a mistake, and
-    /// near `u64::MAX` it would overflow every clock it is added to.
-    fn at_most_a_day(&self, name: &str, secs: Option<u64>) -> Result<Option<u64>> {
-        match secs {
-            Some(secs) if secs > MAX_WAIT_SECS => Err(Error::Config(format!(
-                "{} is {secs} seconds: at most {MAX_WAIT_SECS} (a day) is allowed",
-                self.origin(name)
-            ))),
-            _ => Ok(secs),
-        }
+    /// A duration setting checked by [`time::seconds_rule`], the error
+    /// naming where it was set.
+    fn seconds(&self, name: &str, secs: Option<u64>, least: u64) -> Result<Option<u64>> {
+        let checked = secs.map(|secs| time::seconds_rule(secs, least)).transpose();
+        checked.map_err(|why| Error::Config(format!("{} {why}", self.origin(name))))
     }
 
     /// `value`, or `default` recorded as such.
@@ -312,25 +307,18 @@ impl Resolver<'_> {
         let host = self.host()?;
         let min_ttl = ("--min-ttl", flags.min_ttl);
         let min_ttl = self.setting("min_ttl", min_ttl, ENV_MIN_TTL, |p| p.min_ttl)?;
-        let min_ttl = self.at_most_a_day("min_ttl", min_ttl)?;
+        let min_ttl = self.seconds("min_ttl", min_ttl, 0)?;
         let min_ttl = self.or_default("min_ttl", min_ttl, DEFAULT_MIN_TTL);
         let timeout = ("--timeout", flags.timeout);
         let timeout = self.setting("timeout", timeout, ENV_TIMEOUT, |p| p.timeout)?;
-        let timeout = self.at_most_a_day("timeout", timeout)?;
+        let timeout = self.seconds("timeout", timeout, 1)?;
         let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT);
-        if timeout == 0 {
-            // A zero timeout would never connect: refused wherever it is set.
-            let origin = self.origin("timeout");
-            return Err(Error::Config(format!(
-                "{origin} must be at least 1 second, not 0"
-            )));
-        }
         let command_timeout = self.profile().and_then(|p| p.command_timeout);
         if command_timeout.is_some() {
             let origin = Definition::Key("command_timeout", self.place.clone());
             self.origins.push(("command_timeout", origin.to_string()));
         }
-        let command_timeout = self.at_most_a_day("command_timeout", command_timeout)?;
+        let command_timeout = self.seconds("command_timeout", command_timeout, 1)?;
         let hosts = self.hosts()?;
         let auth = self.auth(org, key_id)?;
         Ok(Settings {
@@ -341,7 +329,7 @@ impl Resolver<'_> {
             auth,
             min_ttl,
             timeout,
-            command_timeout: command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT).max(1),
+            command_timeout: command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
             hosts,
             cache_dir: cache_dir_in(self.env)?,
             origins: self.origins,

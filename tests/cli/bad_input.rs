@@ -349,7 +349,7 @@ fn key_commands_that_misbehave() {
     ["true"]: snowplow-credentials: the command `true` that gives the API key (profile "default" of ~/.config/snowplow/credentials.toml) printed nothing
     ["printf", "\n  \n"]: snowplow-credentials: the command `printf` that gives the API key (profile "default" of ~/.config/snowplow/credentials.toml) printed nothing
     ["printf", "\\377\\376"]: snowplow-credentials: the command `printf` that gives the API key (profile "default" of ~/.config/snowplow/credentials.toml) printed something that is not UTF-8
-    ["printf", "one\ntwo\n"]: snowplow-credentials: the API key from profile "default" of ~/.config/snowplow/credentials.toml has more than one line: it must be the bare value
+    ["printf", "one\ntwo\n"]: snowplow-credentials: the API key from the command `printf` (profile "default" of ~/.config/snowplow/credentials.toml) has more than one line: it must be the bare value
     ["sleep", "30"]: snowplow-credentials: the command `sleep` that gives the API key (profile "default" of ~/.config/snowplow/credentials.toml) did not finish within 1 s: check it runs on its own, or raise command_timeout
     "#);
     assert_eq!(console.token_requests(), 0);
@@ -357,6 +357,25 @@ fn key_commands_that_misbehave() {
 
 // Unix only: Windows environment values and arguments are UTF-16, so no byte string can stand for text that is not UTF-8.
 #[cfg(unix)]
+#[test]
+fn keys_with_line_breaks_name_where_they_came_from() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    // No config file: the profile is not where the key came from.
+    sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "abc\r\nX: 1");
+    let mut seen = error_line(&sandbox.run(&["token"]), &sandbox);
+    sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+    sandbox.set("MY_KEY", "abc\nX: 1");
+    sandbox.write_config("[profiles.default]\napi_key_env = \"MY_KEY\"\n");
+    seen.push('\n');
+    seen.push_str(&error_line(&sandbox.run(&["token"]), &sandbox));
+    assert_snapshot!(seen, @"
+    snowplow-credentials: the API key from SNOWPLOW_CONSOLE_API_KEY has more than one line: it must be the bare value
+    snowplow-credentials: the API key from MY_KEY has more than one line: it must be the bare value
+    ");
+    assert_eq!(console.token_requests(), 0);
+}
+
 #[test]
 fn arguments_that_are_not_text_or_numbers() {
     let sandbox = Sandbox::new();

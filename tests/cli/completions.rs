@@ -73,6 +73,29 @@ ask snowplow-credentials install-links ''
 }
 
 #[test]
+fn bash_keeps_a_profile_name_with_a_space_one_word() {
+    let Some(bash) = harness::require("bash") else {
+        return;
+    };
+    let (sandbox, script) = sandbox_with_script("bash", "snowplow-credentials.bash");
+    sandbox.write_config("[profiles.\"we ird\"]\n[profiles.prod]\n[profiles.\"it's\"]\n");
+    // Each reply bracketed: what bash puts on the line for it.
+    let probe = format!(
+        r#"source '{script}'
+ask() {{ COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _snowplow_credentials
+  printf '%s ->' "$*"; printf ' [%s]' "${{COMPREPLY[@]}}"; echo; }}
+ask snowplow-credentials --profile ''
+ask snowplow-credentials token --profile w
+"#
+    );
+    let out = run_shell(&sandbox, &bash, &["--norc", "--noprofile", "-c", &probe]);
+    assert_snapshot!(out.stdout, @r"
+    snowplow-credentials --profile  -> [it\'s] [prod] [we\ ird]
+    snowplow-credentials token --profile w -> [we\ ird]
+    ");
+}
+
+#[test]
 fn fish_completes_through_its_own_tester() {
     let Some(fish) = harness::require("fish") else {
         return;

@@ -84,6 +84,26 @@ fn a_retry_after_beyond_the_time_budget_is_not_waited_for() {
 }
 
 #[test]
+fn a_retry_after_too_large_to_parse_or_dated_far_ahead_is_not_waited_for_either() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    let mut seen = String::new();
+    for value in ["99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let asked = console.token_requests();
+        console.push_fault(Fault::StatusRetryAfterText(503, value));
+        let out = sandbox.run(&["token"]);
+        out.failure();
+        seen.push_str(&format!("{value}: {}", without_elapsed(&out.stderr)));
+        assert_eq!(console.token_requests(), asked + 1, "given up at once");
+    }
+    assert_snapshot!(seen, @"
+    99999999999999999999: snowplow-credentials: the Console is unavailable (HTTP 503, trace ID t-fault; 1 attempt in <T> s): try again later
+    Fri, 31 Dec 9999 23:59:59 GMT: snowplow-credentials: the Console is unavailable (HTTP 503, trace ID t-fault; 1 attempt in <T> s): try again later
+    ");
+}
+
+#[test]
 fn a_console_down_for_good_loses_no_cached_token() {
     let console = Console::start();
     let mut sandbox = Sandbox::for_console(&console);
@@ -158,6 +178,20 @@ fn a_console_that_always_hangs_up_is_reported() {
     --- stderr
     snowplow-credentials: <CONSOLE> closed the connection without an HTTP answer: try again later, or check SNOWPLOW_CONSOLE_HOST (after 3 attempts)
     ");
+    assert!(sandbox.cache_files().is_empty());
+}
+
+#[test]
+fn a_refused_connection_to_ipv6_loopback_says_so_and_names_no_proxy() {
+    let port = {
+        let listener = std::net::TcpListener::bind("[::1]:0").expect("a free port on ::1");
+        listener.local_addr().expect("its address").port()
+    };
+    let mut sandbox = Sandbox::for_host(&format!("http://[::1]:{port}"));
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert_snapshot!(out.stderr.replace(&port.to_string(), "<PORT>"), @"snowplow-credentials: cannot connect to http://[::1]:<PORT>: connection refused; check SNOWPLOW_CONSOLE_HOST (after 3 attempts)");
     assert!(sandbox.cache_files().is_empty());
 }
 

@@ -501,6 +501,24 @@ fn console_url_prints_the_selected_consoles_url() {
     );
 }
 
+#[test]
+fn console_url_refuses_a_path_with_control_characters() {
+    let sandbox = Sandbox::new();
+    let mut seen = String::new();
+    for path in ["/x\r\n{org}\u{1b}[31m", "/a\tb", "/\u{7f}"] {
+        let out = sandbox.run(&["console-url", path]);
+        seen.push_str(&format!(
+            "exit {}, stdout {:?}: {}",
+            out.code, out.stdout, out.stderr
+        ));
+    }
+    assert_snapshot!(seen, @r#"
+    exit 2, stdout "": snowplow-credentials: the PATH of console-url has the control character '\r': give the path as it appears in a URL (see snowplow-credentials console-url --help)
+    exit 2, stdout "": snowplow-credentials: the PATH of console-url has the control character '\t': give the path as it appears in a URL (see snowplow-credentials console-url --help)
+    exit 2, stdout "": snowplow-credentials: the PATH of console-url has the control character '\u{7f}': give the path as it appears in a URL (see snowplow-credentials console-url --help)
+    "#);
+}
+
 // ---- -v explains silence ---------------------------------------------------
 
 #[test]
@@ -717,19 +735,57 @@ fn option_errors_name_the_option() {
     assert_eq!(bad.code, 2);
     assert_snapshot!(bad.stderr, @"snowplow-credentials: --min-ttl: `abc` is not a whole number of seconds (see snowplow-credentials --help)
 ");
-    let zero = sandbox.run(&["token", "--timeout", "0"]);
-    assert_eq!(zero.code, 1);
-    assert_snapshot!(zero.stderr, @"snowplow-credentials: --timeout must be at least 1 second, not 0
-");
-    let mut env = Sandbox::new();
-    env.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "0");
-    let out = env.run(&["token"]);
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr
-            .contains("SNOWPLOW_CREDENTIALS_TIMEOUT must be at least 1"),
-        "{out:?}"
+}
+
+/// One rule for every duration, wherever it is set: a flag out of range is a
+/// usage error (exit 2) like one that is not a number; a variable or a
+/// config key is a configuration error naming it (exit 1).
+#[test]
+fn a_zero_negative_or_huge_timeout_is_refused_everywhere() {
+    let mut sandbox = Sandbox::new();
+    sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "k");
+    let mut seen = String::new();
+    let mut run = |sandbox: &Sandbox, what: &str, args: &[&str]| {
+        let out = sandbox.run(args);
+        assert_eq!(out.stdout, "");
+        seen.push_str(&format!("{what}: exit {}: {}", out.code, out.stderr));
+    };
+    for value in ["0", "-1", "86401"] {
+        run(
+            &sandbox,
+            &format!("--timeout {value}"),
+            &["token", "--timeout", value],
+        );
+    }
+    run(
+        &sandbox,
+        "--min-ttl 86401",
+        &["token", "--min-ttl", "86401"],
     );
+    for value in ["0", "-1"] {
+        sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", value);
+        run(
+            &sandbox,
+            &format!("SNOWPLOW_CREDENTIALS_TIMEOUT={value}"),
+            &["token"],
+        );
+    }
+    sandbox.unset("SNOWPLOW_CREDENTIALS_TIMEOUT");
+    for line in ["timeout = 0", "command_timeout = 0", "command_timeout = -1"] {
+        sandbox.write_config(&format!("[profiles.default]\n{line}\n"));
+        run(&sandbox, line, &["token"]);
+    }
+    assert_snapshot!(seen, @r#"
+    --timeout 0: exit 2: snowplow-credentials: --timeout must be at least 1 second, not 0 (see snowplow-credentials --help)
+    --timeout -1: exit 2: snowplow-credentials: --timeout: `-1` is not a whole number of seconds (see snowplow-credentials --help)
+    --timeout 86401: exit 2: snowplow-credentials: --timeout is 86401 seconds: at most 86400 (a day) is allowed (see snowplow-credentials --help)
+    --min-ttl 86401: exit 2: snowplow-credentials: --min-ttl is 86401 seconds: at most 86400 (a day) is allowed (see snowplow-credentials --help)
+    SNOWPLOW_CREDENTIALS_TIMEOUT=0: exit 1: snowplow-credentials: SNOWPLOW_CREDENTIALS_TIMEOUT must be at least 1 second, not 0
+    SNOWPLOW_CREDENTIALS_TIMEOUT=-1: exit 1: snowplow-credentials: SNOWPLOW_CREDENTIALS_TIMEOUT must be a whole number of seconds, not `-1`
+    timeout = 0: exit 1: snowplow-credentials: timeout in profile "default" of ~/.config/snowplow/credentials.toml must be at least 1 second, not 0
+    command_timeout = 0: exit 1: snowplow-credentials: command_timeout in profile "default" of ~/.config/snowplow/credentials.toml must be at least 1 second, not 0
+    command_timeout = -1: exit 1: snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 19: invalid value: integer `-1`, expected u64
+    "#);
 }
 
 #[test]

@@ -225,6 +225,38 @@ fn it_answers_token_in_an_empty_root_with_only_its_settings() {
     assert_snapshot!(bare.stderr, @r#"snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml"#);
 }
 
+/// The README says this machine is reached directly: `localhost` too, in a
+/// root with no /etc/hosts, where resolving it would be a DNS query that
+/// never gets an answer. 127.0.0.1 first, then ::1.
+#[test]
+fn localhost_is_reached_without_a_name_lookup() {
+    let Some((binary, chroot)) = prerequisites() else {
+        return;
+    };
+    let root = Root::new(&chroot);
+    root.put("/snowplow-credentials", &binary, 0o755);
+    let mut seen = String::new();
+    for listen in ["127.0.0.1:0", "[::1]:0"] {
+        let console = Console::start_on(listen);
+        let url = format!("http://localhost:{}", console.addr().port());
+        let vars = settings(&url);
+        let out = root.run(None, &borrowed(&vars), &["/snowplow-credentials", "token"]);
+        seen.push_str(&format!("{listen}: {}\n", out.redacted(&console)));
+        assert_eq!(console.token_requests(), 1, "{listen}");
+    }
+    assert_snapshot!(seen, @"
+    127.0.0.1:0: exit: 0
+    --- stdout
+    <JWT 1>
+    --- stderr
+
+    [::1]:0: exit: 0
+    --- stdout
+    <JWT 1>
+    --- stderr
+    ");
+}
+
 #[test]
 fn it_trusts_the_distributions_bundle_paths_and_ssl_cert_file() {
     let Some((binary, chroot)) = prerequisites() else {

@@ -97,6 +97,9 @@ pub enum Fault {
     Status(u16),
     /// As `Status`, plus `Retry-After: <secs>`.
     StatusRetryAfter(u16, u64),
+    /// As `Status`, plus a `Retry-After` of any text (an HTTP-date, too
+    /// many digits for a number).
+    StatusRetryAfterText(u16, &'static str),
     /// 200 with an HTML page (as a captive portal or a wrong host would answer).
     Html,
     /// 200 `application/json` with an empty body.
@@ -761,6 +764,9 @@ fn fault_reply(state: &mut State, endpoint: TokenEndpoint, fault: Fault) -> Repl
         Fault::Status(status) => Response::error(status, "t-fault"),
         Fault::StatusRetryAfter(status, secs) => {
             Response::error(status, "t-fault").with_header("Retry-After", secs.to_string())
+        }
+        Fault::StatusRetryAfterText(status, text) => {
+            Response::error(status, "t-fault").with_header("Retry-After", text.to_string())
         }
         Fault::Html => Response::new(
             200,
