@@ -355,8 +355,6 @@ fn key_commands_that_misbehave() {
     assert_eq!(console.token_requests(), 0);
 }
 
-// Unix only: Windows environment values and arguments are UTF-16, so no byte string can stand for text that is not UTF-8.
-#[cfg(unix)]
 #[test]
 fn keys_with_line_breaks_name_where_they_came_from() {
     let console = Console::start();
@@ -376,6 +374,8 @@ fn keys_with_line_breaks_name_where_they_came_from() {
     assert_eq!(console.token_requests(), 0);
 }
 
+// Unix only: Windows environment values and arguments are UTF-16, so no byte string can stand for text that is not UTF-8.
+#[cfg(unix)]
 #[test]
 fn arguments_that_are_not_text_or_numbers() {
     let sandbox = Sandbox::new();
