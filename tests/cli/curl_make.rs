@@ -359,13 +359,7 @@ fn the_makefile_calls_the_profiles_console_not_the_variables() {
     };
     // snowplow-cli's variables name production; the staging profile, named
     // with PROFILE=, must win for both the token and the URL.
-    sandbox.write_config(&format!(
-        "[profiles.staging]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"STAGING_KEY\"\n",
-        console::ORG,
-        console::KEY_ID,
-        staging.url()
-    ));
-    sandbox.set("STAGING_KEY", console::KEY);
+    sandbox.write_key_env_profile("staging", &staging, "STAGING_KEY");
     let out = make(&sandbox, &["data-structures", "PROFILE=staging"]);
     assert_snapshot!(out.redacted(&staging), @"
     exit: 0

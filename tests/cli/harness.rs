@@ -117,6 +117,20 @@ impl Sandbox {
         ))
     }
 
+    /// Writes profile `name`: the v3 API key of `console` (the stand-in's
+    /// organization and key ID), its key read from the variable `var`, which
+    /// this sets. Only Unix-only modules use it so far.
+    #[cfg(unix)]
+    pub fn write_key_env_profile(&mut self, name: &str, console: &Console, var: &str) -> PathBuf {
+        self.set(var, console::KEY);
+        self.write_config(&format!(
+            "[profiles.{name}]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"{var}\"\n",
+            console::ORG,
+            console::KEY_ID,
+            console.url()
+        ))
+    }
+
     /// `~/bin` with `snowplow-credentials` (a link to the binary under test;
     /// a copy on Windows, where links need privileges) in it, to put on PATH
     /// as an installed copy would be.

@@ -304,13 +304,7 @@ fn our_profile_is_never_mixed_with_snowplow_cli_files() {
     let elsewhere = Console::start();
     let mut sandbox = Sandbox::new();
     write_yml_for(&sandbox, ".config/snowplow", &elsewhere);
-    sandbox.write_config(&format!(
-        "[profiles.default]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"MY_KEY\"\n",
-        console::ORG,
-        console::KEY_ID,
-        console.url()
-    ));
-    sandbox.set("MY_KEY", console::KEY);
+    sandbox.write_key_env_profile("default", &console, "MY_KEY");
     sandbox.run(&["token"]).success();
     assert_eq!(
         (console.token_requests(), elsewhere.requests().len()),
@@ -329,13 +323,7 @@ fn our_profile_is_never_mixed_with_snowplow_cli_files() {
 fn prod_env_staging_profile(prod: &Console, staging: &Console) -> Sandbox {
     let mut sandbox = Sandbox::for_console(prod);
     sandbox.set("SNOWPLOW_CONSOLE_API_KEY", "the-production-key");
-    sandbox.write_config(&format!(
-        "[profiles.staging]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"{}\"\napi_key_env = \"STAGING_KEY\"\n",
-        console::ORG,
-        console::KEY_ID,
-        staging.url()
-    ));
-    sandbox.set("STAGING_KEY", console::KEY);
+    sandbox.write_key_env_profile("staging", staging, "STAGING_KEY");
     sandbox
 }
 
