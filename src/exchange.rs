@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::config::{Auth, ENV_API_KEY_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
-use crate::http::{self, Answer, Request};
+use crate::http::{self, Answer, Method, Request};
 use crate::secret::Secret;
 use crate::url::{Url, percent_encode};
 use crate::warn;
@@ -83,16 +83,7 @@ fn build(settings: &Settings) -> Result<Request> {
                 ("client_id", client_id),
                 ("client_secret", client_secret.expose()),
             ]);
-            Ok(Request {
-                url: auth_url.clone(),
-                method: minreq::Method::Post,
-                headers: vec![(
-                    "Content-Type",
-                    Secret::new("application/x-www-form-urlencoded".into()),
-                )],
-                body: Some(Secret::new(body)),
-                check: format!("auth_url in {}", settings.profile_place()),
-            })
+            Ok(form_post(settings, auth_url, body))
         }
     }
 }
@@ -119,10 +110,24 @@ fn console_call(
 ) -> Request {
     Request {
         url,
-        method: minreq::Method::Get,
+        method: Method::Get,
         headers,
         body: None,
         check: settings.origin("host").to_string(),
+    }
+}
+
+/// A form POST to the identity server; failures point at `auth_url`.
+fn form_post(settings: &Settings, auth_url: &Url, body: String) -> Request {
+    Request {
+        url: auth_url.clone(),
+        method: Method::Post,
+        headers: vec![(
+            "Content-Type",
+            Secret::new("application/x-www-form-urlencoded".into()),
+        )],
+        body: Some(Secret::new(body)),
+        check: format!("auth_url in {}", settings.profile_place()),
     }
 }
 

@@ -22,8 +22,6 @@ mod jwt;
 mod links;
 mod log;
 mod protocol;
-mod proxy;
-mod relay;
 mod secret;
 mod secret_source;
 mod signals;
@@ -65,7 +63,7 @@ use protocol::{Protocol, Tool};
 /// messages to stderr (unless the protocol answers errors on stdout).
 /// Call it before starting any thread: it changes the environment.
 pub fn run(args: Vec<OsString>) -> u8 {
-    proxy::take_from_environment();
+    http::take_proxy_variables();
     let result = cli::parse(args).and_then(|cli| {
         log::set_verbose(cli.verbose || log::verbose_from_environment()?);
         let (out, code) = execute(&cli)?;

@@ -172,10 +172,10 @@ fn run(
 
 /// `argv` to start with stdout piped, without the `hidden` variables and
 /// with the proxy variables this program took from its own environment
-/// (see [`crate::proxy`]).
+/// (see [`crate::http`]).
 fn command(argv: &[String], hidden: &[&str]) -> Command {
     let mut command = Command::new(&argv[0]);
-    command.envs(crate::proxy::taken());
+    command.envs(crate::http::proxy_variables());
     for var in hidden {
         command.env_remove(var);
     }

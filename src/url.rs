@@ -70,21 +70,6 @@ impl Origin {
         }
     }
 
-    /// The host as the HTTP client (minreq) can connect to it. Its URL
-    /// parser cannot read an IPv6 literal, so `::1` is reached as
-    /// `localhost` (which resolves to it, or to 127.0.0.1 beside it); any
-    /// other IPv6 literal is refused with a way out.
-    pub fn client_host(&self) -> Result<String, String> {
-        match self.host.parse::<IpAddr>() {
-            Ok(IpAddr::V6(ip)) if ip.is_loopback() => Ok("localhost".into()),
-            Ok(IpAddr::V6(_)) => Err(format!(
-                "cannot connect to {self}: the HTTP client does not support IPv6 address \
-                 literals other than [::1]; give the host by name"
-            )),
-            _ => Ok(self.host.clone()),
-        }
-    }
-
     /// `host` or `host:port` when the port is not the scheme's default, as
     /// git and Terraform write hosts.
     pub fn authority(&self) -> String {
@@ -194,16 +179,6 @@ impl Url {
             )
         })
     }
-
-    /// This URL as the HTTP client can connect to it (see
-    /// [`Origin::client_host`]).
-    pub fn for_client(&self) -> Result<String, String> {
-        let client = Origin {
-            host: self.origin.client_host()?,
-            ..self.origin.clone()
-        };
-        Ok(format!("{client}{}", self.path))
-    }
 }
 
 impl fmt::Display for Url {
@@ -235,20 +210,6 @@ mod tests {
         assert_eq!(percent_encode("a-b_c.d~e"), "a-b_c.d~e");
         assert_eq!(percent_encode("p@ss w&rd=/+"), "p%40ss%20w%26rd%3D%2F%2B");
         assert_eq!(percent_encode("é"), "%C3%A9");
-    }
-
-    #[test]
-    fn the_client_gets_a_host_it_can_parse() {
-        let url = Url::parse("http://[::1]:8080/base", "https").unwrap();
-        assert_eq!(url.for_client().unwrap(), "http://localhost:8080/base");
-        let url = Url::parse("https://Example.com/x", "https").unwrap();
-        assert_eq!(url.for_client().unwrap(), "https://example.com/x");
-        assert!(
-            Url::parse("https://[2001:db8::1]/", "https")
-                .unwrap()
-                .for_client()
-                .is_err()
-        );
     }
 
     #[test]

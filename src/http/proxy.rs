@@ -1,4 +1,4 @@
-//! Choosing a proxy the way curl does, for [`crate::http`].
+//! Choosing a proxy the way curl does, for [`super::send`].
 //!
 //! minreq reads only some proxy variables itself (lowercase `https_proxy`,
 //! `http_proxy`, `all_proxy`) and never `NO_PROXY`, so we decide here and
@@ -16,7 +16,6 @@
 use std::ffi::{OsStr, OsString};
 use std::sync::OnceLock;
 
-use crate::config::env;
 use crate::url::Origin;
 use crate::{debug, warn};
 
@@ -59,17 +58,31 @@ pub fn taken() -> impl Iterator<Item = (&'static str, &'static OsStr)> {
         .map(|(name, value)| (*name, value.as_os_str()))
 }
 
-/// A proxy variable, by [`env`]'s rules: from those taken at the start,
-/// or from the environment if they never were (the library in tests).
+/// A proxy variable: from those taken at the start, or from the
+/// environment if they never were (the library in tests).
 fn var(name: &'static str) -> Option<String> {
-    let Some(taken) = TAKEN.get() else {
-        return env(name);
-    };
-    let value = taken.iter().find(|(n, _)| *n == name)?.1.to_str();
-    if value.is_none() {
+    match TAKEN.get() {
+        Some(taken) => text(
+            name,
+            taken
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone()),
+        ),
+        None => text(name, std::env::var_os(name)),
+    }
+}
+
+/// A variable's value as text, by the rule every variable of this program
+/// is read with (config's `env`): empty is unset, and a value that is not
+/// UTF-8 is ignored with a warning. Its own copy, as http/ reads nothing of
+/// config/.
+fn text(name: &str, value: Option<OsString>) -> Option<String> {
+    let value = value?.into_string();
+    if value.is_err() {
         warn!("{name} is not UTF-8 text, so it is ignored");
     }
-    value.filter(|v| !v.is_empty()).map(String::from)
+    value.ok().filter(|v| !v.is_empty())
 }
 
 /// The proxy to use for `origin`, if any, and the variable it came from.
@@ -80,7 +93,8 @@ pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str
         debug!("{} is this machine: connecting directly", origin.host);
         return Ok(None);
     }
-    if let Some(list) = env("no_proxy").or_else(|| env("NO_PROXY"))
+    let no_proxy = |name| text(name, std::env::var_os(name));
+    if let Some(list) = no_proxy("no_proxy").or_else(|| no_proxy("NO_PROXY"))
         && bypasses(&list, &origin.host)
     {
         debug!("{} is in NO_PROXY: connecting directly", origin.host);
@@ -100,6 +114,7 @@ pub fn for_origin(origin: &Origin) -> Result<Option<(minreq::Proxy, &'static str
     }
     Ok(None)
 }
+
 /// Whether `host` matches an entry of a NO_PROXY list: `*`, the host itself,
 /// or a domain it is under (with or without a leading dot).
 fn bypasses(list: &str, host: &str) -> bool {
