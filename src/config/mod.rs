@@ -75,8 +75,9 @@ pub enum Source {
     /// file on every call: no key, no exchange, no cache.
     File {
         path: PathBuf,
-        /// Shown by `status` when configured (`console-url` resolves it
-        /// itself, see [`Settings::console`]).
+        /// `org_id`, when configured: no token file needs one, but
+        /// `status` shows it (and `console-url` reads the same setting,
+        /// through [`Settings::console`]).
         org: Option<String>,
     },
 }
@@ -371,7 +372,7 @@ impl Settings {
     }
 
     /// The user name the git and Docker protocols report beside the token:
-    /// the key ID of a v3 key, else [`DEFAULT_USERNAME`].
+    /// the key ID of a v3 key, else `DEFAULT_USERNAME`.
     pub fn username(&self) -> &str {
         let key_id = self.source.credentials().and_then(Credentials::key_id);
         key_id.unwrap_or(DEFAULT_USERNAME)

@@ -191,7 +191,10 @@ mod tests {
     #[test]
     fn an_exchanged_token_is_kept_in_our_cache() {
         let dir = tempfile::tempdir().unwrap();
-        let mut settings = crate::protocol::fixture::v3();
+        let text = "[profiles.default]\norg_id = \"00000000-0000-4000-8000-0000000000aa\"\n\
+                    api_key_id = \"key-id\"\napi_key = \"key\"\nhost = \"https://console.test\"\n";
+        let config = dir.path().join("credentials.toml");
+        let mut settings = Settings::from_toml(&Flags::default(), &config, text).unwrap();
         settings.cache_dir = dir.path().join("cache");
         let kept = kept(&settings);
         assert_eq!((kept.path, kept.ours), (cache_for(&settings).path, true));
@@ -201,7 +204,7 @@ mod tests {
         cache_for(&settings)
             .write(&token, 4_102_444_800, 4_102_358_400)
             .unwrap();
-        // Served from the cache: the fixture's Console (console.test) is never asked.
+        // Served from the cache: the Console (console.test) is never asked.
         assert_eq!(get(&settings, Want::default()).unwrap().token.expose(), JWT);
         assert!(matches!(
             peek(&settings),
