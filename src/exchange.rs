@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{Auth, ENV_API_KEY_ID, SecretSource, Settings};
+use crate::config::{Credentials, ENV_API_KEY_ID, SecretSource, Settings};
 use crate::error::{Error, Result};
 use crate::http::{self, Answer, Method, Request};
 use crate::secret::Secret;
@@ -22,24 +22,24 @@ pub struct Issued {
     pub expires_in: Option<u64>,
 }
 
-/// Exchanges the configured credentials for a token.
-pub fn exchange(settings: &Settings) -> Result<Issued> {
-    let request = build(settings)?;
+/// Exchanges `credentials` for a token, as `settings` say where and how.
+pub fn exchange(settings: &Settings, credentials: &Credentials) -> Result<Issued> {
+    let request = build(settings, credentials)?;
     let answer = http::send(&request, settings.timeout)?;
     if answer.status != 200 {
-        return Err(rejection(settings, &request, &answer));
+        return Err(rejection(settings, credentials, &request, &answer));
     }
-    parse_token(settings, &answer.body)
+    parse_token(settings, credentials, &answer.body)
 }
 
-fn build(settings: &Settings) -> Result<Request> {
+fn build(settings: &Settings, credentials: &Credentials) -> Result<Request> {
     let place = settings.profile_place();
-    let hidden = settings.auth.secret_vars();
+    let hidden = credentials.secret_vars();
     let read = |source: &SecretSource, what: &str| {
         source.read(what, &place, settings.command_timeout, &hidden)
     };
-    match &settings.auth {
-        Auth::V3 { org, key_id, key } => {
+    match credentials {
+        Credentials::V3 { org, key_id, key } => {
             let url = console_url(settings, org, "v3")?;
             let id = ("X-API-Key-ID", Secret::new(key_id.clone()));
             Ok(console_call(
@@ -48,7 +48,7 @@ fn build(settings: &Settings) -> Result<Request> {
                 vec![id, ("X-API-Key", read(key, "API key")?)],
             ))
         }
-        Auth::V2 { org, key } => {
+        Credentials::V2 { org, key } => {
             let url = console_url(settings, org, "v2")?;
             let key = read(key, "API key")?;
             warn!(
@@ -57,13 +57,7 @@ fn build(settings: &Settings) -> Result<Request> {
             );
             Ok(console_call(settings, url, vec![("X-API-Key", key)]))
         }
-        // token::get never exchanges for a token file.
-        Auth::TokenFile { path, .. } => Err(Error::Config(format!(
-            "profile {} serves the token file {} and exchanges nothing",
-            settings.profile,
-            path.display()
-        ))),
-        Auth::Password {
+        Credentials::Password {
             auth_url,
             audience,
             client_id,
@@ -140,19 +134,18 @@ fn form(fields: &[(&str, &str)]) -> String {
 }
 
 /// A non-200 answer, worded by what the user should do.
-fn rejection(settings: &Settings, request: &Request, answer: &Answer) -> Error {
+fn rejection(settings: &Settings, auth: &Credentials, request: &Request, answer: &Answer) -> Error {
     let status = answer.status;
-    let auth = &settings.auth;
     let trace = trace_id(&answer.body)
         .map(|t| format!(", trace ID {t}"))
         .unwrap_or_default();
     let whose = auth.whose();
     match (auth, status) {
-        (Auth::Password { .. }, 400 | 401 | 403) => Error::Rejected(format!(
+        (Credentials::Password { .. }, 400 | 401 | 403) => Error::Rejected(format!(
             "the identity server rejected {whose} (HTTP {status}{trace}): check the \
              username, password, client ID and client secret"
         )),
-        (Auth::Password { auth_url, .. }, 404) => Error::Rejected(format!(
+        (Credentials::Password { auth_url, .. }, 404) => Error::Rejected(format!(
             "the identity server has no token endpoint at {auth_url} (HTTP 404{trace}): \
              check auth_url in {}",
             settings.profile_place()
@@ -202,7 +195,7 @@ fn trace_id(body: &[u8]) -> Option<String> {
     safe.then_some(id)
 }
 
-fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
+fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<Issued> {
     #[derive(Deserialize)]
     struct Console {
         #[serde(rename = "accessToken")]
@@ -213,9 +206,8 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
         access_token: Option<String>,
         expires_in: Option<u64>,
     }
-    let auth = &settings.auth;
     let (field, parsed) = match auth {
-        Auth::Password { .. } => (
+        Credentials::Password { .. } => (
             "access_token",
             serde_json::from_slice::<OAuth>(body).map(|o| (o.access_token, o.expires_in)),
         ),
@@ -226,7 +218,7 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
     };
     // The setting that chose the server that answered.
     let (setting, meant) = match auth {
-        Auth::Password { .. } => (
+        Credentials::Password { .. } => (
             format!("auth_url in {}", settings.profile_place()),
             "Snowplow's identity server",
         ),
@@ -260,14 +252,15 @@ fn parse_token(settings: &Settings, body: &[u8]) -> Result<Issued> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Source;
 
-    fn settings(auth: Auth) -> Settings {
+    fn settings(auth: Credentials) -> Settings {
         Settings {
             profile: "bot".into(),
             file: Some("/etc/credentials.toml".into()),
             file_without_profile: None,
             host: Url::parse("https://console.test", "https").unwrap(),
-            auth,
+            source: Source::Exchange(auth),
             min_ttl: 900,
             timeout: 1,
             command_timeout: 1,
@@ -281,9 +274,10 @@ mod tests {
     }
 
     /// The message for an answer with `status` to the request `auth` makes.
-    fn rejected(auth: Auth, status: u16) -> String {
+    fn rejected(auth: Credentials, status: u16) -> String {
         let settings = settings(auth);
-        let request = build_url_only(&settings);
+        let auth = settings.source.credentials().unwrap();
+        let request = build_url_only(&settings, auth);
         let answer = Answer {
             status,
             body: br#"{"traceId":"t-1"}"#.to_vec(),
@@ -291,13 +285,13 @@ mod tests {
             elapsed: std::time::Duration::ZERO,
             retry_after: None,
         };
-        rejection(&settings, &request, &answer).to_string()
+        rejection(&settings, auth, &request, &answer).to_string()
     }
 
     /// The request without reading any secret: only its URL matters here.
-    fn build_url_only(settings: &Settings) -> Request {
-        let url = match &settings.auth {
-            Auth::Password { auth_url, .. } => auth_url.clone(),
+    fn build_url_only(settings: &Settings, auth: &Credentials) -> Request {
+        let url = match auth {
+            Credentials::Password { auth_url, .. } => auth_url.clone(),
             _ => settings.host.clone(),
         };
         console_call(settings, url, Vec::new())
@@ -309,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_404_from_the_identity_server_blames_auth_url_not_the_organization() {
-        let password = Auth::Password {
+        let password = Credentials::Password {
             org: Some("o".into()),
             auth_url: Url::parse("https://id.test/oauth/token", "https").unwrap(),
             audience: "a".into(),
@@ -324,7 +318,7 @@ mod tests {
              (HTTP 404, trace ID t-1): check auth_url in profile \"bot\" of \
              /etc/credentials.toml"
         );
-        let v2 = Auth::V2 {
+        let v2 = Credentials::V2 {
             org: "o".into(),
             key: key(),
         };

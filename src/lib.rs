@@ -29,7 +29,6 @@ mod sink;
 mod status;
 mod time;
 mod token;
-mod token_file;
 mod url;
 
 /// What the fuzz targets (`fuzz/`) and the parser tests (`tests/cli/`)
@@ -47,7 +46,7 @@ pub mod fuzzing {
     pub use crate::protocol::{answer, read_input};
     pub use crate::secret::Secret;
     pub use crate::token::cache_for;
-    pub use crate::token_file::parse as token_file_contents;
+    pub use crate::token::file_contents as token_file_contents;
 }
 
 use std::ffi::OsString;

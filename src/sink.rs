@@ -125,9 +125,8 @@ fn check_paths(settings: &Settings, opts: &Options) -> Result<()> {
     }
     for path in std::iter::once(&opts.path).chain(&opts.header) {
         let at = files::resolved(path);
-        if let crate::config::Auth::TokenFile { path: served, .. } = &settings.auth
-            && files::resolved(served) == at
-        {
+        let served = token::kept(settings);
+        if !served.ours && files::resolved(&served.path) == at {
             return Err(Error::Usage(format!(
                 "sink: {} is the token file this profile serves: the sink would read its own output",
                 path.display()

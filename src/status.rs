@@ -4,103 +4,36 @@
 
 use std::fmt::Write as _;
 
-use std::path::PathBuf;
-
-use crate::cache::Lookup;
-use crate::config::{Auth, Settings, display_path};
-use crate::{time, token, token_file};
-
-/// The cached token, as `status` reports it.
-enum Cached {
-    None,
-    Unusable(String),
-    Found {
-        exp: u64,
-        /// When it stops being served and is refreshed.
-        refresh_at: u64,
-        fresh: bool,
-    },
-    /// A `token_file`'s token: served until it expires, replaced only by
-    /// whatever writes the file.
-    FromFile {
-        exp: u64,
-        /// Inside the refresh threshold: its writer is late.
-        late: bool,
-    },
-}
-
-/// Where the token is read from: our cache, or a `token_file` that
-/// something else writes.
-fn token_path(settings: &Settings) -> PathBuf {
-    match &settings.auth {
-        Auth::TokenFile { path, .. } => path.clone(),
-        _ => token::cache_for(settings).path,
-    }
-}
-
-fn cached(settings: &Settings) -> Cached {
-    if let Auth::TokenFile { path, .. } = &settings.auth {
-        return from_token_file(path, settings.min_ttl);
-    }
-    match token::cache_for(settings).read() {
-        Lookup::Missing => Cached::None,
-        Lookup::Unusable(why) => Cached::Unusable(why),
-        Lookup::Found(entry) => {
-            let threshold = token::threshold(settings.min_ttl, entry.iat, entry.exp, 0);
-            Cached::Found {
-                exp: entry.exp,
-                refresh_at: entry.exp - threshold,
-                fresh: token::is_fresh(time::now(), entry.exp, threshold),
-            }
-        }
-    }
-}
-
-/// A token file's token, judged by the same freshness rule. Only its writer
-/// can replace it, so one inside its threshold but unexpired is still
-/// served: `status` then exits 0.
-fn from_token_file(path: &std::path::Path, min_ttl: u64) -> Cached {
-    match token_file::read(path) {
-        Err(e) => Cached::Unusable(e.to_string()),
-        Ok(read) => {
-            let threshold = token::threshold(min_ttl, read.iat.unwrap_or(0), read.exp, 0);
-            Cached::FromFile {
-                exp: read.exp,
-                late: !token::is_fresh(time::now(), read.exp, threshold),
-            }
-        }
-    }
-}
+use crate::config::{Credentials, Settings, display_path};
+use crate::time;
+use crate::token::{self, Peek};
 
 /// What to do when `status` finds no token to serve.
 pub fn unfresh_advice(settings: &Settings) -> String {
-    match &settings.auth {
-        Auth::TokenFile { path, .. } => format!(
+    let kept = token::kept(settings);
+    match kept.ours {
+        true => "no fresh token is cached: run `snowplow-credentials token` to get one".into(),
+        false => format!(
             "{} holds no token that can be served: check what writes it (ESO, Vault Agent, \
              snowplow-credentials sink)",
-            display_path(path)
+            display_path(&kept.path)
         ),
-        _ => "no fresh token is cached: run `snowplow-credentials token` to get one".into(),
     }
 }
 
 /// The report, and whether a fresh token is cached (the exit code says so).
 pub fn status(settings: &Settings, json: bool) -> (String, bool) {
-    let cached = cached(settings);
-    let fresh = match cached {
-        Cached::Found { fresh, .. } => fresh,
-        Cached::FromFile { exp, .. } => exp > time::now(),
-        _ => false,
-    };
+    let peek = token::peek(settings);
+    let fresh = peek.servable();
     let out = if json {
-        as_json(settings, &cached)
+        as_json(settings, &peek)
     } else {
-        as_text(settings, &cached)
+        as_text(settings, &peek)
     };
     (out, fresh)
 }
 
-fn as_text(settings: &Settings, cached: &Cached) -> String {
+fn as_text(settings: &Settings, peek: &Peek) -> String {
     let mut out = String::new();
     let file = match (&settings.file, &settings.file_without_profile) {
         (Some(path), _) => display_path(path),
@@ -108,20 +41,23 @@ fn as_text(settings: &Settings, cached: &Cached) -> String {
         (None, None) => "no config file".into(),
     };
     let from = |name: &str| format!("  (from {})", settings.origin(name));
-    let org = settings.auth.org().unwrap_or("(none)");
+    let org = settings.source.org().unwrap_or("(none)");
     let served: Vec<String> = settings.served_hosts().map(|h| h.to_string()).collect();
-    let key_from = match &settings.auth {
-        Auth::Password { .. } | Auth::TokenFile { .. } => String::new(),
-        _ => format!("API key:       from {}\n", settings.origin("api_key")),
+    let key_from = match settings.source.credentials() {
+        Some(credentials) if credentials.has_api_key() => {
+            format!("API key:       from {}\n", settings.origin("api_key"))
+        }
+        _ => String::new(),
     };
-    let file_label = match &settings.auth {
-        Auth::TokenFile { .. } => "token file:   ",
-        _ => "cache file:   ",
+    let kept = token::kept(settings);
+    let file_label = match kept.ours {
+        true => "cache file:   ",
+        false => "token file:   ",
     };
     let _ = writeln!(out, "profile:       {} ({file})", settings.profile);
     let _ = writeln!(out, "host:          {}{}", settings.host, from("host"));
     let org_from = settings
-        .auth
+        .source
         .org()
         .map(|_| from("org_id"))
         .unwrap_or_default();
@@ -129,28 +65,33 @@ fn as_text(settings: &Settings, cached: &Cached) -> String {
     let _ = writeln!(
         out,
         "auth:          {}{}",
-        settings.auth.describe(),
+        settings.source.describe(),
         key_id_from(settings)
     );
     out.push_str(&key_from);
     let _ = writeln!(out, "serves:        {}", served.join(", "));
-    let _ = writeln!(out, "{file_label} {}", display_path(&token_path(settings)));
-    let _ = writeln!(out, "token:         {}", token_line(cached));
+    let _ = writeln!(out, "{file_label} {}", display_path(&kept.path));
+    let _ = writeln!(out, "token:         {}", token_line(peek));
     out
 }
 
 fn key_id_from(settings: &Settings) -> String {
-    match &settings.auth {
-        Auth::V3 { .. } => format!("  (from {})", settings.origin("api_key_id")),
-        _ => String::new(),
+    match key_id(settings) {
+        Some(_) => format!("  (from {})", settings.origin("api_key_id")),
+        None => String::new(),
     }
 }
 
-fn token_line(cached: &Cached) -> String {
-    match cached {
-        Cached::None => "none cached".into(),
-        Cached::Unusable(why) => format!("none usable ({why})"),
-        Cached::FromFile { exp, late } => {
+/// The v3 key ID, if the profile exchanges a v3 key.
+fn key_id(settings: &Settings) -> Option<&str> {
+    settings.source.credentials().and_then(Credentials::key_id)
+}
+
+fn token_line(peek: &Peek) -> String {
+    match peek {
+        Peek::None => "none cached".into(),
+        Peek::Unusable(why) => format!("none usable ({why})"),
+        Peek::Elsewhere { exp, late } => {
             let left = exp.saturating_sub(time::now());
             let state = match late {
                 false => "fresh",
@@ -165,7 +106,7 @@ fn token_line(cached: &Cached) -> String {
                 ),
             }
         }
-        Cached::Found {
+        Peek::Cached {
             exp,
             refresh_at,
             fresh,
@@ -185,15 +126,9 @@ fn token_line(cached: &Cached) -> String {
     }
 }
 
-fn as_json(settings: &Settings, cached: &Cached) -> String {
-    let (auth, key_id) = match &settings.auth {
-        Auth::V3 { key_id, .. } => ("v3", Some(key_id.as_str())),
-        Auth::V2 { .. } => ("v2", None),
-        Auth::Password { .. } => ("password", None),
-        Auth::TokenFile { .. } => ("token_file", None),
-    };
-    let (expires, refresh_at, fresh) = match cached {
-        Cached::Found {
+fn as_json(settings: &Settings, peek: &Peek) -> String {
+    let (expires, refresh_at, fresh) = match peek {
+        Peek::Cached {
             exp,
             refresh_at,
             fresh,
@@ -211,11 +146,11 @@ fn as_json(settings: &Settings, cached: &Cached) -> String {
     let report = serde_json::json!({
         "profile": settings.profile,
         "host": settings.host.to_string(),
-        "organization": settings.auth.org(),
-        "auth": auth,
-        "key_id": key_id,
+        "organization": settings.source.org(),
+        "auth": settings.source.kind(),
+        "key_id": key_id(settings),
         "served_hosts": served,
-        "cache_file": token_path(settings),
+        "cache_file": token::kept(settings).path,
         "expires": expires,
         "refresh_at": refresh_at,
         "fresh": fresh,

@@ -8,7 +8,8 @@
 //! `api_key_command`.
 //!
 //! `file.rs` reads the TOML, `resolve.rs` applies the precedence rule, and
-//! this file holds what they produce: [`Settings`] and [`Auth`].
+//! this file holds what they produce: [`Settings`], its token [`Source`]
+//! and the [`Credentials`] exchanged for one.
 
 mod file;
 mod resolve;
@@ -60,11 +61,78 @@ pub struct Flags {
     pub token_file: Option<PathBuf>,
 }
 
-/// Who the token is for, and what is exchanged for it. The API-key
-/// variants always name an organization; the secrets are only located here
-/// (read on a cache miss), so a cache hit never reads one.
+/// Where the token comes from: exchanged for credentials (and cached by
+/// us), or read from a file something else keeps fresh.
 #[derive(Debug)]
-pub enum Auth {
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per process, never moved in a loop: a box would only add an indirection"
+)]
+pub enum Source {
+    /// Credentials exchanged for a token on a cache miss.
+    Exchange(Credentials),
+    /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
+    /// file on every call: no key, no exchange, no cache.
+    File {
+        path: PathBuf,
+        /// `org_id`, when configured: no token file needs one, but
+        /// `status` shows it (and `console-url` reads the same setting,
+        /// through [`Settings::console`]).
+        org: Option<String>,
+    },
+}
+
+impl Source {
+    /// The organization, which every API key has.
+    pub fn org(&self) -> Option<&str> {
+        match self {
+            Source::Exchange(credentials) => credentials.org(),
+            Source::File { org, .. } => org.as_deref(),
+        }
+    }
+
+    /// Names this token's owner; see [`Credentials::identity`]. A token
+    /// file is named by its path.
+    pub fn identity(&self, host: &Url) -> String {
+        match self {
+            Source::Exchange(credentials) => credentials.identity(host),
+            Source::File { path, .. } => {
+                crate::cache::identity(&["file", &path.display().to_string()])
+            }
+        }
+    }
+
+    /// The credentials to exchange, unless the token is read from a file.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        match self {
+            Source::Exchange(credentials) => Some(credentials),
+            Source::File { .. } => None,
+        }
+    }
+
+    /// The kind of source, as `status --json` names it: `v3`, `v2`,
+    /// `password` or `token_file`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Exchange(credentials) => credentials.kind(),
+            Source::File { .. } => "token_file",
+        }
+    }
+
+    /// The kind of source and its non-secret names, for `status`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Exchange(credentials) => credentials.describe(),
+            Source::File { .. } => "a token minted elsewhere: no key, no exchange".into(),
+        }
+    }
+}
+
+/// What is exchanged for a token, and who it is for. The API-key variants
+/// always name an organization; the secrets are only located here (read on
+/// a cache miss), so a cache hit never reads one.
+#[derive(Debug)]
+pub enum Credentials {
     /// The Credentials API v3: an API key with its key ID.
     V3 {
         org: String,
@@ -84,21 +152,14 @@ pub enum Auth {
         client_secret: SecretSource,
         password: SecretSource,
     },
-    /// A token minted elsewhere (ESO, Vault Agent, a sink), read from this
-    /// file on every call: no key, no exchange, no cache.
-    TokenFile {
-        path: PathBuf,
-        /// Shown by `status` and used by `console-url` when configured.
-        org: Option<String>,
-    },
 }
 
-impl Auth {
+impl Credentials {
     /// The organization, which every API key has.
     pub fn org(&self) -> Option<&str> {
         match self {
-            Auth::V3 { org, .. } | Auth::V2 { org, .. } => Some(org),
-            Auth::Password { org, .. } | Auth::TokenFile { org, .. } => org.as_deref(),
+            Credentials::V3 { org, .. } | Credentials::V2 { org, .. } => Some(org),
+            Credentials::Password { org, .. } => org.as_deref(),
         }
     }
 
@@ -110,9 +171,9 @@ impl Auth {
         // Length-prefixed fields (see cache::identity): no two different
         // owners share an entry, whatever spaces their names hold.
         match self {
-            Auth::V3 { key_id, .. } => crate::cache::identity(&["v3", &host, org, key_id]),
-            Auth::V2 { .. } => crate::cache::identity(&["v2", &host, org]),
-            Auth::Password {
+            Credentials::V3 { key_id, .. } => crate::cache::identity(&["v3", &host, org, key_id]),
+            Credentials::V2 { .. } => crate::cache::identity(&["v2", &host, org]),
+            Credentials::Password {
                 auth_url,
                 audience,
                 client_id,
@@ -127,21 +188,17 @@ impl Auth {
                 client_id,
                 username,
             ]),
-            Auth::TokenFile { path, .. } => {
-                crate::cache::identity(&["file", &path.display().to_string()])
-            }
         }
     }
 
     fn sources(&self) -> Vec<&SecretSource> {
         match self {
-            Auth::V3 { key, .. } | Auth::V2 { key, .. } => vec![key],
-            Auth::Password {
+            Credentials::V3 { key, .. } | Credentials::V2 { key, .. } => vec![key],
+            Credentials::Password {
                 client_secret,
                 password,
                 ..
             } => vec![client_secret, password],
-            Auth::TokenFile { .. } => Vec::new(),
         }
     }
 
@@ -164,48 +221,62 @@ impl Auth {
         std::iter::once(ENV_API_KEY).chain(named).collect()
     }
 
-    /// The name a protocol reports beside the token: the key ID, the one
-    /// non-secret name of a v3 key, else the protocol's `placeholder`.
-    pub fn username_or<'a>(&'a self, placeholder: &'a str) -> &'a str {
+    /// The key ID, the one non-secret name of a v3 key.
+    pub fn key_id(&self) -> Option<&str> {
         match self {
-            Auth::V3 { key_id, .. } => key_id,
-            _ => placeholder,
+            Credentials::V3 { key_id, .. } => Some(key_id),
+            _ => None,
         }
     }
 
-    /// The kind of auth and its non-secret names, for `status`.
-    pub fn describe(&self) -> String {
+    /// Whether an API key is exchanged (v3 or v2), whose source `status`
+    /// names.
+    pub fn has_api_key(&self) -> bool {
+        !matches!(self, Credentials::Password { .. })
+    }
+
+    fn kind(&self) -> &'static str {
         match self {
-            Auth::V3 { key_id, .. } => format!("API key (Credentials API v3), key ID {key_id}"),
-            Auth::V2 { .. } => "API key (deprecated Credentials API v2, no key ID)".into(),
-            Auth::Password {
+            Credentials::V3 { .. } => "v3",
+            Credentials::V2 { .. } => "v2",
+            Credentials::Password { .. } => "password",
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Credentials::V3 { key_id, .. } => {
+                format!("API key (Credentials API v3), key ID {key_id}")
+            }
+            Credentials::V2 { .. } => "API key (deprecated Credentials API v2, no key ID)".into(),
+            Credentials::Password {
                 username,
                 client_id,
                 auth_url,
                 ..
             } => format!("password grant at {auth_url}, user {username}, client ID {client_id}"),
-            Auth::TokenFile { .. } => "a token minted elsewhere: no key, no exchange".into(),
         }
     }
 
     /// Whose credentials a server turned down, for messages.
     pub fn whose(&self) -> String {
         match self {
-            Auth::V3 { org, key_id, .. } => format!("API key ID {key_id} for organization {org}"),
-            Auth::V2 { org, .. } => format!("the API key for organization {org}"),
-            Auth::Password {
+            Credentials::V3 { org, key_id, .. } => {
+                format!("API key ID {key_id} for organization {org}")
+            }
+            Credentials::V2 { org, .. } => format!("the API key for organization {org}"),
+            Credentials::Password {
                 username,
                 client_id,
                 ..
             } => format!("user {username} with client ID {client_id}"),
-            Auth::TokenFile { path, .. } => format!("the token in {}", path.display()),
         }
     }
 
     /// The server that issues the token, as messages call it.
     pub fn issuer(&self) -> &'static str {
         match self {
-            Auth::Password { .. } => "identity server",
+            Credentials::Password { .. } => "identity server",
             _ => "Console",
         }
     }
@@ -214,7 +285,7 @@ impl Auth {
     /// grant, else the Console `host`.
     pub fn issuer_origin<'a>(&'a self, host: &'a Url) -> &'a Origin {
         match self {
-            Auth::Password { auth_url, .. } => &auth_url.origin,
+            Credentials::Password { auth_url, .. } => &auth_url.origin,
             _ => &host.origin,
         }
     }
@@ -233,7 +304,7 @@ pub struct Settings {
     /// A config file that exists but holds no such profile, for `status`.
     pub file_without_profile: Option<PathBuf>,
     pub host: Url,
-    pub auth: Auth,
+    pub source: Source,
     pub min_ttl: u64,
     pub timeout: u64,
     pub command_timeout: u64,
@@ -295,14 +366,16 @@ impl Settings {
         resolve::console(flags, &env, path, read)
     }
 
-    /// Names this token's owner; see [`Auth::identity`].
+    /// Names this token's owner; see [`Source::identity`].
     pub fn identity(&self) -> String {
-        self.auth.identity(&self.host)
+        self.source.identity(&self.host)
     }
 
-    /// The user name the git and Docker protocols report beside the token.
+    /// The user name the git and Docker protocols report beside the token:
+    /// the key ID of a v3 key, else `DEFAULT_USERNAME`.
     pub fn username(&self) -> &str {
-        self.auth.username_or(DEFAULT_USERNAME)
+        let key_id = self.source.credentials().and_then(Credentials::key_id);
+        key_id.unwrap_or(DEFAULT_USERNAME)
     }
 
     /// The one rule for which hosts get a token: the Console host or an entry

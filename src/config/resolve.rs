@@ -16,9 +16,9 @@ use secrets::{API_KEY, CLIENT_SECRET, PASSWORD};
 
 mod secrets;
 use super::{
-    Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
+    Credentials, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
     DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
-    ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE, Flags, SecretSource, Settings,
+    ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE, Flags, SecretSource, Settings, Source,
     cache_dir_in, display_path, profile_place,
 };
 use crate::error::{Error, Result};
@@ -320,13 +320,13 @@ impl Resolver<'_> {
         }
         let command_timeout = self.seconds("command_timeout", command_timeout, 1)?;
         let hosts = self.hosts()?;
-        let auth = self.auth(org, key_id)?;
+        let source = self.source(org, key_id)?;
         Ok(Settings {
             profile: self.profile_name,
             file: self.file,
             file_without_profile: self.file_without_profile,
             host,
-            auth,
+            source,
             min_ttl,
             timeout,
             command_timeout: command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
@@ -421,21 +421,21 @@ impl Resolver<'_> {
             .collect()
     }
 
-    fn auth(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Auth> {
+    fn source(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Source> {
         if let Some(path) = self.token_file()? {
-            return Ok(Auth::TokenFile { path, org });
+            return Ok(Source::File { path, org });
         }
         if self.profile().and_then(|p| p.auth).unwrap_or_default() == AuthKind::Password {
-            return self.password_auth(org);
+            return self.password_auth(org).map(Source::Exchange);
         }
         let Some(org) = org else {
             return Err(self.no_org());
         };
         let key = self.secret(&API_KEY)?;
-        Ok(match key_id {
-            Some(key_id) => Auth::V3 { org, key_id, key },
-            None => Auth::V2 { org, key },
-        })
+        Ok(Source::Exchange(match key_id {
+            Some(key_id) => Credentials::V3 { org, key_id, key },
+            None => Credentials::V2 { org, key },
+        }))
     }
 
     /// `token_file`, which replaces the key source. From a flag or the
@@ -490,7 +490,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn password_auth(&mut self, org: Option<String>) -> Result<Auth> {
+    fn password_auth(&mut self, org: Option<String>) -> Result<Credentials> {
         let place = self.place.clone();
         let Some(p) = self.profile() else {
             return Err(Error::Config(format!("auth = \"password\" needs {place}")));
@@ -510,7 +510,7 @@ impl Resolver<'_> {
         let auth_url = Url::parse(auth_url, "https")
             .map_err(|e| Error::Config(format!("bad auth_url in {place}: {e}")))?;
         let audience = p.audience.clone();
-        Ok(Auth::Password {
+        Ok(Credentials::Password {
             org,
             auth_url,
             audience: audience.unwrap_or_else(|| DEFAULT_AUDIENCE.into()),

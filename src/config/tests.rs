@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::resolve::{self, Definition, Value, pick};
 use super::{
-    Auth, ENV_API_KEY, ENV_CACHE_DIR, ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT,
-    ENV_TOKEN_FILE, Flags, Settings, file,
+    Credentials, ENV_API_KEY, ENV_CACHE_DIR, ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT,
+    ENV_TOKEN_FILE, Flags, Settings, Source, file,
 };
 use crate::config::SecretSource;
 
@@ -141,7 +141,7 @@ fn every_setting_says_where_it_came_from() {
     );
     assert_eq!((settings.min_ttl, settings.timeout), (60, 5));
     assert_eq!(
-        settings.auth.org(),
+        settings.source.org(),
         Some("00000000-0000-4000-8000-00000000000e")
     );
     // A zero timeout would never connect: refused, naming where it was set.
@@ -166,12 +166,12 @@ fn the_profile_comes_from_the_flag_the_environment_or_default_profile() {
     let toml = "default_profile = \"b\"\n[profiles.a]\norg_id = \"00000000-0000-4000-8000-00000000000c\"\napi_key_env = \"K\"\n\
                 [profiles.b]\norg_id = \"00000000-0000-4000-8000-00000000000b\"\napi_key_env = \"K\"\n";
     assert_eq!(
-        loaded(toml, &[]).auth.org(),
+        loaded(toml, &[]).source.org(),
         Some("00000000-0000-4000-8000-00000000000b")
     );
     let profile = "SNOWPLOW_CREDENTIALS_PROFILE";
     assert_eq!(
-        loaded(toml, &[(profile, "a")]).auth.org(),
+        loaded(toml, &[(profile, "a")]).source.org(),
         Some("00000000-0000-4000-8000-00000000000c")
     );
     let e = failure(toml, &[(profile, "c")]);
@@ -201,7 +201,7 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
         &[],
     );
     assert!(
-        matches!(&v3.auth, Auth::V3 { org, key_id, .. } if org == "00000000-0000-4000-8000-00000000000a" && key_id == "i")
+        matches!(&v3.source, Source::Exchange(Credentials::V3 { org, key_id, .. }) if org == "00000000-0000-4000-8000-00000000000a" && key_id == "i")
     );
     assert_eq!(
         v3.identity(),
@@ -212,13 +212,16 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
         &[],
     );
     assert!(
-        matches!(&v2.auth, Auth::V2 { org, .. } if org == "00000000-0000-4000-8000-00000000000a")
+        matches!(&v2.source, Source::Exchange(Credentials::V2 { org, .. }) if org == "00000000-0000-4000-8000-00000000000a")
     );
     assert_eq!(v2.username(), "snowplow");
     let password = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n\
                     client_secret_env = \"S\"\npassword_env = \"P\"\n";
     let settings = loaded(password, &[]);
-    assert!(matches!(&settings.auth, Auth::Password { org: None, .. }));
+    assert!(matches!(
+        &settings.source,
+        Source::Exchange(Credentials::Password { org: None, .. })
+    ));
     assert_eq!(
         settings.identity(),
         "8:password 37:https://console.snowplowanalytics.com 0: \
@@ -234,14 +237,14 @@ fn the_auth_variant_follows_the_key_id_and_the_auth_key() {
 
 #[test]
 fn a_token_file_replaces_the_key_source_from_any_layer() {
-    let file_of = |settings: &Settings| match &settings.auth {
-        Auth::TokenFile { path, .. } => path.display().to_string(),
+    let file_of = |settings: &Settings| match &settings.source {
+        Source::File { path, .. } => path.display().to_string(),
         other => panic!("not a token file: {other:?}"),
     };
     // No organization, key ID or key needed.
     let plain = loaded("[profiles.default]\ntoken_file = \"/t\"\n", &[]);
     assert_eq!(file_of(&plain), "/t");
-    assert_eq!(plain.auth.org(), None);
+    assert_eq!(plain.source.org(), None);
     // The environment beats the profile's key source, as SNOWPLOW_CONSOLE_API_KEY does.
     let keyed = "[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\napi_key_env = \"K\"\n";
     let from_env = loaded(keyed, &[(ENV_TOKEN_FILE, "/e")]);
@@ -256,8 +259,8 @@ fn a_token_file_replaces_the_key_source_from_any_layer() {
     let from_flag = load(keyed, &[(ENV_TOKEN_FILE, "/e")], &flags, false).unwrap();
     assert_eq!(file_of(&from_flag), "/f");
     assert!(matches!(
-        loaded(keyed, &[(ENV_TOKEN_FILE, "")]).auth,
-        Auth::V2 { .. }
+        loaded(keyed, &[(ENV_TOKEN_FILE, "")]).source,
+        Source::Exchange(Credentials::V2 { .. })
     ));
     // In the file, `~/` is home and a relative path is the file's
     // directory's; from the environment, a path is the shell's.
@@ -287,8 +290,8 @@ fn api_key(keys: &str, vars: &[(&str, &str)], shared: bool) -> Result<(String, S
     let toml =
         format!("[profiles.default]\norg_id = \"00000000-0000-4000-8000-00000000000a\"\n{keys}");
     let settings = load(&toml, vars, &Flags::default(), shared)?;
-    let Auth::V2 { key, .. } = &settings.auth else {
-        panic!("not v2: {:?}", settings.auth)
+    let Source::Exchange(Credentials::V2 { key, .. }) = &settings.source else {
+        panic!("not v2: {:?}", settings.source)
     };
     let origin = settings.origins.iter().find(|(name, _)| *name == "api_key");
     Ok((format!("{key:?}"), origin.expect("an origin").1.clone()))
@@ -348,15 +351,17 @@ fn exactly_one_secret_source_is_chosen() {
 fn the_password_grant_needs_each_of_its_secrets() {
     let base = "[profiles.default]\nauth = \"password\"\nclient_id = \"c\"\nusername = \"u\"\n";
     // A missing one is an error only when an exchange needs it.
-    let missing = |toml: String| match loaded(&toml, &[]).auth {
-        Auth::Password {
-            client_secret: SecretSource::Missing(m),
-            ..
-        }
-        | Auth::Password {
-            password: SecretSource::Missing(m),
-            ..
-        } => m,
+    let missing = |toml: String| match loaded(&toml, &[]).source {
+        Source::Exchange(
+            Credentials::Password {
+                client_secret: SecretSource::Missing(m),
+                ..
+            }
+            | Credentials::Password {
+                password: SecretSource::Missing(m),
+                ..
+            },
+        ) => m,
         auth => panic!("nothing missing: {auth:?}"),
     };
     assert_eq!(
@@ -373,11 +378,11 @@ fn the_password_grant_needs_each_of_its_secrets() {
         &format!("{base}client_secret = \"s\"\npassword_command = [\"pw\"]\n"),
         &[],
     );
-    let Auth::Password {
+    let Source::Exchange(Credentials::Password {
         client_secret,
         password,
         ..
-    } = &settings.auth
+    }) = &settings.source
     else {
         panic!("not the password grant")
     };
@@ -401,7 +406,7 @@ fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
     let settings = load(toml, &vars, &named, false).unwrap();
     assert_eq!(settings.host.to_string(), "https://a.test");
     assert_eq!(
-        settings.auth.org(),
+        settings.source.org(),
         Some("00000000-0000-4000-8000-00000000000c")
     );
     assert_eq!(
@@ -424,7 +429,7 @@ fn a_profile_chosen_by_name_ignores_the_console_variables_but_not_flags() {
     // Chosen implicitly, the profile yields to the variables.
     let settings = load(toml, &vars, &Flags::default(), false).unwrap();
     assert_eq!(
-        (settings.auth.org(), settings.origin("org_id")),
+        (settings.source.org(), settings.origin("org_id")),
         (Some("00000000-0000-4000-8000-00000000000e"), ENV_ORG_ID)
     );
     // A named profile that does not exist is an error, never a fallback.

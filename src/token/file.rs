@@ -14,16 +14,16 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::{Peek, Served, is_fresh, threshold};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{Served, is_fresh, threshold};
 use crate::{debug, files, jwt, time, warn};
 
 /// What the file holds once read: the token and its claims.
-pub struct FileToken {
-    pub token: Secret<String>,
-    pub exp: u64,
-    pub iat: Option<u64>,
+struct FileToken {
+    token: Secret<String>,
+    exp: u64,
+    iat: Option<u64>,
 }
 
 /// The Console's own answer, as ESO's or a script's copy of it may hold.
@@ -35,7 +35,7 @@ struct Answer {
 
 /// Reads and checks the token in `path`. Errors name the file and say what
 /// to do; none carries the file's contents.
-pub fn read(path: &Path) -> Result<FileToken> {
+fn read(path: &Path) -> Result<FileToken> {
     let shown = path.display();
     let unreadable = |why: String| {
         Error::Unavailable(format!(
@@ -128,6 +128,22 @@ pub fn serve(path: &Path, min_ttl: u64, floor: u64) -> Result<Served> {
         exp: Some(read.exp),
         refresh_at: Some(read.exp.saturating_sub(threshold).max(now)),
     })
+}
+
+/// The token in `path`, judged by the same freshness rule, for `status`.
+/// Only its writer can replace it, so one inside its threshold but
+/// unexpired is still served.
+pub fn peek(path: &Path, min_ttl: u64) -> Peek {
+    match read(path) {
+        Err(e) => Peek::Unusable(e.to_string()),
+        Ok(read) => {
+            let threshold = threshold(min_ttl, read.iat.unwrap_or(0), read.exp, 0);
+            Peek::Elsewhere {
+                exp: read.exp,
+                late: !is_fresh(time::now(), read.exp, threshold),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

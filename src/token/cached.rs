@@ -1,16 +1,17 @@
-//! Getting a token to hand out: from the cache while it is fresh, otherwise
-//! by exchange under the refresh lock, and the one rule for "fresh".
+//! Serving an exchanged token: from our cache while it is fresh, otherwise
+//! by exchange under the refresh lock, written back to the cache.
 //!
-//! Every protocol goes through [`get`], so the cache, the lock and the expiry
-//! threshold behave the same for git, kubectl, botocore and the rest.
+//! The lock makes concurrent misses (a `make -j`, a fleet of pods sharing a
+//! cache) exchange once; a cache that cannot be used costs the caching,
+//! never the token.
 
 use std::time::Duration;
 
+use super::{Peek, Served, Want, is_fresh, threshold};
 use crate::cache::{Cache, Lock, Lookup};
-use crate::config::{Auth, ENV_CACHE_DIR, Settings, env};
+use crate::config::{Credentials, ENV_CACHE_DIR, Settings, env};
 use crate::error::{Error, Result};
-use crate::secret::Secret;
-use crate::{debug, exchange, jwt, time, token_file, warn};
+use crate::{debug, exchange, jwt, time, warn};
 
 /// The least a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -18,48 +19,13 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// holder's own bounds, whatever it says.
 pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 
-/// The seconds before `exp` at which a token stops being served: `min_ttl`,
-/// capped at half the token's lifetime so short-lived tokens are still
-/// served, and raised to `floor` where a protocol needs it (AWS).
-pub fn threshold(min_ttl: u64, iat: u64, exp: u64, floor: u64) -> u64 {
-    let lifetime = exp.saturating_sub(iat);
-    min_ttl.min(lifetime / 2).max(floor)
-}
-
-/// The one rule for "fresh": a cached token is served while more than its
-/// `threshold` is left before `exp`.
-pub fn is_fresh(now: u64, exp: u64, threshold: u64) -> bool {
-    exp.saturating_sub(now) > threshold
-}
-
-/// A token to hand out.
-pub struct Served {
-    pub token: Secret<String>,
-    /// The token's real `exp`, when it has one.
-    pub exp: Option<u64>,
-    /// When we would stop serving it from the cache: the expiry to report to
-    /// clients that keep a token until then (git, Kubernetes, Bazel).
-    pub refresh_at: Option<u64>,
-}
-
-/// What the caller needs beyond the settings.
-#[derive(Clone, Copy, Default)]
-pub struct Want {
-    /// Exchange even if the cache is fresh (`--refresh`).
-    pub refresh: bool,
-    /// The least threshold this protocol tolerates (see [`crate::protocol::aws::MIN_THRESHOLD`]).
-    pub floor: u64,
-}
-
+/// Our cache for the token of `settings`.
 pub fn cache_for(settings: &Settings) -> Cache {
     Cache::new(settings.cache_dir.clone(), settings.identity())
 }
 
-/// A token for `settings`: cached if fresh, else newly exchanged.
-pub fn get(settings: &Settings, want: Want) -> Result<Served> {
-    if let Auth::TokenFile { path, .. } = &settings.auth {
-        return token_file::serve(path, settings.min_ttl, want.floor);
-    }
+/// A token for `credentials`: cached if fresh, else newly exchanged.
+pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result<Served> {
     let cache = cache_for(settings);
     let now = time::now();
     if !want.refresh {
@@ -72,7 +38,7 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
         }
     }
     let _lock = match cache.prepare() {
-        Ok(()) => match cache.lock(lock_wait(settings)?) {
+        Ok(()) => match cache.lock(lock_wait(settings, credentials)?) {
             Lock::Held(file) => Some(file),
             Lock::TimedOut => {
                 warn!(
@@ -93,7 +59,7 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
                  it: fix the directory or set {ENV_CACHE_DIR}",
                 cache.dir.display()
             );
-            return exchange_now(settings, None, want);
+            return exchange_now(settings, credentials, None, want);
         }
     };
     // Another process may have refreshed while we waited for the lock.
@@ -103,14 +69,14 @@ pub fn get(settings: &Settings, want: Want) -> Result<Served> {
         debug!("another process refreshed the token while we waited");
         return Ok(served);
     }
-    exchange_now(settings, Some(&cache), want)
+    exchange_now(settings, credentials, Some(&cache), want)
 }
 
 /// How long to wait for another process's refresh: at least as long as that
 /// refresh may legitimately take (its key commands, each up to
 /// `command_timeout`, then the exchange), so that a slow prompt is not
 /// answered twice; [`DEFAULT_LOCK_WAIT`] or [`ENV_LOCK_WAIT`] if longer.
-fn lock_wait(settings: &Settings) -> Result<Duration> {
+fn lock_wait(settings: &Settings, credentials: &Credentials) -> Result<Duration> {
     let asked = match env(ENV_LOCK_WAIT) {
         None => DEFAULT_LOCK_WAIT,
         Some(v) => v
@@ -126,7 +92,7 @@ fn lock_wait(settings: &Settings) -> Result<Duration> {
             })?,
     };
     let commands =
-        Duration::from_secs(settings.command_timeout).saturating_mul(settings.auth.commands());
+        Duration::from_secs(settings.command_timeout).saturating_mul(credentials.commands());
     let holder = commands
         .saturating_add(crate::http::bound(settings.timeout))
         .saturating_add(HOLDER_SLACK);
@@ -169,8 +135,13 @@ fn fresh(settings: &Settings, cache: &Cache, now: u64, floor: u64) -> Result<Ser
     ))
 }
 
-fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Result<Served> {
-    let issued = exchange::exchange(settings)?;
+fn exchange_now(
+    settings: &Settings,
+    credentials: &Credentials,
+    cache: Option<&Cache>,
+    want: Want,
+) -> Result<Served> {
+    let issued = exchange::exchange(settings, credentials)?;
     let now = time::now();
     let claims = jwt::claims(issued.token.expose()).map_err(|e| {
         Error::Unavailable(format!(
@@ -231,10 +202,6 @@ fn exchange_now(settings: &Settings, cache: Option<&Cache>, want: Want) -> Resul
 /// Drops the cached token, if `only` is `None` or it is the cached one.
 /// Returns whether a token was dropped.
 pub fn forget(settings: &Settings, only: Option<&str>) -> Result<bool> {
-    if let Auth::TokenFile { path, .. } = &settings.auth {
-        debug!("nothing to drop: {} is not ours", path.display());
-        return Ok(false);
-    }
     let cache = cache_for(settings);
     if let Some(token) = only {
         match cache.read() {
@@ -250,28 +217,18 @@ pub fn forget(settings: &Settings, only: Option<&str>) -> Result<bool> {
         .map_err(|e| Error::io(format!("cannot remove {}", cache.path.display()), e))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{is_fresh, threshold};
-
-    #[test]
-    fn fresh_means_more_than_the_threshold_left() {
-        assert!(is_fresh(1_000, 2_000, 999));
-        assert!(!is_fresh(1_000, 2_000, 1_000));
-        // Expired long ago: no underflow.
-        assert!(!is_fresh(5_000, 2_000, 0));
-    }
-
-    #[test]
-    fn threshold_is_min_ttl_capped_at_half_life_and_raised_to_the_floor() {
-        // A 24 h token: the default 15 minutes.
-        assert_eq!(threshold(900, 0, 86_400, 0), 900);
-        // A 10 minute token: half of it.
-        assert_eq!(threshold(900, 0, 600, 0), 300);
-        // AWS never goes below 15 minutes.
-        assert_eq!(threshold(60, 0, 86_400, 900), 900);
-        assert_eq!(threshold(900, 0, 600, 900), 900);
-        // Nonsense times do not underflow.
-        assert_eq!(threshold(900, 100, 50, 0), 0);
+/// The cached token, judged by the one freshness rule, for `status`.
+pub fn peek(settings: &Settings) -> Peek {
+    match cache_for(settings).read() {
+        Lookup::Missing => Peek::None,
+        Lookup::Unusable(why) => Peek::Unusable(why),
+        Lookup::Found(entry) => {
+            let threshold = threshold(settings.min_ttl, entry.iat, entry.exp, 0);
+            Peek::Cached {
+                exp: entry.exp,
+                refresh_at: entry.exp - threshold,
+                fresh: is_fresh(time::now(), entry.exp, threshold),
+            }
+        }
     }
 }
