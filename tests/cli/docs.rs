@@ -46,7 +46,10 @@ fn documentation() -> Vec<PathBuf> {
 /// All of the written documentation as one text.
 fn all_documentation() -> String {
     let files = documentation();
-    assert!(files.len() >= 10, "README, CONTRIBUTING and docs/: {files:?}");
+    assert!(
+        files.len() >= 10,
+        "README, CONTRIBUTING and docs/: {files:?}"
+    );
     files
         .iter()
         .map(|f| read(f.to_str().unwrap()))
@@ -107,7 +110,9 @@ fn help_the_man_page_and_the_docs_name_every_command_and_variable() {
             missing.push(format!("man page: command {word}"));
         }
         if !docs.contains(&format!("`{word}`")) && !docs.contains(&format!("`{word} ")) {
-            missing.push(format!("README, docs/ or CONTRIBUTING.md: command `{word}`"));
+            missing.push(format!(
+                "README, docs/ or CONTRIBUTING.md: command `{word}`"
+            ));
         }
     }
     let mut vars = Vec::new();
@@ -228,10 +233,16 @@ fn anchors(text: &str) -> Vec<String> {
         if !(1..=6).contains(&hashes) || !line[hashes..].starts_with(' ') {
             continue;
         }
-        let mut heading = line[hashes..].trim().trim_end_matches('#').trim().to_string();
+        let mut heading = line[hashes..]
+            .trim()
+            .trim_end_matches('#')
+            .trim()
+            .to_string();
         // A link in a heading contributes its text only.
         while let Some(open) = heading.find("](") {
-            let close = heading[open..].find(')').map_or(heading.len(), |c| open + c + 1);
+            let close = heading[open..]
+                .find(')')
+                .map_or(heading.len(), |c| open + c + 1);
             heading.replace_range(open + 1..close, "");
         }
         let base: String = heading
@@ -272,7 +283,11 @@ fn link_destinations(text: &str) -> Vec<String> {
             })
             .map_or(rest.len(), |(i, _)| i);
         let dest = rest[..end].split_whitespace().next().unwrap_or("");
-        found.push(dest.trim_start_matches('<').trim_end_matches('>').to_string());
+        found.push(
+            dest.trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string(),
+        );
     }
     for line in prose.lines() {
         let line = line.trim_start();
@@ -312,13 +327,20 @@ fn broken(file: &Path, dest: &str) -> Option<String> {
         return None;
     }
     if full.extension().is_none_or(|e| e != "md") {
-        return Some(format!("#{anchor} in {}, which is not Markdown", target.display()));
+        return Some(format!(
+            "#{anchor} in {}, which is not Markdown",
+            target.display()
+        ));
     }
     let known = anchors(&std::fs::read_to_string(&full).unwrap());
     if known.iter().any(|a| a == anchor) {
         return None;
     }
-    Some(format!("{} has no heading #{anchor} (it has: {})", target.display(), known.join(", ")))
+    Some(format!(
+        "{} has no heading #{anchor} (it has: {})",
+        target.display(),
+        known.join(", ")
+    ))
 }
 
 #[test]
@@ -342,7 +364,11 @@ fn every_relative_link_in_the_docs_resolves() {
     eprintln!("{checked} relative links checked, {external} external ones left alone");
     // The README alone links to every page of docs/.
     assert!(checked >= 100, "only {checked} relative links found");
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
