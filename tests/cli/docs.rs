@@ -176,6 +176,17 @@ fn the_docs_describe_every_config_setting() {
     );
 }
 
+/// Issue 17: the README is a front door (what it is, install, a quick
+/// start, one block per tool, links); long material belongs in docs/.
+#[test]
+fn the_readme_stays_a_front_door() {
+    let size = read("README.md").len();
+    assert!(
+        size <= 25_000,
+        "README.md is {size} bytes, over 25 KB: move the long part to a page in docs/ and link it"
+    );
+}
+
 /// The text with fenced code blocks blanked out (line breaks kept), so that
 /// no heading is found in a shell comment.
 fn without_fences(text: &str) -> String {
