@@ -19,8 +19,8 @@ mod machine;
 mod tls;
 
 // Unix only: issue 10's attacks are other local users, modes, owners,
-// FIFOs, process groups and core limits, none of which Windows has (see the
-// README's Windows section for what is not enforced there).
+// FIFOs, process groups and core limits, none of which Windows has (see
+// docs/platforms.md for what is not enforced there).
 #[cfg(unix)]
 mod attacks;
 // The modules marked cfg(unix) drive Linux/macOS clients through shell
@@ -28,7 +28,7 @@ mod attacks;
 // kubectl, terraform; the CI files are read with Linux's python3), or Unix
 // process control (signals, FIFOs, closed standard descriptors): none of that
 // exists under Wine, and on Windows the clients are reached through the
-// README's Windows forms instead. Every other module runs on Windows too
+// Windows forms in docs/protocols/ instead. Every other module runs on Windows too
 // (see .ci/cross), with its Unix-only tests marked one by one.
 #[cfg(unix)]
 mod aws;

@@ -225,7 +225,7 @@ fn it_answers_token_in_an_empty_root_with_only_its_settings() {
     assert_snapshot!(bare.stderr, @r#"snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml"#);
 }
 
-/// The README says this machine is reached directly: `localhost` too, in a
+/// docs/reliability-and-security.md says this machine is reached directly: `localhost` too, in a
 /// root with no /etc/hosts, where resolving it would be a DNS query that
 /// never gets an answer. 127.0.0.1 first, then ::1.
 #[test]
