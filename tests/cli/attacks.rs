@@ -1101,6 +1101,25 @@ mod recipes {
         assert_eq!(elsewhere.requests().len(), 0, "{seen}");
     }
 
+    /// Item 4: the ESO recipes keep the key and its generator in a
+    /// namespace of their own, grant the workload namespace `get` on the
+    /// token Secret alone, and validate against ESO's own CRD schemas.
+    /// tests/integrations/check.py holds those rules (`.ci/check-integrations`
+    /// runs it too); here it fails the attack suite as well.
+    #[test]
+    fn the_eso_recipes_keep_the_key_out_of_the_workload_namespace() {
+        let Some(python) =
+            harness::python_with(&["kubernetes_validate", "hcl2", "yaml", "jsonschema"])
+        else {
+            return;
+        };
+        let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integrations/check.py");
+        let mut cmd = Sandbox::new().program(&python, &[check.to_str().unwrap()]);
+        let out = output_of(&mut cmd, None);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        assert!(out.stdout.ends_with(" 0 failed\n"), "{}", out.stdout);
+    }
+
     /// GNU make on the shipped Makefile, in the sandbox's home.
     fn make(sandbox: &Sandbox, args: &[&str]) -> Output {
         let makefile = integration("make/Makefile");
