@@ -4,7 +4,8 @@ published schemas, since no cluster, ESO, Vault or Docker daemon runs in CI.
 - Core kinds (Secret, ConfigMap, CronJob, Deployment): kubernetes-validate,
   strict (unknown fields are errors), against the oldest Kubernetes the
   recipes support (1.29: native sidecars) and the newest it knows.
-- ESO kinds (Webhook, ExternalSecret): the schemas of ESO's own CRDs
+- Role, RoleBinding, ServiceAccount and Namespace are core kinds here too.
+- ESO kinds (Webhook, ExternalSecret, SecretStore): the schemas of ESO's own CRDs
   (eso-schemas.json, see extract_schemas.py), made strict the way
   `kubectl apply --validate=strict` is: a field the CRD does not declare is
   an error.
@@ -14,6 +15,11 @@ published schemas, since no cluster, ESO, Vault or Docker daemon runs in CI.
   Agent's documentation lists.
 - Each check is shown to bite: the same documents with an unknown field
   added must be rejected.
+- The ESO recipes keep the key in a namespace of its own: the key, its
+  generator and the token Secret there; the workload namespace gets `get` on
+  that one Secret, through one ServiceAccount its pods do not run as, and
+  names nothing else there (issue 18: the key beside the workload was anyone's
+  with `edit`).
 - The recipes agree with each other and with this program: the Webhook
   calls the v3 token endpoint with the key headers from the labelled Secret,
   the CronJob mounts the Secret's key where the profile's token_file points,
