@@ -974,35 +974,64 @@ fn clear_all_skips_entries_that_are_not_files_it_wrote() {
 // its imports stay its own.
 mod recipes {
     use std::io::Write;
-    use std::net::{SocketAddr, TcpListener};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
     use std::path::Path;
+    use std::sync::mpsc;
     use std::thread::JoinHandle;
 
     use crate::console::{self, Console};
     use crate::harness::{self, Output, Sandbox, integration, output_of};
     use crate::machine::write_private;
 
-    /// A server on 127.0.0.1 (port 0) that answers each of its next `n`
-    /// requests with a 302 to the same path at `elsewhere`, as a Console
-    /// behind a misconfigured front, or an attacker answering in its place,
-    /// would.
-    fn redirecting_front(elsewhere: &str, n: usize) -> (SocketAddr, JoinHandle<()>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let elsewhere = elsewhere.to_string();
-        let server = std::thread::spawn(move || {
-            for _ in 0..n {
+    /// A server on 127.0.0.1 (port 0) that answers one request with a 302
+    /// to the same path at `elsewhere`, as a Console behind a misconfigured
+    /// front, or an attacker answering in its place, would.
+    struct RedirectingFront {
+        addr: SocketAddr,
+        /// Says "a request came" before the answer is written, so once the
+        /// client has exited its request (if any) has been counted.
+        got: mpsc::Receiver<()>,
+        server: Option<JoinHandle<()>>,
+    }
+
+    impl RedirectingFront {
+        fn start(elsewhere: &str) -> RedirectingFront {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let elsewhere = elsewhere.to_string();
+            let (tx, got) = mpsc::channel();
+            let server = std::thread::spawn(move || {
                 let (mut stream, _) = listener.accept().unwrap();
-                let (head, _) = console::read_head(&mut stream).expect("a request");
+                let Some((head, _)) = console::read_head(&mut stream) else {
+                    return;
+                };
+                let _ = tx.send(());
                 let path = head.split(' ').nth(1).unwrap_or("/").to_string();
                 let answer = format!(
                     "HTTP/1.1 302 Found\r\nLocation: {elsewhere}{path}\r\n\
                      Content-Length: 0\r\nConnection: close\r\n\r\n"
                 );
-                stream.write_all(answer.as_bytes()).unwrap();
+                let _ = stream.write_all(answer.as_bytes());
+            });
+            RedirectingFront {
+                addr,
+                got,
+                server: Some(server),
             }
-        });
-        (addr, server)
+        }
+
+        /// Whether the request came; stops the server either way.
+        fn was_asked(mut self) -> bool {
+            let asked = self.got.try_recv().is_ok();
+            if !asked {
+                // Wake the accept() with an empty connection.
+                let _ = TcpStream::connect(self.addr);
+            }
+            if let Some(server) = self.server.take() {
+                server.join().unwrap();
+            }
+            asked
+        }
     }
 
     /// A sandbox for the Console at `url` whose token comes from a token
@@ -1058,8 +1087,9 @@ mod recipes {
         }
         let mut seen = String::new();
         for (name, argv) in recipes {
-            let (front, server) = redirecting_front(&elsewhere.url(), 1);
-            let (mut sandbox, jwt) = token_file_sandbox(&format!("http://{front}"));
+            let front = RedirectingFront::start(&elsewhere.url());
+            let front_addr = front.addr;
+            let (mut sandbox, jwt) = token_file_sandbox(&format!("http://{front_addr}"));
             sandbox
                 .set(
                     "AWS_CONFIG_FILE",
@@ -1070,7 +1100,10 @@ mod recipes {
             let mut cmd = sandbox.program(&argv[0], &args);
             cmd.current_dir(sandbox.home.path());
             let out = output_of(&mut cmd, None);
-            server.join().unwrap();
+            assert!(
+                front.was_asked(),
+                "{name} never called the Console: {out:?}"
+            );
             let leaked: Vec<_> = elsewhere
                 .requests()
                 .into_iter()
@@ -1088,7 +1121,7 @@ mod recipes {
                 "{name}: exit {}: {}\n",
                 out.code,
                 out.stderr
-                    .replace(&front.to_string(), "<FRONT>")
+                    .replace(&front_addr.to_string(), "<FRONT>")
                     .replace(&elsewhere.url(), "<ELSEWHERE>")
                     .trim()
             ));
