@@ -5,6 +5,10 @@ botocore (and so to boto3) as the session token; send it as a Bearer token.
 The Console URL comes from the same snowplow-credentials command the AWS
 profile runs (`console-url` in place of `aws`, same options), so a profile
 for staging sends its token to staging. AWS_PROFILE names another AWS profile.
+
+Redirects are refused: urllib would copy the Authorization header onto the
+new request, whatever host it goes to, so a redirect would hand the token
+to another server.
 """
 
 import json
@@ -12,6 +16,7 @@ import os
 import shlex
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 
 import botocore.session
@@ -30,9 +35,28 @@ if found.returncode != 0:
     sys.exit(found.returncode)  # the helper's one-line reason is on stderr
 url = found.stdout.strip()
 
+
+
+class RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """No redirect is followed: urllib raises HTTPError for the 3xx instead."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 request = urllib.request.Request(
     url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
 )
-with urllib.request.urlopen(request, timeout=30) as response:
-    for organization in json.load(response):
-        print(organization["id"], organization["name"])
+try:
+    with urllib.request.build_opener(RefuseRedirects).open(request, timeout=30) as response:
+        organizations = json.load(response)
+except urllib.error.HTTPError as e:
+    if 300 <= e.code < 400:
+        sys.exit(
+            f"console_api.py: {url} answered HTTP {e.code} (a redirect to {e.headers.get('Location')}), "
+            "which is not followed with the token: use the Console's own URL in the profile "
+            "(`snowplow-credentials status` shows it)"
+        )
+    sys.exit(f"console_api.py: {url} answered HTTP {e.code}")
+for organization in organizations:
+    print(organization["id"], organization["name"])

@@ -969,3 +969,305 @@ fn clear_all_skips_entries_that_are_not_files_it_wrote() {
     token-cccccccccccccccc.json
     ");
 }
+
+// Red team 4, items 2 and 5: the integration recipes. Their own module, so
+// its imports stay its own.
+mod recipes {
+    use std::io::Write;
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::path::Path;
+    use std::sync::mpsc;
+    use std::thread::JoinHandle;
+
+    use crate::console::{self, Console};
+    use crate::harness::{self, Output, Sandbox, integration, output_of};
+    use crate::machine::write_private;
+
+    /// A server on 127.0.0.1 (port 0) that answers one request with a 302
+    /// to the same path at `elsewhere`, as a Console behind a misconfigured
+    /// front, or an attacker answering in its place, would.
+    struct RedirectingFront {
+        addr: SocketAddr,
+        /// Says "a request came" before the answer is written, so once the
+        /// client has exited its request (if any) has been counted.
+        got: mpsc::Receiver<()>,
+        server: Option<JoinHandle<()>>,
+    }
+
+    impl RedirectingFront {
+        fn start(elsewhere: &str) -> RedirectingFront {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let elsewhere = elsewhere.to_string();
+            let (tx, got) = mpsc::channel();
+            let server = std::thread::spawn(move || {
+                let (mut stream, _) = listener.accept().unwrap();
+                let Some((head, _)) = console::read_head(&mut stream) else {
+                    return;
+                };
+                let _ = tx.send(());
+                let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {elsewhere}{path}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            });
+            RedirectingFront {
+                addr,
+                got,
+                server: Some(server),
+            }
+        }
+
+        /// Whether the request came; stops the server either way.
+        fn was_asked(mut self) -> bool {
+            let asked = self.got.try_recv().is_ok();
+            if !asked {
+                // Wake the accept() with an empty connection.
+                let _ = TcpStream::connect(self.addr);
+            }
+            if let Some(server) = self.server.take() {
+                server.join().unwrap();
+            }
+            asked
+        }
+    }
+
+    /// A sandbox for the Console at `url` whose token comes from a token
+    /// file (so the front need not exchange keys), with the helper on PATH.
+    fn token_file_sandbox(url: &str) -> (Sandbox, String) {
+        let mut sandbox = Sandbox::for_host(url);
+        let jwt = console::make_jwt(&serde_json::json!({
+            "sub": "attacks", "iat": console::now(), "exp": console::FAR_FUTURE_EXP
+        }));
+        let file = sandbox.path("run/token");
+        write_private(&file, &jwt);
+        sandbox
+            .set("SNOWPLOW_CREDENTIALS_TOKEN_FILE", file.to_str().unwrap())
+            .install_on_path();
+        (sandbox, jwt)
+    }
+
+    /// Item 2: every recipe that sends the token itself, run against a
+    /// Console that redirects to another server (another port: another
+    /// origin), which records whether the token reached it.
+    #[test]
+    fn no_recipe_follows_a_redirect_with_the_token() {
+        let elsewhere = Console::start();
+        let mut recipes: Vec<(&str, Vec<String>)> = Vec::new();
+        if let Some(python) = harness::python_with(&["botocore"]) {
+            let script = integration("aws/console_api.py");
+            recipes.push((
+                "aws/console_api.py",
+                vec![python.display().to_string(), script.display().to_string()],
+            ));
+        }
+        if harness::require("curl").is_some() && harness::require("bash").is_some() {
+            let script = integration("shell/curl.sh");
+            recipes.push((
+                "shell/curl.sh",
+                vec!["bash".into(), script.display().to_string()],
+            ));
+        }
+        if harness::require("make").is_some() {
+            let makefile = integration("make/Makefile");
+            recipes.push((
+                "make/Makefile",
+                [
+                    "make",
+                    "--no-print-directory",
+                    "-f",
+                    makefile.to_str().unwrap(),
+                    "organizations",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ));
+        }
+        let mut seen = String::new();
+        for (name, argv) in recipes {
+            let front = RedirectingFront::start(&elsewhere.url());
+            let front_addr = front.addr;
+            let (mut sandbox, jwt) = token_file_sandbox(&format!("http://{front_addr}"));
+            sandbox
+                .set(
+                    "AWS_CONFIG_FILE",
+                    integration("aws/config").to_str().unwrap(),
+                )
+                .set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+            let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+            let mut cmd = sandbox.program(&argv[0], &args);
+            cmd.current_dir(sandbox.home.path());
+            let out = output_of(&mut cmd, None);
+            assert!(
+                front.was_asked(),
+                "{name} never called the Console: {out:?}"
+            );
+            let leaked: Vec<_> = elsewhere
+                .requests()
+                .into_iter()
+                .filter_map(|r| r.header("authorization").map(String::from))
+                .collect();
+            assert!(
+                leaked.is_empty(),
+                "{name} sent {leaked:?} to the redirect's target: {out:?}"
+            );
+            assert!(
+                !out.stdout.contains(&jwt) && !out.stderr.contains(&jwt),
+                "{out:?}"
+            );
+            seen.push_str(&format!(
+                "{name}: exit {}: {}\n",
+                out.code,
+                out.stderr
+                    .replace(&front_addr.to_string(), "<FRONT>")
+                    .replace(&elsewhere.url(), "<ELSEWHERE>")
+                    .trim()
+            ));
+        }
+        // The Python script says what happened; curl, without -L, never
+        // follows (and takes the empty 302 as an answer).
+        if let Some(line) = seen.lines().find(|l| l.starts_with("aws/")) {
+            insta::assert_snapshot!(line, @"aws/console_api.py: exit 1: console_api.py: http://<FRONT>/api/msc/v1/organizations answered HTTP 302 (a redirect to <ELSEWHERE>/api/msc/v1/organizations), which is not followed with the token: use the Console's own URL in the profile (`snowplow-credentials status` shows it)");
+        }
+        assert_eq!(elsewhere.requests().len(), 0, "{seen}");
+    }
+
+    /// Item 4: the ESO recipes keep the key and its generator in a
+    /// namespace of their own, grant the workload namespace `get` on the
+    /// token Secret alone, and validate against ESO's own CRD schemas.
+    /// tests/integrations/check.py holds those rules (`.ci/check-integrations`
+    /// runs it too); here it fails the attack suite as well.
+    #[test]
+    fn the_eso_recipes_keep_the_key_out_of_the_workload_namespace() {
+        let Some(python) =
+            harness::python_with(&["kubernetes_validate", "hcl2", "yaml", "jsonschema"])
+        else {
+            return;
+        };
+        let check = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integrations/check.py");
+        let mut cmd = Sandbox::new().program(&python, &[check.to_str().unwrap()]);
+        let out = output_of(&mut cmd, None);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        assert!(out.stdout.ends_with(" 0 failed\n"), "{}", out.stdout);
+    }
+
+    /// GNU make on the shipped Makefile, in the sandbox's home.
+    fn make(sandbox: &Sandbox, args: &[&str]) -> Output {
+        let makefile = integration("make/Makefile");
+        let mut all = vec!["--no-print-directory", "-f", makefile.to_str().unwrap()];
+        all.extend(args);
+        let mut cmd = sandbox.program("make", &all);
+        cmd.current_dir(sandbox.home.path());
+        output_of(&mut cmd, None)
+    }
+
+    /// What the shell would run if a value were pasted into a command line,
+    /// inside single quotes, double quotes or none. (make reads `$$` in a
+    /// command-line value as `$`, which then reaches the shell.)
+    const INJECTIONS: [&str; 4] = [
+        "'; touch pwned; '",
+        "\"; touch pwned; \"",
+        "$$(touch pwned)",
+        "x`touch pwned`",
+    ];
+
+    #[track_caller]
+    fn assert_not_pwned(home: &Path, what: &str, out: &Output) {
+        assert!(
+            !home.join("pwned").exists(),
+            "{what} ran a command: {out:?}"
+        );
+    }
+
+    /// Item 5: ORG and PROFILE reach commands as values, never as shell
+    /// text; ORG must be an organization ID.
+    #[test]
+    fn the_makefile_runs_nothing_that_org_or_profile_holds() {
+        if harness::require("make").is_none() {
+            return;
+        }
+        let console = Console::start();
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.install_on_path();
+        let makefile = integration("make/Makefile");
+        let mut errors = String::new();
+        for value in INJECTIONS {
+            let org = make(&sandbox, &["data-structures", &format!("ORG={value}")]);
+            assert_not_pwned(sandbox.home.path(), "ORG", &org);
+            assert_eq!(org.code, 2, "{org:?}");
+            errors.push_str(&org.stderr.replace(makefile.to_str().unwrap(), "<MAKEFILE>"));
+            let profile = make(&sandbox, &["organizations", &format!("PROFILE={value}")]);
+            assert_not_pwned(sandbox.home.path(), "PROFILE", &profile);
+            assert_eq!(profile.code, 2, "{profile:?}");
+            assert!(
+                profile.stderr.contains("no profile"),
+                "the helper got the value as it is: {profile:?}"
+            );
+        }
+        assert_eq!(console.requests().len(), 0, "a bad ORG costs no token");
+        insta::assert_snapshot!(errors, @"
+        <MAKEFILE>:64: *** ORG must be an organization ID such as 00000000-0000-0000-0000-000000000000 (Console, Settings).  Stop.
+        <MAKEFILE>:64: *** ORG must be an organization ID such as 00000000-0000-0000-0000-000000000000 (Console, Settings).  Stop.
+        <MAKEFILE>:64: *** ORG must be an organization ID such as 00000000-0000-0000-0000-000000000000 (Console, Settings).  Stop.
+        <MAKEFILE>:64: *** ORG must be an organization ID such as 00000000-0000-0000-0000-000000000000 (Console, Settings).  Stop.
+        ");
+        // A real ID on the command line is used.
+        let good = make(
+            &sandbox,
+            &["data-structures", &format!("ORG={}", console::ORG)],
+        );
+        good.success();
+        let last = console.requests().pop().unwrap();
+        assert_eq!(
+            last.path,
+            format!(
+                "/api/msc/v1/organizations/{}/data-structures/v1",
+                console::ORG
+            )
+        );
+    }
+
+    /// Item 5: make imports every environment variable; ORG and PROFILE
+    /// from there (or from a Makefile that includes this one) are refused.
+    #[test]
+    fn the_makefile_refuses_org_and_profile_from_the_environment() {
+        if harness::require("make").is_none() {
+            return;
+        }
+        let console = Console::start();
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.install_on_path();
+        let makefile = integration("make/Makefile");
+        let mut errors = String::new();
+        for (name, value) in [
+            ("ORG", "22222222-0000-4000-8000-000000000002"),
+            ("PROFILE", "$(shell touch pwned)"),
+        ] {
+            sandbox.set(name, value);
+            let out = make(&sandbox, &["data-structures"]);
+            sandbox.unset(name);
+            assert_not_pwned(sandbox.home.path(), name, &out);
+            assert_eq!(out.code, 2, "{out:?}");
+            errors.push_str(&out.stderr.replace(makefile.to_str().unwrap(), "<MAKEFILE>"));
+        }
+        // A project Makefile setting ORG for its own purposes.
+        let project = sandbox.path("project.mk");
+        std::fs::write(
+            &project,
+            format!("ORG := the-platform-team\ninclude {}\n", makefile.display()),
+        )
+        .unwrap();
+        let mut cmd = sandbox.program("make", &["-f", project.to_str().unwrap(), "organizations"]);
+        cmd.current_dir(sandbox.home.path());
+        let out = output_of(&mut cmd, None);
+        errors.push_str(&out.stderr.replace(makefile.to_str().unwrap(), "<MAKEFILE>"));
+        assert_eq!(console.requests().len(), 0, "nothing was sent");
+        insta::assert_snapshot!(errors, @"
+        <MAKEFILE>:64: *** ORG is set (environment), but this Makefile takes ORG only from make's command line: run `make TARGET ORG=...`, or unset ORG.  Stop.
+        <MAKEFILE>:56: *** PROFILE is set (environment), but this Makefile takes PROFILE only from make's command line: run `make TARGET PROFILE=...`, or unset PROFILE.  Stop.
+        <MAKEFILE>:54: *** ORG is set (file), but this Makefile takes ORG only from make's command line: run `make TARGET ORG=...`, or unset ORG.  Stop.
+        ");
+    }
+}

@@ -248,7 +248,7 @@ fn the_makefile_calls_the_console_without_echoing_the_token() {
     assert_snapshot!(dry.redacted(&console), @r#"
     exit: 0
     --- stdout
-    url=$(snowplow-credentials console-url '/api/msc/v1/organizations') && test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "$url"
+    url=$(snowplow-credentials ${SNOWPLOW_MAKE_PROFILE:+--profile "$SNOWPLOW_MAKE_PROFILE"} console-url "/api/msc/v1/organizations") && test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "$url"
     --- stderr
     "#);
     assert_no_token(&dry, &console);
@@ -334,7 +334,7 @@ fn the_makefile_says_what_is_missing() {
     --- stdout
     --- stderr
     snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
-    make: *** [<MAKEFILE>:42: organizations] Error 1
+    make: *** [<MAKEFILE>:73: organizations] Error 1
     ");
     // No organization anywhere: the helper says where to set one, and
     // neither the token nor curl is tried with a broken URL.
@@ -346,7 +346,7 @@ fn the_makefile_says_what_is_missing() {
     --- stderr
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no organization ID for {org} in `/api/msc/v1/organizations/{org}/data-structures/v1`: set SNOWPLOW_CONSOLE_ORG_ID, --org-id, or org_id in the profile
-    make: *** [<MAKEFILE>:33: data-structures] Error 1
+    make: *** [<MAKEFILE>:64: data-structures] Error 1
     "#);
     assert_eq!(resource_authorizations(&console).len(), 0);
 }
@@ -383,7 +383,7 @@ fn the_makefile_defaults_to_the_real_console() {
     assert_snapshot!(dry.redacted(&console), @r#"
     exit: 0
     --- stdout
-    url=$(snowplow-credentials console-url '/api/msc/v1/organizations/{org}/data-structures/v1') && test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "$url"
+    url=$(snowplow-credentials ${SNOWPLOW_MAKE_PROFILE:+--profile "$SNOWPLOW_MAKE_PROFILE"} console-url "/api/msc/v1/organizations/{org}/data-structures/v1") && test -n "$SNOWPLOW_TOKEN" && printf 'Authorization: Bearer %s\n' "$SNOWPLOW_TOKEN" | curl --silent --show-error --fail-with-body --write-out '\n' -H @- "$url"
     --- stderr
     "#);
     assert_eq!(console.token_requests(), 0);

@@ -10,7 +10,7 @@ was made. Run it on a checkout of each repository:
     python3 extract_schemas.py compose CHECKOUT COMMIT > compose-schema.json
 
 eso: github.com/external-secrets/external-secrets, the served and stored
-version's openAPIV3Schema of the two CRDs the recipe uses. compose:
+version's openAPIV3Schema of the CRDs the recipes use. compose:
 github.com/compose-spec/compose-spec, schema/compose-spec.json.
 """
 
@@ -22,6 +22,7 @@ import yaml
 ESO_CRDS = [
     "config/crds/bases/generators.external-secrets.io_webhooks.yaml",
     "config/crds/bases/external-secrets.io_externalsecrets.yaml",
+    "config/crds/bases/external-secrets.io_secretstores.yaml",
 ]
 COMPOSE_SCHEMA = "schema/compose-spec.json"
 # Maps whose keys are names chosen by the schema's author, not keywords: a
