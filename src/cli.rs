@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use lexopt::prelude::*;
 
 use crate::config::Flags;
+use crate::config::fields::{self, FIELDS};
 use crate::error::{Error, Result};
 use crate::protocol::{self, Call, TOOLS, ToolEntry};
 use crate::sink;
@@ -380,98 +381,6 @@ pub fn entry_of(word: &str) -> Option<&'static Entry> {
     find(word).map(Found::entry)
 }
 
-/// A global option: `--long`, its short form, the placeholder of its value
-/// (none: a switch), and its `--help` text (later lines indented).
-pub struct Opt {
-    pub long: &'static str,
-    pub short: Option<char>,
-    pub value: Option<&'static str>,
-    pub about: &'static str,
-}
-
-/// Every global option, in `--help` order. The parser matches the same
-/// names (a unit test checks it accepts each); completion offers them.
-pub const OPTIONS: &[Opt] = &[
-    Opt {
-        long: "profile",
-        short: None,
-        value: Some("NAME"),
-        about: "profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]",
-    },
-    Opt {
-        long: "config",
-        short: None,
-        value: Some("FILE"),
-        about: "config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]\n\
-                [default: ~/.config/snowplow/credentials.toml]",
-    },
-    Opt {
-        long: "org-id",
-        short: None,
-        value: Some("ID"),
-        about: "organization ID  [env: SNOWPLOW_CONSOLE_ORG_ID]",
-    },
-    Opt {
-        long: "api-key-id",
-        short: None,
-        value: Some("ID"),
-        about: "API key ID  [env: SNOWPLOW_CONSOLE_API_KEY_ID]",
-    },
-    Opt {
-        long: "host",
-        short: None,
-        value: Some("URL"),
-        about: "Console URL  [env: SNOWPLOW_CONSOLE_HOST]\n\
-                [default: https://console.snowplowanalytics.com]",
-    },
-    Opt {
-        long: "min-ttl",
-        short: None,
-        value: Some("SECONDS"),
-        about: "refresh when less than this is left  [default: 900]\n\
-                [env: SNOWPLOW_CREDENTIALS_MIN_TTL]",
-    },
-    Opt {
-        long: "timeout",
-        short: None,
-        value: Some("SECONDS"),
-        about: "HTTP connect and read timeout, at least 1  [default: 10]\n\
-                [env: SNOWPLOW_CREDENTIALS_TIMEOUT]",
-    },
-    Opt {
-        long: "refresh",
-        short: None,
-        value: None,
-        about: "exchange a new token even if the cached one is fresh",
-    },
-    Opt {
-        long: "token-file",
-        short: None,
-        value: Some("FILE"),
-        about: "serve the token in FILE, minted elsewhere: no key, no exchange\n\
-                [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]",
-    },
-    Opt {
-        long: "verbose",
-        short: Some('v'),
-        value: None,
-        about: "explain what happens, on stderr (secrets redacted)\n\
-                [env: SNOWPLOW_CREDENTIALS_VERBOSE=1]",
-    },
-    Opt {
-        long: "help",
-        short: Some('h'),
-        value: None,
-        about: "print this help",
-    },
-    Opt {
-        long: "version",
-        short: Some('V'),
-        value: None,
-        about: "print the version, target and whether the build is static",
-    },
-];
-
 const HELP_HEAD: &str = "\
 snowplow-credentials: short-lived Snowplow Console tokens for the tools you use
 
@@ -517,7 +426,7 @@ pub fn help_text(command: Option<&str>) -> String {
 }
 
 /// `--help`: the commands from [`entries`] and the options from
-/// [`OPTIONS`], between fixed text.
+/// [`FIELDS`], between fixed text.
 pub fn help() -> String {
     let mut out = HELP_HEAD.to_string();
     for entry in entries() {
@@ -529,11 +438,15 @@ pub fn help() -> String {
         }
     }
     out.push_str("\nOptions:\n");
-    for opt in OPTIONS {
-        let short = opt.short.map(|c| format!("-{c}, ")).unwrap_or_default();
-        let value = opt.value.map(|v| format!(" <{v}>")).unwrap_or_default();
-        let left = format!("--{}{value}", opt.long);
-        let about = opt.about.replace('\n', &format!("\n{:29}", ""));
+    for field in FIELDS {
+        let Some(flag) = field.flag else { continue };
+        let short = field.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+        let value = field
+            .placeholder
+            .map(|v| format!(" <{v}>"))
+            .unwrap_or_default();
+        let left = format!("{flag}{value}");
+        let about = field.about().replace('\n', &format!("\n{:29}", ""));
         let _ = writeln!(out, "  {short:4}{left:<23}{about}");
     }
     out + HELP_TAIL
@@ -613,16 +526,10 @@ impl Line {
         let Some(arg) = parser.next()? else {
             return Ok(false);
         };
-        let flags = &mut self.flags;
         match arg {
-            Long("profile") => flags.profile = Some(given(parser, "--profile")?),
-            Long("config") => flags.config = Some(given_os(parser, "--config")?.into()),
-            Long("org-id") => flags.org_id = Some(given(parser, "--org-id")?),
-            Long("api-key-id") => flags.api_key_id = Some(given(parser, "--api-key-id")?),
-            Long("host") => flags.host = Some(given(parser, "--host")?),
-            Long("min-ttl") => flags.min_ttl = Some(seconds(parser, "--min-ttl", 0)?),
-            Long("timeout") => flags.timeout = Some(seconds(parser, "--timeout", 1)?),
-            Long("token-file") => flags.token_file = Some(given_os(parser, "--token-file")?.into()),
+            Long(name) if let Some(field) = fields::by_flag(name).filter(|f| f.slot.is_some()) => {
+                field.set(&mut self.flags, parser.value()?)?
+            }
             Long("refresh") => self.refresh = true,
             Short('v') | Long("verbose") => self.verbose = true,
             Short('h') | Long("help") => self.help = true,
@@ -649,41 +556,6 @@ impl Line {
 fn own_flag(name: &str) -> Option<(&'static str, Option<&'static Arg>)> {
     let mut flags = entries().into_iter().flat_map(Entry::flags);
     flags.find(|f| f.0 == name)
-}
-
-/// The value of the option `name`, which must not be empty: `--org-id ''`
-/// (an unset shell variable) would otherwise fall back to the environment
-/// or the profile without a word.
-fn given(parser: &mut lexopt::Parser, name: &str) -> Result<String> {
-    given_os(parser, name)?
-        .into_string()
-        .map_err(|v| lexopt::Error::NonUnicodeValue(v).into())
-}
-
-/// [`given`] for paths, which need not be UTF-8.
-fn given_os(parser: &mut lexopt::Parser, name: &str) -> Result<OsString> {
-    let value = parser.value()?;
-    if value.is_empty() {
-        return Err(Error::Usage(format!(
-            "{name} needs a value, and was given an empty one (an unset variable?)"
-        )));
-    }
-    Ok(value)
-}
-
-/// A whole number of seconds for the option `name`.
-/// A flag's whole seconds, at least `least`: out of range is a usage error
-/// like a value that is not a number, by the rule every setting follows.
-fn seconds(parser: &mut lexopt::Parser, name: &str, least: u64) -> Result<u64> {
-    let value = parser.value()?;
-    let text = value.to_string_lossy();
-    let secs = text.parse().map_err(|_| {
-        Error::Usage(format!(
-            "{name}: `{text}` is not a whole number of seconds (see snowplow-credentials --help)"
-        ))
-    })?;
-    crate::time::seconds_rule(secs, least)
-        .map_err(|why| Error::Usage(format!("{name} {why} (see snowplow-credentials --help)")))
 }
 
 /// `--only`'s comma-separated commands: each must have a link.
@@ -849,16 +721,29 @@ mod tests {
             let line = entry.man_line();
             assert!(man.lines().any(|l| l == line), "man page lacks `{line}`");
         }
+        // And every option, from the settings table.
+        for field in FIELDS {
+            let flag = field.flag.unwrap();
+            let short = field
+                .short
+                .map(|c| format!("Fl {c} , "))
+                .unwrap_or_default();
+            let value = field
+                .placeholder
+                .map(|p| format!(" Ar {}", p.to_lowercase()));
+            let line = format!(".It {short}Fl {}{}", &flag[1..], value.unwrap_or_default());
+            assert!(man.lines().any(|l| l == line), "man page lacks `{line}`");
+        }
     }
 
     #[test]
     fn the_parser_takes_every_option_of_the_table() {
-        for opt in OPTIONS {
-            let long = format!("--{}", opt.long);
+        for field in FIELDS {
+            let long = field.flag.unwrap().to_string();
             let mut words = vec!["sc", "token", long.as_str()];
-            words.extend(opt.value.map(|_| "5"));
+            words.extend(field.placeholder.map(|_| "5"));
             assert!(parse_words(&words).is_ok(), "{long}");
-            if let Some(c) = opt.short {
+            if let Some(c) = field.short {
                 let short = format!("-{c}");
                 assert!(parse_words(&["sc", "token", &short]).is_ok(), "{short}");
             }

@@ -13,7 +13,8 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{self, OPTIONS, Opt, Shell};
+use crate::cli::{self, Shell};
+use crate::config::fields::{self, FIELDS, Field};
 use crate::config::{self, Flags};
 use crate::usage::{Arg, Entry, Kind};
 
@@ -66,7 +67,7 @@ struct Line {
 
 #[derive(Clone, Copy)]
 enum Wanted {
-    Global(&'static Opt),
+    Global(&'static Field),
     /// A command's own option, by the value it takes.
     Own(&'static Arg),
 }
@@ -96,15 +97,15 @@ impl Line {
 
     /// `--name`'s value, if it takes one: a global option or the command's.
     fn option(&self, name: &str) -> Option<Wanted> {
-        if let Some(opt) = OPTIONS.iter().find(|o| o.long == name) {
-            return opt.value.map(|_| Wanted::Global(opt));
+        if let Some(field) = fields::by_flag(name) {
+            return field.placeholder.map(|_| Wanted::Global(field));
         }
         self.command?.flag(name)?.map(Wanted::Own)
     }
 
     fn value(&mut self, wanted: Wanted, value: &str) {
-        if let Wanted::Global(opt) = wanted
-            && opt.long == "config"
+        if let Wanted::Global(field) = wanted
+            && field.flag == fields::CONFIG.flag
         {
             self.config = Some(PathBuf::from(value));
         }
@@ -133,10 +134,10 @@ impl Line {
     }
 
     fn options(&self) -> Vec<(String, String)> {
-        let about = |opt: &Opt| opt.about.lines().next().unwrap_or("").to_string();
-        let mut all: Vec<_> = OPTIONS
-            .iter()
-            .map(|o| (format!("--{}", o.long), about(o)))
+        let about = |field: &Field| field.about().lines().next().unwrap_or("").to_string();
+        let flags = FIELDS.iter().filter_map(|f| Some((f.flag?, f)));
+        let mut all: Vec<_> = flags
+            .map(|(flag, f)| (flag.to_string(), about(f)))
             .collect();
         // The command's own options, such as `clear [--all]`.
         if let Some(entry) = self.command {
@@ -150,13 +151,13 @@ impl Line {
     /// The values wanted: profile names, a path, or the placeholder's.
     fn values(&self, wanted: Wanted, prefix: &str) -> Vec<(String, String)> {
         let values = match wanted {
-            Wanted::Global(opt) if opt.long == "profile" => {
+            Wanted::Global(field) if field.flag == fields::PROFILE.flag => {
                 return profiles(self.config.clone())
                     .into_iter()
                     .map(|p| (format!("{prefix}{p}"), "profile".to_string()))
                     .collect();
             }
-            Wanted::Global(opt) if opt.value == Some("FILE") => files(":files"),
+            Wanted::Global(field) if field.takes_path() => files(":files"),
             Wanted::Global(_) => Vec::new(),
             Wanted::Own(arg) => arg_values(arg),
         };
@@ -269,7 +270,10 @@ mod tests {
     #[test]
     fn options_anywhere_and_their_values() {
         let all = offered("--");
-        assert_eq!(all.len(), OPTIONS.len());
+        assert_eq!(
+            all.len(),
+            FIELDS.iter().filter(|f| f.flag.is_some()).count()
+        );
         assert_eq!(offered("token --ref"), ["--refresh"]);
         assert_eq!(offered("clear --a"), ["--api-key-id", "--all"]);
         assert_eq!(offered("token --a"), ["--api-key-id"]);

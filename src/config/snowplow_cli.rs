@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::fields::display_path;
 use crate::error::{Error, Result};
 
 /// The settings both files can hold: the `snowplow.yml` key and the
@@ -46,7 +47,7 @@ impl CliFile {
     /// Where `key` is set, for messages: `org-id in ~/.config/snowplow/snowplow.yml`.
     pub fn place(&self, key: &str) -> String {
         let name = if self.yml { key } else { env_name(key) };
-        format!("{name} in {}", crate::config::display_path(&self.path))
+        format!("{name} in {}", display_path(&self.path))
     }
 }
 
@@ -70,9 +71,8 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
                 } else {
                     parse_dotenv(&text)
                 };
-                let values = values.map_err(|e| {
-                    Error::Config(format!("{}, {e}", crate::config::display_path(&path)))
-                })?;
+                let values =
+                    values.map_err(|e| Error::Config(format!("{}, {e}", display_path(&path))))?;
                 let file = CliFile { path, yml, values };
                 check_secret_private(&file)?;
                 found.push(file);
@@ -88,7 +88,7 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
 /// can edit it could send our key to their own host. The rules are those
 /// of our own config file.
 fn read_checked(path: &Path) -> Result<Option<String>> {
-    let shown = crate::config::display_path(path);
+    let shown = display_path(path);
     let Some((text, _)) = super::file::read_checked(path, &shown)? else {
         return Ok(None);
     };
@@ -115,7 +115,7 @@ fn check_secret_private(file: &CliFile) -> Result<()> {
     if private {
         return Ok(());
     }
-    let shown = crate::config::display_path(&file.path);
+    let shown = display_path(&file.path);
     Err(Error::Config(format!(
         "refusing the API key in {shown}: others can read the file; run `chmod 600 {shown}`"
     )))
@@ -343,7 +343,7 @@ fn dotenv_value(raw: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::snowplow_cli::*;
 
     #[test]
     fn yml_as_snowplow_cli_writes_it() {
