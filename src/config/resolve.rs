@@ -7,7 +7,7 @@
 //! in-process by a table rather than by spawning the program.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::file::{AuthKind, Profile, Read, dirs};
@@ -178,43 +178,54 @@ fn resolver<'a>(
         ignored_variables(env, &name, &definition);
     }
     let file_exists = read.is_some();
-    let loaded = match read {
-        Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
-            Some(profile) => Some(Loaded { profile, shared }),
-            None if definition == Definition::Default => None,
-            None => {
-                let known: Vec<_> = file.profiles.keys().map(String::as_str).collect();
-                let known = if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                };
-                return Err(Error::Config(format!(
-                    "no profile \"{name}\" (from {definition}) in {}; its profiles: {known}",
-                    display_path(&path)
-                )));
-            }
-        },
-        None if explicit => {
-            return Err(Error::Config(format!(
-                "no profile \"{name}\" (from {definition}): there is no config file {}",
-                display_path(&path)
-            )));
-        }
-        None => None,
-    };
+    let loaded = select(read, &name, &definition, &path)?;
     Ok(Resolver {
         env,
         explicit,
         cli: None,
         flags,
         place: profile_place(&name, &path).into(),
-        origins: vec![("profile", definition.to_string())],
+        origins: vec![(PROFILE.name, definition.to_string())],
         file_without_profile: (file_exists && loaded.is_none()).then(|| path.clone()),
         file: loaded.is_some().then_some(path),
         profile_name: name,
         loaded,
     })
+}
+
+/// The profile `name` of the file `read` from `path`: a profile chosen by
+/// name (not [`Definition::Default`]) must exist.
+fn select(
+    read: Option<Read>,
+    name: &str,
+    definition: &Definition,
+    path: &Path,
+) -> Result<Option<Loaded>> {
+    let Some(Read { mut file, shared }) = read else {
+        if matches!(definition, Definition::Flag(_) | Definition::Env(_)) {
+            return Err(Error::Config(format!(
+                "no profile \"{name}\" (from {definition}): there is no config file {}",
+                display_path(path)
+            )));
+        }
+        return Ok(None);
+    };
+    match file.profiles.remove(name) {
+        Some(profile) => Ok(Some(Loaded { profile, shared })),
+        None if *definition == Definition::Default => Ok(None),
+        None => {
+            let known: Vec<_> = file.profiles.keys().map(String::as_str).collect();
+            let known = if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            };
+            Err(Error::Config(format!(
+                "no profile \"{name}\" (from {definition}) in {}; its profiles: {known}",
+                display_path(path)
+            )))
+        }
+    }
 }
 
 /// Says (with `-v`) which Console variables a profile chosen by name
