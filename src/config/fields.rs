@@ -27,6 +27,14 @@ pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
 pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
 pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 
+pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
+/// Serve a cached token while more than this many seconds remain.
+pub const DEFAULT_MIN_TTL: u64 = 900;
+/// Connect and read timeout for one HTTP request, in seconds.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+/// How long an `api_key_command` (a password manager, say) may take.
+pub const DEFAULT_COMMAND_TIMEOUT: u64 = 60;
+
 /// Reads an environment variable, empty counting as unset.
 pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -348,6 +356,23 @@ mod tests {
         assert!(MIN_TTL.seconds(0).is_ok());
         assert!(MIN_TTL.seconds(time::MAX_WAIT_SECS + 1).is_err());
         assert!(ORG_ID.set(&mut flags, "".into()).is_err());
+    }
+
+    #[test]
+    fn the_help_shows_the_defaults_in_use() {
+        for (field, default) in [
+            (&HOST, DEFAULT_HOST.to_string()),
+            (&MIN_TTL, DEFAULT_MIN_TTL.to_string()),
+            (&TIMEOUT, DEFAULT_TIMEOUT.to_string()),
+        ] {
+            let shown = format!("[default: {default}]");
+            assert!(field.about().contains(&shown), "{}", field.name);
+        }
+        assert!(
+            TIMEOUT
+                .about()
+                .contains(&format!("at least {}", TIMEOUT.least))
+        );
     }
 
     #[test]

@@ -32,15 +32,8 @@ pub use fields::{
 use fields::{ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE};
 use resolve::{Definition, Value, pick};
 
-pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 pub const DEFAULT_AUTH_URL: &str = "https://id.snowplowanalytics.com/oauth/token";
 pub const DEFAULT_AUDIENCE: &str = "https://snowplowanalytics.com/api/";
-/// Serve a cached token while more than this many seconds remain.
-pub const DEFAULT_MIN_TTL: u64 = 900;
-/// Connect and read timeout for one HTTP request, in seconds.
-pub const DEFAULT_TIMEOUT: u64 = 10;
-/// How long an `api_key_command` (a password manager, say) may take.
-pub const DEFAULT_COMMAND_TIMEOUT: u64 = 60;
 
 /// Who the token is for, and what is exchanged for it. The API-key
 /// variants always name an organization; the secrets are only located here

@@ -16,13 +16,13 @@ use secrets::{API_KEY, CLIENT_SECRET, PASSWORD};
 
 mod secrets;
 use super::fields::{
-    API_KEY_ID, COMMAND_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Field, HOST,
-    MIN_TTL, ORG_ID, PROFILE, TIMEOUT, TOKEN_FILE,
+    API_KEY_ID, COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST, DEFAULT_MIN_TTL,
+    DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Field, HOST, MIN_TTL,
+    ORG_ID, PROFILE, TIMEOUT, TOKEN_FILE,
 };
 use super::{
-    Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
-    DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, Flags, SecretSource, Settings, cache_dir_in, display_path,
-    profile_place,
+    Auth, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, Flags, SecretSource, Settings, cache_dir_in,
+    display_path, profile_place,
 };
 use crate::error::{Error, Result};
 use crate::ids;

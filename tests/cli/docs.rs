@@ -1,7 +1,7 @@
 //! The three places a user reads about the command line must not drift
 //! apart: every command (and alias) `--help` lists, and every environment
 //! variable the program reads, must be in `--help`, the man page and the
-//! README. The commands come from the binary's own `--help`; the variables
+//! README; every option `--help` lists must be in the man page. The commands come from the binary's own `--help`; the variables
 //! from the `SNOWPLOW_*` names in src/ and the standard ones it honours.
 
 use std::path::Path;
@@ -32,6 +32,22 @@ fn commands(help: &str) -> Vec<String> {
         words.push(part.split(')').next().unwrap().to_string());
     }
     words
+}
+
+/// Option names from `--help`'s Options section (which the binary prints
+/// from its settings table): each line's `--name`.
+fn options(help: &str) -> Vec<String> {
+    let section = help
+        .split("\nOptions:\n")
+        .nth(1)
+        .expect("an Options section");
+    let section = section.split("\n\n").next().unwrap_or_default();
+    section
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("--"))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .map(String::from)
+        .collect()
 }
 
 /// Every `"SNOWPLOW_…"` string literal in src/.
@@ -69,6 +85,13 @@ fn help_the_man_page_and_the_readme_name_every_command_and_variable() {
         }
         if !readme.contains(&format!("`{word}`")) && !readme.contains(&format!("`{word} ")) {
             missing.push(format!("README: command `{word}`"));
+        }
+    }
+    let options = options(&help);
+    assert!(options.len() >= 12, "{options:?}");
+    for option in &options {
+        if !man.contains(&format!("Fl -{option}")) {
+            missing.push(format!("man page: option --{option}"));
         }
     }
     let mut vars = Vec::new();
