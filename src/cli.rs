@@ -1,6 +1,11 @@
 //! The command line: global options anywhere, then a command and its
 //! arguments.
 //!
+//! The commands are the protocols' entries ([`crate::protocol::TOOLS`])
+//! and this module's own ([`COMMANDS`]); the global options are the
+//! settings table ([`crate::config::fields::FIELDS`]). Parsing, `--help`
+//! and `help COMMAND` read those tables and nothing else.
+//!
 //! Called through a link named `git-credential-snowplow`,
 //! `docker-credential-snowplow` or `terraform-credentials-snowplow`, the
 //! binary behaves as if that protocol's command had been given first, which
@@ -72,7 +77,7 @@ pub struct Cli {
 /// The commands' own options as given anywhere on the line, by name, in
 /// the order given (each with its value, if it takes one).
 #[derive(Debug, Default)]
-pub struct Given(Vec<(&'static str, Option<OsString>)>);
+struct Given(Vec<(&'static str, Option<OsString>)>);
 
 impl Given {
     fn has(&self, name: &str) -> bool {
@@ -131,8 +136,8 @@ impl Given {
 /// One command of the command line's own (the protocols' are
 /// [`ToolEntry`]s): its entry, and how its arguments and own options
 /// become a [`Command`].
-pub struct Spec {
-    pub entry: Entry,
+struct Spec {
+    entry: Entry,
     /// `None` when the arguments are wrong; an error when an option's
     /// value is.
     parse: fn(&[&str], &Given) -> Option<Result<Command>>,
@@ -153,7 +158,7 @@ const fn switch(name: &'static str) -> Arg {
 }
 
 /// The command line's own commands; with [`TOOLS`] in [`entries`] order.
-pub const COMMANDS: &[Spec] = &[
+const COMMANDS: &[Spec] = &[
     Spec {
         entry: Entry {
             words: &["status"],
