@@ -1,6 +1,11 @@
 //! The command line: global options anywhere, then a command and its
 //! arguments.
 //!
+//! The commands are the protocols' entries ([`crate::protocol::TOOLS`])
+//! and this module's own ([`COMMANDS`]); the global options are the
+//! settings table ([`crate::config::fields::FIELDS`]). Parsing, `--help`
+//! and `help COMMAND` read those tables and nothing else.
+//!
 //! Called through a link named `git-credential-snowplow`,
 //! `docker-credential-snowplow` or `terraform-credentials-snowplow`, the
 //! binary behaves as if that protocol's command had been given first, which
@@ -8,40 +13,21 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lexopt::prelude::*;
 
 use crate::config::Flags;
+use crate::config::fields::{self, FIELDS};
 use crate::error::{Error, Result};
-use crate::protocol::{
-    Tool, aws::Aws, bazel, docker, git, kubernetes::Kubernetes, plain::Plain, terraform,
-};
+use crate::protocol::{self, Call, TOOLS, ToolEntry};
 use crate::sink;
+use crate::usage::{Arg, Entry, Group, Kind, Shape};
 
-/// The names tools look helpers up by, and the command each stands for.
-pub const LINKS: [(&str, &str); 3] = [
-    ("git-credential-snowplow", "git"),
-    ("docker-credential-snowplow", "docker"),
-    ("terraform-credentials-snowplow", "terraform"),
-];
-
-/// What `--version` and Docker's `version` print: the version, then which
-/// build this is (the target triple, and whether it is static: build.rs).
-pub const VERSION_LINE: &str = concat!(
-    "snowplow-credentials ",
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("BUILD_TARGET"),
-    ", ",
-    env!("BUILD_LINKING"),
-    ")\n"
-);
-
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum Command {
     /// A tool's credential protocol, or a plain output.
-    Serve(Tool),
+    Serve(Call),
     Status {
         json: bool,
     },
@@ -80,28 +66,6 @@ pub enum Shell {
     Powershell,
 }
 
-/// Options that belong to one command rather than to every one.
-#[derive(Debug, Default)]
-struct Own {
-    all: bool,
-    json: bool,
-    only: Vec<String>,
-    remove: bool,
-}
-
-impl Own {
-    /// The options given, by name.
-    fn given(&self) -> Vec<&'static str> {
-        let flags = [
-            ("--all", self.all),
-            ("--json", self.json),
-            ("--only", !self.only.is_empty()),
-            ("--remove", self.remove),
-        ];
-        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
-    }
-}
-
 #[derive(Debug)]
 pub struct Cli {
     pub command: Command,
@@ -110,354 +74,317 @@ pub struct Cli {
     pub verbose: bool,
 }
 
-/// One command: its words (the name, then aliases), how `--help` shows it,
-/// and how its arguments (the words after its name) become a [`Command`].
-pub struct Spec {
-    pub words: &'static [&'static str],
-    /// The name, then each argument: `<a|b>` one of these words, `<NAME>`
-    /// a value (`PATH`, `FILE`, `DIR` are paths), `[...]` optional,
-    /// `[--flag <VALUE>]` an option of its own. Completion reads it too.
-    pub usage: &'static str,
-    pub about: &'static str,
-    /// More about it, for `help COMMAND`.
-    details: &'static str,
-    /// The options of its own it takes ([`Own`]).
-    takes: &'static [&'static str],
-    parse: fn(&[&str], &Own) -> Option<Command>,
-    /// What to say when `parse` refuses the arguments, if more than "wrong
-    /// arguments".
-    wrong: Option<&'static str>,
+/// The commands' own options as given anywhere on the line, by name, in
+/// the order given (each with its value, if it takes one).
+#[derive(Debug, Default)]
+struct Given(Vec<(&'static str, Option<OsString>)>);
+
+impl Given {
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| *n == name)
+    }
+
+    /// The last value of `--name`, as given.
+    fn os(&self, name: &str) -> Option<&OsString> {
+        let given = self.0.iter().rev().find(|(n, _)| *n == name);
+        given.and_then(|(_, v)| v.as_ref())
+    }
+
+    /// The last value of `--name` (a text value: UTF-8, checked when read).
+    fn text(&self, name: &str) -> Option<&str> {
+        self.os(name).and_then(|v| v.to_str())
+    }
+
+    /// Every value of `--name`, comma-separated lists split.
+    fn list(&self, name: &str) -> Vec<String> {
+        let values = self.0.iter().filter(|(n, _)| *n == name);
+        let values = values.filter_map(|(_, v)| v.as_ref()?.to_str());
+        values
+            .flat_map(|v| v.split(','))
+            .map(String::from)
+            .collect()
+    }
+
+    /// Reads `--name`'s value, if it takes one, checking what its
+    /// [`Kind`] asks: text is UTF-8, link names are known.
+    fn take(
+        &mut self,
+        parser: &mut lexopt::Parser,
+        name: &'static str,
+        value: Option<&Arg>,
+    ) -> Result<()> {
+        let Some(arg) = value else {
+            self.0.push((name, None));
+            return Ok(());
+        };
+        let value = parser.value()?;
+        match arg {
+            Arg::Value {
+                kind: Kind::File | Kind::Dir,
+                ..
+            } => {}
+            Arg::Value {
+                kind: Kind::Links, ..
+            } => link_names(&value.clone().string()?)?,
+            _ => drop(value.clone().string()?),
+        }
+        self.0.push((name, Some(value)));
+        Ok(())
+    }
 }
 
-/// Every command, in `--help` order: the one list of command words.
-pub const COMMANDS: &[Spec] = &[
+/// One command of the command line's own (the protocols' are
+/// [`ToolEntry`]s): its entry, and how its arguments and own options
+/// become a [`Command`].
+struct Spec {
+    entry: Entry,
+    /// `None` when the arguments are wrong; an error when an option's
+    /// value is.
+    parse: fn(&[&str], &Given) -> Option<Result<Command>>,
+    /// What to say when its own options come with another command, if
+    /// not "--name goes with `this`" (checked once that command's
+    /// arguments are right).
+    strays: Option<&'static str>,
+}
+
+/// A value shown as `<NAME>`, `[NAME]` or `NAME`.
+const fn value(name: &'static str, kind: Kind, shape: Shape) -> Arg {
+    Arg::Value { name, kind, shape }
+}
+
+/// A switch of a command's own.
+const fn switch(name: &'static str) -> Arg {
+    Arg::Flag { name, value: None }
+}
+
+/// The command line's own commands; with [`TOOLS`] in [`entries`] order.
+const COMMANDS: &[Spec] = &[
     Spec {
-        words: &["token"],
-        usage: "token",
-        about: "print the token (a JWT) and a newline",
-        details: "A cached token while more than --min-ttl is left, else a new one.\n\
-                  In scripts: TOKEN=$(snowplow-credentials token).\n",
-        takes: &[],
-        parse: |args, _| {
-            args.is_empty()
-                .then_some(Command::Serve(Tool::Plain(Plain::Token)))
+        entry: Entry {
+            words: &["status"],
+            link: None,
+            group: Group::Cache,
+            args: &[switch("json")],
+            about: "show the profile, identity, served hosts and cached token's expiry",
+            details: "Each setting with where it came from, the hosts that get the token, the cache\n\
+                      file, the token's expiry and when it will be refreshed; never the token.\n\
+                      --json prints one JSON object (profile, host, organization, auth, key_id,\n\
+                      served_hosts, cache_file, expires, refresh_at, fresh, sources).\n\
+                      Exits 0 only when a fresh token is cached.\n",
+            wrong: None,
         },
-        wrong: None,
-    },
-    Spec {
-        words: &["header"],
-        usage: "header",
-        about: "print `Authorization: Bearer <token>`",
-        details: "For curl, through a pipe, never an argument:\n\
-                  snowplow-credentials header | curl -H @- \"$(snowplow-credentials console-url /api/msc/v1/organizations)\"\n",
-        takes: &[],
-        parse: |args, _| {
-            args.is_empty()
-                .then_some(Command::Serve(Tool::Plain(Plain::Header)))
-        },
-        wrong: None,
-    },
-    Spec {
-        words: &["status"],
-        usage: "status [--json]",
-        about: "show the profile, identity, served hosts and cached token's expiry",
-        details: "Each setting with where it came from, the hosts that get the token, the cache\n\
-                  file, the token's expiry and when it will be refreshed; never the token.\n\
-                  --json prints one JSON object (profile, host, organization, auth, key_id,\n\
-                  served_hosts, cache_file, expires, refresh_at, fresh, sources).\n\
-                  Exits 0 only when a fresh token is cached.\n",
-        takes: &["--json"],
         parse: |args, own| {
-            args.is_empty()
-                .then_some(Command::Status { json: own.json })
+            let json = own.has("json");
+            args.is_empty().then_some(Ok(Command::Status { json }))
         },
-        wrong: None,
+        strays: None,
     },
     Spec {
-        words: &["clear"],
-        usage: "clear [--all]",
-        about: "drop this identity's cached token (--all: every one)",
-        details: "The next call exchanges the key again: do this when a tool gets 401 with a\n\
-                  token we gave it. --all removes every cached token and lock file.\n",
-        takes: &["--all"],
-        parse: |args, own| args.is_empty().then_some(Command::Clear { all: own.all }),
-        wrong: None,
-    },
-    Spec {
-        words: &["aws", "credential-process"],
-        usage: "aws",
-        about: "AWS credential_process (alias: credential-process)",
-        details: "In ~/.aws/config: credential_process = snowplow-credentials aws\n\
-                  The token is the session token; Expiration is its real expiry.\n",
-        takes: &[],
-        parse: |args, _| args.is_empty().then_some(Command::Serve(Tool::Aws(Aws))),
-        wrong: None,
-    },
-    Spec {
-        words: &["git"],
-        usage: "git <get|store|erase>",
-        about: "git credential helper (also as git-credential-snowplow)",
-        details: "Answers only for the profile's Console host and `hosts`; -v (or\n\
-                  SNOWPLOW_CREDENTIALS_VERBOSE=1) says which host was asked when it stays silent.\n",
-        takes: &[],
-        parse: |args, _| {
-            Some(Command::Serve(Tool::Git(match args {
-                ["get"] => git::Action::Get,
-                ["store"] => git::Action::Store,
-                ["erase"] => git::Action::Erase,
-                _ => return None,
-            })))
+        entry: Entry {
+            words: &["clear"],
+            link: None,
+            group: Group::Cache,
+            args: &[switch("all")],
+            about: "drop this identity's cached token (--all: every one)",
+            details: "The next call exchanges the key again: do this when a tool gets 401 with a\n\
+                      token we gave it. --all removes every cached token and lock file.\n",
+            wrong: None,
         },
-        wrong: Some("git needs one action: get, store or erase"),
-    },
-    Spec {
-        words: &["kubernetes", "exec-credential"],
-        usage: "kubernetes",
-        about: "Kubernetes exec credential plugin (alias: exec-credential)",
-        details: "kubeconfig: exec with command snowplow-credentials, args [kubernetes],\n\
-                  interactiveMode Never. SNOWPLOW_CREDENTIALS_VERBOSE=1 turns on -v.\n",
-        takes: &[],
-        parse: |args, _| {
-            args.is_empty()
-                .then_some(Command::Serve(Tool::Kubernetes(Kubernetes)))
+        parse: |args, own| {
+            let all = own.has("all");
+            args.is_empty().then_some(Ok(Command::Clear { all }))
         },
-        wrong: None,
+        strays: None,
     },
     Spec {
-        words: &["docker"],
-        usage: "docker <get|store|erase|list|version>",
-        about: "Docker credential helper (also as docker-credential-snowplow)",
-        details: "~/.docker/config.json: {\"credHelpers\": {\"HOST\": \"snowplow\"}}. Errors go to\n\
-                  stdout, as Docker wants. SNOWPLOW_CREDENTIALS_VERBOSE=1 turns on -v.\n",
-        takes: &[],
-        parse: |args, _| {
-            Some(Command::Serve(Tool::Docker(match args {
-                ["get"] => docker::Action::Get,
-                ["store"] => docker::Action::Store,
-                ["erase"] => docker::Action::Erase,
-                ["list"] => docker::Action::List,
-                ["version"] => docker::Action::Version,
-                _ => return None,
-            })))
+        entry: Entry {
+            words: &["console-url"],
+            link: None,
+            group: Group::Setup,
+            args: &[value("PATH", Kind::Text, Shape::Optional), switch("json")],
+            about: "print the Console's URL (with PATH; {org} is the organization ID)",
+            details: "The selected profile's Console, as SNOWPLOW_CONSOLE_HOST would give it, so a\n\
+                      script calls the Console its token is for. Needs no key and no token.\n\
+                      snowplow-credentials console-url '/api/msc/v1/organizations/{org}/data-structures/v1'\n\
+                      --json prints {\"url\": …, \"host\": …} (host[:port]), for Terraform's external.\n",
+            wrong: None,
         },
-        wrong: Some("docker needs one action: get, store, erase, list or version"),
-    },
-    Spec {
-        words: &["terraform"],
-        usage: "terraform <get|store|forget> <host>",
-        about: "Terraform credentials helper (also as terraform-credentials-snowplow)",
-        details: "~/.terraformrc: credentials_helper \"snowplow\" { args = [] }, after\n\
-                  snowplow-credentials install-links ~/.terraform.d/plugins --only terraform.\n\
-                  Prints {} for hosts the profile does not serve.\n",
-        takes: &[],
-        parse: |args, _| {
-            let [action, host] = args else { return None };
-            let action = match *action {
-                "get" => terraform::Action::Get,
-                "store" => terraform::Action::Store,
-                "forget" => terraform::Action::Forget,
-                _ => return None,
-            };
-            let host = host.to_string();
-            Some(Command::Serve(Tool::Terraform(terraform::Call {
-                action,
-                host,
-            })))
-        },
-        wrong: Some("terraform needs an action (get, store or forget) and a host"),
-    },
-    Spec {
-        words: &["bazel"],
-        usage: "bazel get",
-        about: "Bazel credential helper",
-        details: "Reads {\"uri\": …} on stdin; prints the Authorization header for served hosts,\n\
-                  {} for others.\n",
-        takes: &[],
-        parse: |args, _| (args == ["get"]).then_some(Command::Serve(Tool::Bazel(bazel::Get))),
-        wrong: Some("bazel needs the action get"),
-    },
-    Spec {
-        words: &["console-url"],
-        usage: "console-url [PATH] [--json]",
-        about: "print the Console's URL (with PATH; {org} is the organization ID)",
-        details: "The selected profile's Console, as SNOWPLOW_CONSOLE_HOST would give it, so a\n\
-                  script calls the Console its token is for. Needs no key and no token.\n\
-                  snowplow-credentials console-url '/api/msc/v1/organizations/{org}/data-structures/v1'\n\
-                  --json prints {\"url\": …, \"host\": …} (host[:port]), for Terraform's external.\n",
-        takes: &["--json"],
         parse: |args, own| {
             let path = match args {
                 [] => None,
                 [path] => Some(path.to_string()),
                 _ => return None,
             };
-            Some(Command::ConsoleUrl {
-                path,
-                json: own.json,
-            })
+            let json = own.has("json");
+            Some(Ok(Command::ConsoleUrl { path, json }))
         },
-        wrong: None,
+        strays: None,
     },
     Spec {
-        words: &["install-links"],
-        usage: "install-links [DIR] [--only NAMES] [--remove]",
-        about: "link the git/docker/terraform helper names to this binary",
-        details: "Creates git-credential-snowplow, docker-credential-snowplow and\n\
-                  terraform-credentials-snowplow in DIR (default: the directory of the path\n\
-                  this program was invoked by, as found on PATH), creating\n\
-                  DIR if needed. --only git,docker,terraform links just those (Terraform's\n\
-                  plugin directory wants only its own). --remove removes our links instead,\n\
-                  never a file that is not a link to this binary.\n",
-        takes: &["--only", "--remove"],
+        entry: Entry {
+            words: &["install-links"],
+            link: None,
+            group: Group::Setup,
+            args: &[
+                value("DIR", Kind::Dir, Shape::Optional),
+                Arg::Flag {
+                    name: "only",
+                    value: Some(&value("NAMES", Kind::Links, Shape::Bare)),
+                },
+                switch("remove"),
+            ],
+            about: "link the git/docker/terraform helper names to this binary",
+            details: "Creates git-credential-snowplow, docker-credential-snowplow and\n\
+                      terraform-credentials-snowplow in DIR (default: the directory of the path\n\
+                      this program was invoked by, as found on PATH), creating\n\
+                      DIR if needed. --only git,docker,terraform links just those (Terraform's\n\
+                      plugin directory wants only its own). --remove removes our links instead,\n\
+                      never a file that is not a link to this binary.\n",
+            wrong: None,
+        },
         parse: |args, own| {
             let dir = match args {
                 [] => None,
                 [dir] => Some(PathBuf::from(dir)),
                 _ => return None,
             };
-            let (only, remove) = (own.only.clone(), own.remove);
-            Some(Command::InstallLinks { dir, only, remove })
+            let (only, remove) = (own.list("only"), own.has("remove"));
+            Some(Ok(Command::InstallLinks { dir, only, remove }))
         },
-        wrong: None,
+        strays: None,
     },
     Spec {
-        words: &["help"],
-        usage: "help [COMMAND]",
-        about: "print this help, or one command's (also: COMMAND --help)",
-        details: "",
-        takes: &[],
+        entry: Entry {
+            words: &["help"],
+            link: None,
+            group: Group::Setup,
+            args: &[value("COMMAND", Kind::Command, Shape::Optional)],
+            about: "print this help, or one command's (also: COMMAND --help)",
+            details: "",
+            wrong: Some("help takes one command name"),
+        },
         parse: |args, _| match args {
-            [] => Some(Command::Help(None)),
-            [word] => Some(Command::Help(Some(spec_of(word)?.words[0]))),
+            [] => Some(Ok(Command::Help(None))),
+            [word] => Some(Ok(Command::Help(Some(entry_of(word)?.words[0])))),
             _ => None,
         },
-        wrong: Some("help takes one command name"),
+        strays: None,
     },
     Spec {
-        words: &["sink"],
-        usage: "sink <PATH> [--once] [--header-file <PATH>] [--mode <0600|0640>] [--group <GROUP>]",
-        about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
-        details: "Writes the token to PATH (0600, or 0640 with --group) and rewrites it before\n\
-                  it goes stale, for tools that read a token from a file. --once writes it and\n\
-                  exits; --header-file also writes `Authorization: Bearer <token>`.\n",
-        takes: &[],
-        parse: |args, _| match args {
-            [path] if !path.is_empty() => Some(Command::Sink(sink::Options::at(path))),
+        entry: Entry {
+            words: &["sink"],
+            link: None,
+            group: Group::Setup,
+            args: &[
+                value("PATH", Kind::File, Shape::Required),
+                switch("once"),
+                Arg::Flag {
+                    name: "header-file",
+                    value: Some(&value("PATH", Kind::File, Shape::Required)),
+                },
+                Arg::Flag {
+                    name: "mode",
+                    value: Some(&Arg::OneOf(&["0600", "0640"])),
+                },
+                Arg::Flag {
+                    name: "group",
+                    value: Some(&value("GROUP", Kind::Text, Shape::Required)),
+                },
+            ],
+            about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
+            details: "Writes the token to PATH (0600, or 0640 with --group) and rewrites it before\n\
+                      it goes stale, for tools that read a token from a file. --once writes it and\n\
+                      exits; --header-file also writes `Authorization: Bearer <token>`.\n",
+            wrong: Some("sink needs one argument: the token file's path"),
+        },
+        parse: |args, own| match args {
+            [path] if !path.is_empty() => Some(
+                sink::Options::at(path)
+                    .with(sink::Given {
+                        header: own.os("header-file").map(PathBuf::from),
+                        mode: own.text("mode"),
+                        group: own.text("group"),
+                        once: own.has("once"),
+                    })
+                    .map(Command::Sink),
+            ),
             _ => None,
         },
-        wrong: Some("sink needs one argument: the token file's path"),
+        strays: Some("--once, --header-file, --mode and --group go with `sink`"),
     },
     Spec {
-        words: &["completions"],
-        usage: "completions <bash|zsh|fish|powershell>",
-        about: "print the shell's completion script",
-        details: "Prints a script that completes commands, options, protocol actions and the\n\
-                  profile names of the config file (read at TAB time, by asking this binary).\n",
-        takes: &[],
+        entry: Entry {
+            words: &["completions"],
+            link: None,
+            group: Group::Setup,
+            args: &[Arg::OneOf(&["bash", "zsh", "fish", "powershell"])],
+            about: "print the shell's completion script",
+            details: "Prints a script that completes commands, options, protocol actions and the\n\
+                      profile names of the config file (read at TAB time, by asking this binary).\n",
+            wrong: Some("completions needs a shell: bash, zsh, fish or powershell"),
+        },
         parse: |args, _| {
-            Some(Command::Completions(match args {
+            Some(Ok(Command::Completions(match args {
                 ["bash"] => Shell::Bash,
                 ["zsh"] => Shell::Zsh,
                 ["fish"] => Shell::Fish,
                 ["powershell"] => Shell::Powershell,
                 _ => return None,
-            }))
+            })))
         },
-        wrong: Some("completions needs a shell: bash, zsh, fish or powershell"),
+        strays: None,
     },
 ];
 
-/// A global option: `--long`, its short form, the placeholder of its value
-/// (none: a switch), and its `--help` text (later lines indented).
-pub struct Opt {
-    pub long: &'static str,
-    pub short: Option<char>,
-    pub value: Option<&'static str>,
-    pub about: &'static str,
+/// A command word's command: a protocol's, or one of the line's own.
+#[derive(Clone, Copy)]
+enum Found {
+    Tool(&'static ToolEntry),
+    Own(&'static Spec),
 }
 
-/// Every global option, in `--help` order. The parser matches the same
-/// names (a unit test checks it accepts each); completion offers them.
-pub const OPTIONS: &[Opt] = &[
-    Opt {
-        long: "profile",
-        short: None,
-        value: Some("NAME"),
-        about: "profile in the config file  [env: SNOWPLOW_CREDENTIALS_PROFILE]",
-    },
-    Opt {
-        long: "config",
-        short: None,
-        value: Some("FILE"),
-        about: "config file  [env: SNOWPLOW_CREDENTIALS_CONFIG]\n\
-                [default: ~/.config/snowplow/credentials.toml]",
-    },
-    Opt {
-        long: "org-id",
-        short: None,
-        value: Some("ID"),
-        about: "organization ID  [env: SNOWPLOW_CONSOLE_ORG_ID]",
-    },
-    Opt {
-        long: "api-key-id",
-        short: None,
-        value: Some("ID"),
-        about: "API key ID  [env: SNOWPLOW_CONSOLE_API_KEY_ID]",
-    },
-    Opt {
-        long: "host",
-        short: None,
-        value: Some("URL"),
-        about: "Console URL  [env: SNOWPLOW_CONSOLE_HOST]\n\
-                [default: https://console.snowplowanalytics.com]",
-    },
-    Opt {
-        long: "min-ttl",
-        short: None,
-        value: Some("SECONDS"),
-        about: "refresh when less than this is left  [default: 900]\n\
-                [env: SNOWPLOW_CREDENTIALS_MIN_TTL]",
-    },
-    Opt {
-        long: "timeout",
-        short: None,
-        value: Some("SECONDS"),
-        about: "HTTP connect and read timeout, at least 1  [default: 10]\n\
-                [env: SNOWPLOW_CREDENTIALS_TIMEOUT]",
-    },
-    Opt {
-        long: "refresh",
-        short: None,
-        value: None,
-        about: "exchange a new token even if the cached one is fresh",
-    },
-    Opt {
-        long: "token-file",
-        short: None,
-        value: Some("FILE"),
-        about: "serve the token in FILE, minted elsewhere: no key, no exchange\n\
-                [env: SNOWPLOW_CREDENTIALS_TOKEN_FILE]",
-    },
-    Opt {
-        long: "verbose",
-        short: Some('v'),
-        value: None,
-        about: "explain what happens, on stderr (secrets redacted)\n\
-                [env: SNOWPLOW_CREDENTIALS_VERBOSE=1]",
-    },
-    Opt {
-        long: "help",
-        short: Some('h'),
-        value: None,
-        about: "print this help",
-    },
-    Opt {
-        long: "version",
-        short: Some('V'),
-        value: None,
-        about: "print the version, target and whether the build is static",
-    },
-];
+impl Found {
+    fn entry(self) -> &'static Entry {
+        match self {
+            Found::Tool(tool) => &tool.entry,
+            Found::Own(spec) => &spec.entry,
+        }
+    }
+
+    fn strays(self) -> Option<&'static str> {
+        match self {
+            Found::Tool(_) => None,
+            Found::Own(spec) => spec.strays,
+        }
+    }
+}
+
+/// Every command, in `--help` order: by [`Group`], then protocols before
+/// the line's own, each list in its order.
+fn found() -> Vec<Found> {
+    let tools = TOOLS.iter().map(|t| Found::Tool(t));
+    let mut all: Vec<Found> = tools.chain(COMMANDS.iter().map(Found::Own)).collect();
+    all.sort_by_key(|f| f.entry().group);
+    all
+}
+
+/// Every command's entry, in `--help` order: what help, completion and
+/// the man-page check read.
+pub fn entries() -> Vec<&'static Entry> {
+    found().into_iter().map(Found::entry).collect()
+}
+
+/// The command for a command word or alias.
+fn find(word: &str) -> Option<Found> {
+    found()
+        .into_iter()
+        .find(|f| f.entry().words.contains(&word))
+}
+
+/// The entry of a command word or alias.
+pub fn entry_of(word: &str) -> Option<&'static Entry> {
+    find(word).map(Found::entry)
+}
 
 const HELP_HEAD: &str = "\
 snowplow-credentials: short-lived Snowplow Console tokens for the tools you use
@@ -482,17 +409,19 @@ Exit codes: 0 success, 1 failure, 2 usage error.
 
 /// `help COMMAND`: one command's usage, summary and details.
 fn command_help(word: &str) -> String {
-    let Some(spec) = spec_of(word) else {
+    let Some(entry) = entry_of(word) else {
         return help();
     };
-    let aliases = match spec.words {
+    let aliases = match entry.words {
         [_, rest @ ..] if !rest.is_empty() => format!(" (alias: {})", rest.join(", ")),
         _ => String::new(),
     };
     format!(
         "Usage: snowplow-credentials [OPTIONS] {}{aliases}\n\n{}\n\n{}\n\
          Options: see snowplow-credentials --help\n",
-        spec.usage, spec.about, spec.details
+        entry.usage(),
+        entry.about,
+        entry.details
     )
 }
 
@@ -501,29 +430,28 @@ pub fn help_text(command: Option<&str>) -> String {
     command.map_or_else(help, command_help)
 }
 
-/// The command table's entry for a command word or alias.
-fn spec_of(word: &str) -> Option<&'static Spec> {
-    COMMANDS.iter().find(|c| c.words.contains(&word))
-}
-
-/// `--help`: the commands from [`COMMANDS`] and the options from
-/// [`OPTIONS`], between fixed text.
+/// `--help`: the commands from [`entries`] and the options from
+/// [`FIELDS`], between fixed text.
 pub fn help() -> String {
     let mut out = HELP_HEAD.to_string();
-    for spec in COMMANDS {
-        let usage = spec.usage;
+    for entry in entries() {
+        let usage = entry.usage();
         if usage.len() < 27 {
-            let _ = writeln!(out, "  {usage:<27}{}", spec.about);
+            let _ = writeln!(out, "  {usage:<27}{}", entry.about);
         } else {
-            let _ = writeln!(out, "  {usage}\n{:29}{}", "", spec.about);
+            let _ = writeln!(out, "  {usage}\n{:29}{}", "", entry.about);
         }
     }
     out.push_str("\nOptions:\n");
-    for opt in OPTIONS {
-        let short = opt.short.map(|c| format!("-{c}, ")).unwrap_or_default();
-        let value = opt.value.map(|v| format!(" <{v}>")).unwrap_or_default();
-        let left = format!("--{}{value}", opt.long);
-        let about = opt.about.replace('\n', &format!("\n{:29}", ""));
+    for field in FIELDS {
+        let Some(flag) = field.flag else { continue };
+        let short = field.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+        let value = field
+            .placeholder
+            .map(|v| format!(" <{v}>"))
+            .unwrap_or_default();
+        let left = format!("{flag}{value}");
+        let about = field.about().replace('\n', &format!("\n{:29}", ""));
         let _ = writeln!(out, "  {short:4}{left:<23}{about}");
     }
     out + HELP_TAIL
@@ -538,10 +466,9 @@ fn link_command(argv0: &OsString) -> Option<&'static str> {
         .to_str()?
         .to_ascii_lowercase();
     let name = name.strip_suffix(".exe").unwrap_or(&name);
-    LINKS
-        .iter()
+    protocol::links()
         .find(|(link, _)| *link == name)
-        .map(|(_, cmd)| *cmd)
+        .map(|(_, cmd)| cmd)
 }
 
 pub fn parse(args: Vec<OsString>) -> Result<Cli> {
@@ -551,62 +478,33 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     // check: it goes to complete.rs as it is.
     let mut args = args.peekable();
     if args.next_if(|a| a == "__complete").is_some() {
+        let words = args.map(|a| a.to_string_lossy().into_owned()).collect();
         return Ok(Cli {
-            command: Command::Complete(args.map(|a| a.to_string_lossy().into_owned()).collect()),
+            command: Command::Complete(words),
             flags: Flags::default(),
             refresh: false,
             verbose: false,
         });
     }
-    let mut positional: Vec<String> = link_command(&argv0).map(String::from).into_iter().collect();
+    let mut line = Line::default();
+    line.positional
+        .extend(link_command(&argv0).map(String::from));
     let mut parser = lexopt::Parser::from_args(args);
-    let mut flags = Flags::default();
-    let mut own = Own::default();
-    let (mut refresh, mut verbose, mut help, mut version) = (false, false, false, false);
-    let mut sink = SinkFlags::default();
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("profile") => flags.profile = Some(given(&mut parser, "--profile")?),
-            Long("config") => flags.config = Some(given_os(&mut parser, "--config")?.into()),
-            Long("org-id") => flags.org_id = Some(given(&mut parser, "--org-id")?),
-            Long("api-key-id") => flags.api_key_id = Some(given(&mut parser, "--api-key-id")?),
-            Long("host") => flags.host = Some(given(&mut parser, "--host")?),
-            Long("min-ttl") => flags.min_ttl = Some(seconds(&mut parser, "--min-ttl", 0)?),
-            Long("timeout") => flags.timeout = Some(seconds(&mut parser, "--timeout", 1)?),
-            Long("token-file") => {
-                flags.token_file = Some(given_os(&mut parser, "--token-file")?.into())
-            }
-            Long("once") => sink.once = true,
-            Long("header-file") => sink.header = Some(parser.value()?.into()),
-            Long("mode") => sink.mode = Some(parser.value()?.string()?),
-            Long("group") => sink.group = Some(parser.value()?.string()?),
-            Long("refresh") => refresh = true,
-            Long("all") => own.all = true,
-            Long("json") => own.json = true,
-            Long("remove") => own.remove = true,
-            Long("only") => own.only.extend(link_names(&parser.value()?.string()?)?),
-            Short('v') | Long("verbose") => verbose = true,
-            Short('h') | Long("help") => help = true,
-            Short('V') | Long("version") => version = true,
-            Long("api-key") | Long("client-secret") | Long("password") => {
-                return Err(Error::Usage(
-                    "secrets are never taken as flags (argv is visible to every user): set \
-                     SNOWPLOW_CONSOLE_API_KEY or api_key_command in the profile"
-                        .into(),
-                ));
-            }
-            Value(v) => positional.push(v.string()?),
-            _ => return Err(arg.unexpected().into()),
-        }
-    }
-    let command = if help {
-        let word = positional.first().and_then(|w| spec_of(w));
-        Command::Help(word.map(|spec| spec.words[0]))
-    } else if version {
+    while line.read(&mut parser)? {}
+    let command = if line.help {
+        let word = line.positional.first().and_then(|w| entry_of(w));
+        Command::Help(word.map(|entry| entry.words[0]))
+    } else if line.version {
         Command::Version
     } else {
-        sink.apply(command(&positional, &own)?)?
+        command(&line.positional, &line.own)?
     };
+    let Line {
+        flags,
+        refresh,
+        verbose,
+        ..
+    } = line;
     Ok(Cli {
         command,
         flags,
@@ -615,125 +513,120 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     })
 }
 
-/// The options only `sink` takes, as given anywhere on the line.
+/// What the words of the line said so far.
 #[derive(Default)]
-struct SinkFlags {
-    once: bool,
-    header: Option<PathBuf>,
-    mode: Option<String>,
-    group: Option<String>,
+struct Line {
+    positional: Vec<String>,
+    flags: Flags,
+    own: Given,
+    refresh: bool,
+    verbose: bool,
+    help: bool,
+    version: bool,
 }
 
-impl SinkFlags {
-    /// `command` with these options, if it is `sink`; else an error if any
-    /// was given.
-    fn apply(self, command: Command) -> Result<Command> {
-        let Command::Sink(options) = command else {
-            let given = self.once || self.header.is_some() || self.mode.is_some();
-            if given || self.group.is_some() {
-                return Err(Error::Usage(
-                    "--once, --header-file, --mode and --group go with `sink`".into(),
-                ));
-            }
-            return Ok(command);
+impl Line {
+    /// Reads the next word (with its value, if any): false at the end.
+    fn read(&mut self, parser: &mut lexopt::Parser) -> Result<bool> {
+        let Some(arg) = parser.next()? else {
+            return Ok(false);
         };
-        // --group is there so the group can read: it means 0640.
-        let mode = match (self.mode.as_deref(), &self.group) {
-            (None, None) | (Some("600" | "0600"), None) => 0o600,
-            (None, Some(_)) | (Some("640" | "0640"), _) => 0o640,
-            (Some("600" | "0600"), Some(_)) => {
+        match arg {
+            Long(name) if let Some(field) = fields::by_flag(name).filter(|f| f.slot.is_some()) => {
+                field.set(&mut self.flags, parser.value()?)?
+            }
+            Long("refresh") => self.refresh = true,
+            Short('v') | Long("verbose") => self.verbose = true,
+            Short('h') | Long("help") => self.help = true,
+            Short('V') | Long("version") => self.version = true,
+            Long("api-key") | Long("client-secret") | Long("password") => {
                 return Err(Error::Usage(
-                    "--group gives its group read access, which 0600 denies: drop --mode \
-                     (--group means 0640)"
+                    "secrets are never taken as flags (argv is visible to every user): set \
+                     SNOWPLOW_CONSOLE_API_KEY or api_key_command in the profile"
                         .into(),
                 ));
             }
-            (Some(other), _) => {
-                return Err(Error::Usage(format!(
-                    "--mode `{other}`: give 0600 (the default) or 0640 (read by the file's group)"
-                )));
-            }
-        };
-        if self.header.as_deref() == Some(Path::new("")) {
-            return Err(Error::Usage("--header-file needs a path".into()));
+            Long(name) => match own_flag(name) {
+                Some((name, value)) => self.own.take(parser, name, value)?,
+                None => return Err(arg.unexpected().into()),
+            },
+            Value(v) => self.positional.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
         }
-        Ok(Command::Sink(sink::Options {
-            header: self.header,
-            mode,
-            group: self.group.as_deref().map(sink::group_id).transpose()?,
-            once: self.once,
-            ..options
-        }))
+        Ok(true)
     }
 }
 
-/// The value of the option `name`, which must not be empty: `--org-id ''`
-/// (an unset shell variable) would otherwise fall back to the environment
-/// or the profile without a word.
-fn given(parser: &mut lexopt::Parser, name: &str) -> Result<String> {
-    given_os(parser, name)?
-        .into_string()
-        .map_err(|v| lexopt::Error::NonUnicodeValue(v).into())
+/// A command's own option `--name`: its name and the value it takes.
+fn own_flag(name: &str) -> Option<(&'static str, Option<&'static Arg>)> {
+    let mut flags = entries().into_iter().flat_map(Entry::flags);
+    flags.find(|f| f.0 == name)
 }
 
-/// [`given`] for paths, which need not be UTF-8.
-fn given_os(parser: &mut lexopt::Parser, name: &str) -> Result<OsString> {
-    let value = parser.value()?;
-    if value.is_empty() {
-        return Err(Error::Usage(format!(
-            "{name} needs a value, and was given an empty one (an unset variable?)"
-        )));
+/// `--only`'s comma-separated commands: each must have a link.
+fn link_names(list: &str) -> Result<()> {
+    for name in list.split(',') {
+        if !protocol::links().any(|(_, command)| command == name) {
+            let known: Vec<&str> = protocol::links().map(|(_, command)| command).collect();
+            let (last, rest) = known.split_last().expect("a protocol with a link");
+            return Err(Error::Usage(format!(
+                "--only takes {} or {last} (comma-separated), not `{name}`",
+                rest.join(", ")
+            )));
+        }
     }
-    Ok(value)
+    Ok(())
 }
 
-/// A whole number of seconds for the option `name`.
-/// A flag's whole seconds, at least `least`: out of range is a usage error
-/// like a value that is not a number, by the rule every setting follows.
-fn seconds(parser: &mut lexopt::Parser, name: &str, least: u64) -> Result<u64> {
-    let value = parser.value()?;
-    let text = value.to_string_lossy();
-    let secs = text.parse().map_err(|_| {
-        Error::Usage(format!(
-            "{name}: `{text}` is not a whole number of seconds (see snowplow-credentials --help)"
-        ))
-    })?;
-    crate::time::seconds_rule(secs, least)
-        .map_err(|why| Error::Usage(format!("{name} {why} (see snowplow-credentials --help)")))
-}
-
-/// `--only`'s comma-separated commands, each one with a link.
-fn link_names(list: &str) -> Result<Vec<String>> {
-    list.split(',')
-        .map(|name| {
-            let known = LINKS.iter().any(|(_, command)| *command == name);
-            known.then(|| name.to_string()).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--only takes git, docker or terraform (comma-separated), not `{name}`"
-                ))
-            })
-        })
-        .collect()
-}
-
-fn command(words: &[String], own: &Own) -> Result<Command> {
+fn command(words: &[String], own: &Given) -> Result<Command> {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let usage = |msg: &str| Error::Usage(format!("{msg} (see snowplow-credentials --help)"));
     let Some((word, args)) = words.split_first() else {
         return Err(usage("no command given"));
     };
-    let Some(spec) = spec_of(word) else {
+    let Some(found) = find(word) else {
         return Err(usage(&format!("unknown command `{word}`")));
     };
-    if let Some(option) = own.given().into_iter().find(|o| !spec.takes.contains(o)) {
-        let with = COMMANDS.iter().filter(|c| c.takes.contains(&option));
-        let with: Vec<String> = with.map(|c| format!("`{}`", c.words[0])).collect();
-        return Err(usage(&format!("{option} goes with {}", with.join(" or "))));
-    }
-    (spec.parse)(args, own).ok_or_else(|| match spec.wrong {
+    stray_options(found.entry(), own, false)?;
+    let command = match found {
+        Found::Tool(tool) => (tool.parse)(args).map(|call| Ok(Command::Serve(call))),
+        Found::Own(spec) => (spec.parse)(args, own),
+    };
+    let wrong = found.entry().wrong;
+    let command = command.ok_or_else(|| match wrong {
         Some(wrong) => usage(wrong),
         None => usage(&format!("wrong arguments for `{word}`")),
-    })
+    })?;
+    stray_options(found.entry(), own, true)?;
+    command
+}
+
+/// A usage error that points to `--help`.
+fn usage(msg: &str) -> Error {
+    Error::Usage(format!("{msg} (see snowplow-credentials --help)"))
+}
+
+/// An error if an option given belongs to other commands than `entry`:
+/// those with a message of their own ([`Spec::strays`]) when `late`, once
+/// the arguments are known to be right; the others (by name) before.
+fn stray_options(entry: &Entry, own: &Given, late: bool) -> Result<()> {
+    let mut names: Vec<&str> = own.0.iter().map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    for name in names.into_iter().filter(|n| entry.flag(n).is_none()) {
+        let owners = found()
+            .into_iter()
+            .filter(|c| c.entry().flag(name).is_some());
+        let owners: Vec<Found> = owners.collect();
+        match owners.iter().find_map(|c| c.strays()) {
+            Some(message) if late => return Err(Error::Usage(message.into())),
+            None if !late => {
+                let with = owners.iter().map(|c| format!("`{}`", c.entry().words[0]));
+                let with: Vec<String> = with.collect();
+                return Err(usage(&format!("--{name} goes with {}", with.join(" or "))));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -744,10 +637,15 @@ mod tests {
         parse(words.iter().map(OsString::from).collect())
     }
 
+    /// The command a line makes, as Debug shows it.
+    fn command_of(words: &[&str]) -> String {
+        format!("{:?}", parse_words(words).unwrap().command)
+    }
+
     #[test]
     fn options_go_anywhere() {
         let cli = parse_words(&["sc", "token", "--profile", "p", "-v", "--min-ttl=60"]).unwrap();
-        assert_eq!(cli.command, Command::Serve(Tool::Plain(Plain::Token)));
+        assert_eq!(format!("{:?}", cli.command), "Serve(Token)");
         assert_eq!(cli.flags.profile.as_deref(), Some("p"));
         assert_eq!(cli.flags.min_ttl, Some(60));
         assert!(cli.verbose);
@@ -755,40 +653,46 @@ mod tests {
 
     #[test]
     fn link_names_stand_for_their_protocol() {
-        let cli = parse_words(&["/usr/bin/git-credential-snowplow", "get"]).unwrap();
-        assert_eq!(cli.command, Command::Serve(Tool::Git(git::Action::Get)));
-        let cli = parse_words(&["docker-credential-snowplow", "list"]).unwrap();
         assert_eq!(
-            cli.command,
-            Command::Serve(Tool::Docker(docker::Action::List))
+            command_of(&["/usr/bin/git-credential-snowplow", "get"]),
+            "Serve(Get)"
         );
-        let cli = parse_words(&["terraform-credentials-snowplow", "get", "x.test"]).unwrap();
         assert_eq!(
-            cli.command,
-            Command::Serve(Tool::Terraform(terraform::Call {
-                action: terraform::Action::Get,
-                host: "x.test".into()
-            }))
+            command_of(&["docker-credential-snowplow", "list"]),
+            "Serve(List)"
         );
-        let cli = parse_words(&["/bin/Git-Credential-Snowplow.EXE", "get"]).unwrap();
-        assert_eq!(cli.command, Command::Serve(Tool::Git(git::Action::Get)));
+        assert_eq!(
+            command_of(&["terraform-credentials-snowplow", "get", "x.test"]),
+            "Serve(Call { action: Get, host: \"x.test\" })"
+        );
+        assert_eq!(
+            command_of(&["/bin/Git-Credential-Snowplow.EXE", "get"]),
+            "Serve(Get)"
+        );
         #[cfg(windows)]
-        {
-            let cli = parse_words(&[r"C:\bin\docker-credential-snowplow.exe", "list"]).unwrap();
-            assert_eq!(
-                cli.command,
-                Command::Serve(Tool::Docker(docker::Action::List))
-            );
-        }
+        assert_eq!(
+            command_of(&[r"C:\bin\docker-credential-snowplow.exe", "list"]),
+            "Serve(List)"
+        );
         assert!(parse_words(&["git-credential-snowplow.exe.old", "get"]).is_err());
+        // The link names are the protocols' own.
+        let links: Vec<_> = protocol::links().collect();
+        assert_eq!(
+            links,
+            [
+                ("git-credential-snowplow", "git"),
+                ("docker-credential-snowplow", "docker"),
+                ("terraform-credentials-snowplow", "terraform"),
+            ]
+        );
     }
 
     #[test]
     fn help_shows_every_command_of_the_table() {
         let help = help();
-        for spec in COMMANDS {
-            let line = format!("\n  {}", spec.usage);
-            assert_eq!(help.matches(&line).count(), 1, "{}", spec.usage);
+        for entry in entries() {
+            let line = format!("\n  {}", entry.usage());
+            assert_eq!(help.matches(&line).count(), 1, "{line}");
         }
         assert!(help.contains(
             "  docker <get|store|erase|list|version>\n                             Docker \
@@ -797,14 +701,54 @@ mod tests {
         assert!(help.contains("  bazel get                  Bazel credential helper\n"));
     }
 
+    /// Every protocol (and every other command) is in `--help`, has a
+    /// `help COMMAND` page and has its line in the man page: a new protocol
+    /// that lacks one fails here (complete.rs checks it is offered).
+    #[test]
+    fn every_command_has_help_completion_and_a_man_page_entry() {
+        let man = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/snowplow-credentials.1"
+        ))
+        .unwrap();
+        let all = entries();
+        for tool in TOOLS {
+            assert!(all.iter().any(|e| e.words == tool.entry.words));
+        }
+        for entry in all {
+            let word = entry.words[0];
+            assert!(!entry.about.is_empty(), "{word}: about");
+            let page = help_text(Some(word));
+            assert!(page.starts_with("Usage: "), "{word}: help {word}");
+            if word != "help" {
+                assert!(entry.details.ends_with('\n'), "{word}: details");
+            }
+            let line = entry.man_line();
+            assert!(man.lines().any(|l| l == line), "man page lacks `{line}`");
+        }
+        // And every option, from the settings table.
+        for field in FIELDS {
+            let flag = field.flag.unwrap();
+            let short = field
+                .short
+                .map(|c| format!("Fl {c} , "))
+                .unwrap_or_default();
+            let value = field
+                .placeholder
+                .map(|p| format!(" Ar {}", p.to_lowercase()));
+            let line = format!(".It {short}Fl {}{}", &flag[1..], value.unwrap_or_default());
+            assert!(man.lines().any(|l| l == line), "man page lacks `{line}`");
+        }
+    }
+
     #[test]
     fn the_parser_takes_every_option_of_the_table() {
-        for opt in OPTIONS {
-            let long = format!("--{}", opt.long);
+        for field in FIELDS {
+            let long = field.flag.unwrap().to_string();
             let mut words = vec!["sc", "token", long.as_str()];
-            words.extend(opt.value.map(|_| "5"));
+            words.extend(field.placeholder.map(|_| "5"));
             assert!(parse_words(&words).is_ok(), "{long}");
-            if let Some(c) = opt.short {
+            if let Some(c) = field.short {
                 let short = format!("-{c}");
                 assert!(parse_words(&["sc", "token", &short]).is_ok(), "{short}");
             }

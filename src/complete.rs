@@ -1,8 +1,8 @@
 //! Shell completion. Each shell's script (`completions SHELL`) is a few lines
 //! of glue that hands the words typed so far to `snowplow-credentials
 //! __complete` and offers what it prints. So there is one completer, here:
-//! commands, options and protocol actions come from cli.rs's tables (the
-//! same ones the parser and `--help` use), and profile names from the config
+//! commands, their arguments and options come from the commands' structured
+//! entries (the same ones the parser and `--help` read: [`crate::usage`]), and profile names from the config
 //! file at the moment TAB is pressed.
 //!
 //! `__complete N WORD...`: the first N words (after the program's name) are
@@ -13,8 +13,10 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{COMMANDS, OPTIONS, Opt, Shell, Spec};
+use crate::cli::{self, Shell};
+use crate::config::fields::{self, FIELDS, Field};
 use crate::config::{self, Flags};
+use crate::usage::{Arg, Entry, Kind};
 
 const BASH: &str = include_str!("complete/snowplow-credentials.bash");
 const ZSH: &str = include_str!("complete/_snowplow-credentials");
@@ -57,7 +59,7 @@ pub fn candidates(args: &[String]) -> String {
 /// global option), and `--config`.
 #[derive(Default)]
 struct Line {
-    command: Option<&'static Spec>,
+    command: Option<&'static Entry>,
     arguments: usize,
     wants_value: Option<Wanted>,
     config: Option<PathBuf>,
@@ -65,9 +67,9 @@ struct Line {
 
 #[derive(Clone, Copy)]
 enum Wanted {
-    Global(&'static Opt),
-    /// A command's own option, by its value's placeholder (`<PATH>`).
-    Own(&'static str),
+    Global(&'static Field),
+    /// A command's own option, by the value it takes.
+    Own(&'static Arg),
 }
 
 impl Line {
@@ -85,7 +87,7 @@ impl Line {
             } else if word.starts_with('-') {
                 // A short switch (-v, -h, -V): nothing to remember.
             } else if line.command.is_none() {
-                line.command = COMMANDS.iter().find(|c| c.words.contains(&word.as_str()));
+                line.command = cli::entry_of(word);
             } else {
                 line.arguments += 1;
             }
@@ -95,18 +97,15 @@ impl Line {
 
     /// `--name`'s value, if it takes one: a global option or the command's.
     fn option(&self, name: &str) -> Option<Wanted> {
-        if let Some(opt) = OPTIONS.iter().find(|o| o.long == name) {
-            return opt.value.map(|_| Wanted::Global(opt));
+        if let Some(field) = fields::by_flag(name) {
+            return field.placeholder.map(|_| Wanted::Global(field));
         }
-        let own = own_options(self.command?)
-            .into_iter()
-            .find(|(n, _)| *n == name)?;
-        own.1.map(Wanted::Own)
+        self.command?.flag(name)?.map(Wanted::Own)
     }
 
     fn value(&mut self, wanted: Wanted, value: &str) {
-        if let Wanted::Global(opt) = wanted
-            && opt.long == "config"
+        if let Wanted::Global(field) = wanted
+            && field.flag == fields::CONFIG.flag
         {
             self.config = Some(PathBuf::from(value));
         }
@@ -127,21 +126,22 @@ impl Line {
         }
         match self.command {
             None => command_words(),
-            Some(spec) => positionals(spec)
-                .get(self.arguments)
-                .map_or_else(Vec::new, |slot| slot_values(slot)),
+            Some(entry) => entry
+                .positionals()
+                .nth(self.arguments)
+                .map_or_else(Vec::new, arg_values),
         }
     }
 
     fn options(&self) -> Vec<(String, String)> {
-        let about = |opt: &Opt| opt.about.lines().next().unwrap_or("").to_string();
-        let mut all: Vec<_> = OPTIONS
-            .iter()
-            .map(|o| (format!("--{}", o.long), about(o)))
+        let about = |field: &Field| field.about().lines().next().unwrap_or("").to_string();
+        let flags = FIELDS.iter().filter_map(|f| Some((f.flag?, f)));
+        let mut all: Vec<_> = flags
+            .map(|(flag, f)| (flag.to_string(), about(f)))
             .collect();
-        // Options a command's usage names, such as `clear [--all]`.
-        if let Some(spec) = self.command {
-            for (name, _) in own_options(spec) {
+        // The command's own options, such as `clear [--all]`.
+        if let Some(entry) = self.command {
+            for (name, _) in entry.flags() {
                 all.push((format!("--{name}"), String::new()));
             }
         }
@@ -150,17 +150,17 @@ impl Line {
 
     /// The values wanted: profile names, a path, or the placeholder's.
     fn values(&self, wanted: Wanted, prefix: &str) -> Vec<(String, String)> {
-        let slot = match wanted {
-            Wanted::Global(opt) if opt.long == "profile" => {
+        let values = match wanted {
+            Wanted::Global(field) if field.flag == fields::PROFILE.flag => {
                 return profiles(self.config.clone())
                     .into_iter()
                     .map(|p| (format!("{prefix}{p}"), "profile".to_string()))
                     .collect();
             }
-            Wanted::Global(opt) => opt.value.unwrap_or(""),
-            Wanted::Own(placeholder) => placeholder,
+            Wanted::Global(field) if field.takes_path() => files(":files"),
+            Wanted::Global(_) => Vec::new(),
+            Wanted::Own(arg) => arg_values(arg),
         };
-        let values = slot_values(slot);
         if !prefix.is_empty() && values.iter().any(|(w, _)| w.starts_with(':')) {
             return Vec::new();
         }
@@ -172,75 +172,32 @@ impl Line {
 }
 
 fn command_words() -> Vec<(String, String)> {
-    COMMANDS
-        .iter()
-        .flat_map(|c| c.words.iter().map(|w| (w.to_string(), c.about.to_string())))
+    let entries = cli::entries().into_iter();
+    entries
+        .flat_map(|e| e.words.iter().map(|w| (w.to_string(), e.about.to_string())))
         .collect()
 }
 
-/// A command's usage after its name, a token each: `[...]` and `<...>`
-/// groups whole.
-fn usage_tokens(usage: &'static str) -> Vec<&'static str> {
-    let rest = usage.split_once(' ').map_or("", |r| r.1);
-    let (mut tokens, mut depth, mut start) = (Vec::new(), 0, 0);
-    for (i, c) in rest.char_indices() {
-        match c {
-            '[' | '<' => depth += 1,
-            ']' | '>' => depth -= 1,
-            ' ' if depth == 0 => {
-                tokens.push(&rest[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    tokens.push(&rest[start..]);
-    tokens.retain(|t| !t.is_empty());
-    tokens
+/// What the shell completes itself: `:files` or `:dirs`.
+fn files(which: &str) -> Vec<(String, String)> {
+    vec![(which.to_string(), String::new())]
 }
 
-/// A command's own options (`[--name VALUE]`): each name and the
-/// placeholder of its value, if it takes one.
-fn own_options(spec: &Spec) -> Vec<(&'static str, Option<&'static str>)> {
-    usage_tokens(spec.usage)
-        .into_iter()
-        .filter_map(|t| t.strip_prefix("[--")?.strip_suffix(']'))
-        .map(|inner| match inner.split_once(' ') {
-            Some((name, value)) => (name, Some(value)),
-            None => (inner, None),
-        })
-        .collect()
-}
-
-/// A command's arguments, in order.
-fn positionals(spec: &Spec) -> Vec<&'static str> {
-    usage_tokens(spec.usage)
-        .into_iter()
-        .filter(|t| !t.starts_with("[--"))
-        .collect()
-}
-
-/// The values of one usage slot: `get` itself, `<a|b>` each word, a path
-/// for the shell to complete (`DIR`, `FILE`, and `<PATH>`: `sink`'s file,
-/// where console-url's `[PATH]` is part of a URL), `COMMAND` the command
-/// words; anything else (`<host>`, `NAMES`) nothing known.
-fn slot_values(slot: &str) -> Vec<(String, String)> {
-    let name = slot.trim_matches(['[', ']', '<', '>']);
-    if name.contains('|') {
-        return name
-            .split('|')
+/// The values of one argument: each of its words, a path for the shell to
+/// complete, the command words; for free text, nothing.
+fn arg_values(arg: &Arg) -> Vec<(String, String)> {
+    match arg {
+        Arg::OneOf(words) => words
+            .iter()
             .map(|w| (w.to_string(), String::new()))
-            .collect();
-    }
-    match name {
-        "DIR" => vec![(":dirs".into(), String::new())],
-        "FILE" => vec![(":files".into(), String::new())],
-        "PATH" if slot.starts_with('<') => vec![(":files".into(), String::new())],
-        "COMMAND" => command_words(),
-        _ if slot == name && name.chars().all(|c| c.is_ascii_lowercase()) => {
-            vec![(name.to_string(), String::new())]
-        }
-        _ => Vec::new(),
+            .collect(),
+        Arg::Value { kind, .. } => match kind {
+            Kind::File => files(":files"),
+            Kind::Dir => files(":dirs"),
+            Kind::Command => command_words(),
+            Kind::Text | Kind::Links => Vec::new(),
+        },
+        Arg::Flag { .. } => Vec::new(),
     }
 }
 
@@ -274,10 +231,12 @@ mod tests {
 
     #[test]
     fn commands_then_each_commands_arguments() {
-        let all = offered("");
-        for spec in COMMANDS {
-            for word in spec.words {
-                assert!(all.contains(&word.to_string()), "{word}");
+        // Every command, protocols included, with its summary.
+        let all = candidates(&words(""));
+        for entry in cli::entries() {
+            for word in entry.words {
+                let line = format!("{word}\t{}\n", entry.about);
+                assert!(all.contains(&line), "{word}");
             }
         }
         assert_eq!(offered("te"), ["terraform"]);
@@ -311,7 +270,10 @@ mod tests {
     #[test]
     fn options_anywhere_and_their_values() {
         let all = offered("--");
-        assert_eq!(all.len(), OPTIONS.len());
+        assert_eq!(
+            all.len(),
+            FIELDS.iter().filter(|f| f.flag.is_some()).count()
+        );
         assert_eq!(offered("token --ref"), ["--refresh"]);
         assert_eq!(offered("clear --a"), ["--api-key-id", "--all"]);
         assert_eq!(offered("token --a"), ["--api-key-id"]);

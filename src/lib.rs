@@ -30,6 +30,7 @@ mod status;
 mod time;
 mod token;
 mod url;
+mod usage;
 
 /// What the fuzz targets (`fuzz/`) and the parser tests (`tests/cli/`)
 /// reach inside the crate, and nothing else: the crate is a program, not a
@@ -55,7 +56,6 @@ use std::io::Write;
 use cli::{Cli, Command};
 use config::Settings;
 use error::{Error, Result};
-use protocol::{Protocol, Tool};
 
 /// Runs the program with `args` (argv, including argv[0]) and returns the
 /// exit code: 0 success, 1 failure, 2 usage error. Output goes to stdout,
@@ -83,9 +83,9 @@ pub fn run(args: Vec<OsString>) -> u8 {
 /// for people (what `clear` and `install-links` did) go to stderr.
 fn execute(cli: &Cli) -> Result<(String, u8)> {
     let said = match &cli.command {
-        Command::Serve(tool) => return serve_tool(tool.clone(), cli),
+        Command::Serve(call) => return call.serve(&|| load(cli), cli.refresh),
         Command::Help(command) => return Ok((cli::help_text(*command), 0)),
-        Command::Version => return Ok((cli::VERSION_LINE.to_string(), 0)),
+        Command::Version => return Ok((usage::VERSION_LINE.to_string(), 0)),
         Command::Completions(shell) => return Ok((complete::script(*shell), 0)),
         Command::Complete(words) => return Ok((complete::candidates(words), 0)),
         Command::ConsoleUrl { path, json } => {
@@ -126,34 +126,4 @@ fn load(cli: &Cli) -> Result<Settings> {
     let settings = Settings::load(&cli.flags)?;
     debug!("{}", settings.describe_origins());
     Ok(settings)
-}
-
-fn serve_tool(tool: Tool, cli: &Cli) -> Result<(String, u8)> {
-    match tool {
-        Tool::Plain(plain) => serve(plain, cli),
-        Tool::Aws(aws) => serve(aws, cli),
-        Tool::Kubernetes(kubernetes) => serve(kubernetes, cli),
-        Tool::Git(action) => serve(action, cli),
-        Tool::Docker(action) => serve(action, cli),
-        Tool::Terraform(call) => serve(call, cli),
-        Tool::Bazel(get) => serve(get, cli),
-    }
-}
-
-/// Any protocol, the same way: read the request, load the settings, get a
-/// token only when one is wanted, render. A protocol that answers errors
-/// on stdout gets them there, with exit code 1.
-fn serve<P: Protocol>(call: P, cli: &Cli) -> Result<(String, u8)> {
-    let answer = || {
-        let request = call.read()?;
-        if let Some(out) = P::unconfigured(&request) {
-            return Ok(out);
-        }
-        protocol::answer::<P>(&request, &load(cli)?, cli.refresh)
-    };
-    match answer() {
-        Ok(out) => Ok((out, 0)),
-        Err(e) if P::ERRORS_TO_STDOUT => Ok((format!("{e}\n"), 1)),
-        Err(e) => Err(e),
-    }
 }

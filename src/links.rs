@@ -5,9 +5,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::cli::LINKS;
 use crate::error::{Error, Result};
 use crate::files::{self, Link, Unlink};
+use crate::protocol;
 
 /// Links each helper name of `only` (every one when empty) to this binary
 /// in `dir` (default: the directory of the path it was invoked by),
@@ -35,7 +35,7 @@ pub fn install_links(dir: Option<PathBuf>, only: &[String], remove: bool) -> Res
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
-    let chosen = LINKS.iter().filter(|(name, command)| {
+    let chosen = protocol::links().filter(|(name, command)| {
         only.is_empty() || only.iter().any(|o| o == command || o == name)
     });
     let done: Vec<Result<String>> = chosen

@@ -39,6 +39,14 @@ pub struct Options {
     pub once: bool,
 }
 
+/// `sink`'s own options as the command line gave them, unchecked.
+pub struct Given<'a> {
+    pub header: Option<PathBuf>,
+    pub mode: Option<&'a str>,
+    pub group: Option<&'a str>,
+    pub once: bool,
+}
+
 impl Options {
     /// Writing `path` with the defaults: 0600, no header file, until stopped.
     pub fn at(path: &str) -> Options {
@@ -49,6 +57,44 @@ impl Options {
             group: None,
             once: false,
         }
+    }
+
+    /// These options with the command line's own ones, checked: `--group`
+    /// is there so the group can read, so it means 0640.
+    pub fn with(self, given: Given) -> Result<Options> {
+        let Given {
+            header,
+            mode,
+            group,
+            once,
+        } = given;
+        let mode = match (mode, group) {
+            (None, None) | (Some("600" | "0600"), None) => 0o600,
+            (None, Some(_)) | (Some("640" | "0640"), _) => 0o640,
+            (Some("600" | "0600"), Some(_)) => {
+                return Err(Error::Usage(
+                    "--group gives its group read access, which 0600 denies: drop --mode \
+                     (--group means 0640)"
+                        .into(),
+                ));
+            }
+            (Some(other), _) => {
+                return Err(Error::Usage(format!(
+                    "--mode `{other}`: give 0600 (the default) or 0640 (read by the file's group)"
+                )));
+            }
+        };
+        if header.as_deref() == Some(Path::new("")) {
+            return Err(Error::Usage("--header-file needs a path".into()));
+        }
+        let group = group.map(group_id).transpose()?;
+        Ok(Options {
+            header,
+            mode,
+            group,
+            once,
+            ..self
+        })
     }
 }
 

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::display_path;
-use super::resolve::Env;
+use super::fields::{self, Env, display_path};
 use crate::error::{Error, Result};
 use crate::files::{self, ConfigFileError};
 use crate::secret::Secret;
@@ -92,7 +91,7 @@ pub fn dirs(env: Env) -> Vec<PathBuf> {
 
 /// Where `credentials.toml` is looked for, in order (see [`dirs`]).
 fn candidates() -> Vec<PathBuf> {
-    let dirs = dirs(&super::env);
+    let dirs = dirs(&fields::env);
     dirs.iter().map(|d| d.join("credentials.toml")).collect()
 }
 
@@ -183,7 +182,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<File> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::file::*;
 
     #[track_caller]
     fn error(text: &str) -> String {

@@ -11,6 +11,7 @@
 //! this file holds what they produce: [`Settings`], its token [`Source`]
 //! and the [`Credentials`] exchanged for one.
 
+pub mod fields;
 mod file;
 mod resolve;
 pub mod snowplow_cli;
@@ -24,42 +25,16 @@ use crate::error::{Error, Result};
 use crate::files;
 pub use crate::secret_source::SecretSource;
 use crate::url::{Origin, Url};
-use resolve::{Definition, Env, Value, pick};
+use fields::Env;
+pub use fields::{
+    ENV_API_KEY, ENV_API_KEY_ID, ENV_CACHE_DIR, ENV_CONFIG, Flags, display_path, env,
+};
+#[cfg(test)]
+use fields::{ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE};
+use resolve::{Definition, Value, pick};
 
-pub const ENV_ORG_ID: &str = "SNOWPLOW_CONSOLE_ORG_ID";
-pub const ENV_API_KEY_ID: &str = "SNOWPLOW_CONSOLE_API_KEY_ID";
-pub const ENV_API_KEY: &str = "SNOWPLOW_CONSOLE_API_KEY";
-pub const ENV_HOST: &str = "SNOWPLOW_CONSOLE_HOST";
-pub const ENV_CONFIG: &str = "SNOWPLOW_CREDENTIALS_CONFIG";
-pub const ENV_PROFILE: &str = "SNOWPLOW_CREDENTIALS_PROFILE";
-pub const ENV_MIN_TTL: &str = "SNOWPLOW_CREDENTIALS_MIN_TTL";
-pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
-pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
-pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
-
-pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 pub const DEFAULT_AUTH_URL: &str = "https://id.snowplowanalytics.com/oauth/token";
 pub const DEFAULT_AUDIENCE: &str = "https://snowplowanalytics.com/api/";
-/// Serve a cached token while more than this many seconds remain.
-pub const DEFAULT_MIN_TTL: u64 = 900;
-/// Connect and read timeout for one HTTP request, in seconds.
-pub const DEFAULT_TIMEOUT: u64 = 10;
-/// How long an `api_key_command` (a password manager, say) may take.
-pub const DEFAULT_COMMAND_TIMEOUT: u64 = 60;
-
-/// Values given on the command line. There is deliberately no flag for a
-/// secret: argv is visible to every user of the machine.
-#[derive(Debug, Default)]
-pub struct Flags {
-    pub org_id: Option<String>,
-    pub api_key_id: Option<String>,
-    pub host: Option<String>,
-    pub profile: Option<String>,
-    pub config: Option<PathBuf>,
-    pub min_ttl: Option<u64>,
-    pub timeout: Option<u64>,
-    pub token_file: Option<PathBuf>,
-}
 
 /// Where the token comes from: exchanged for credentials (and cached by
 /// us), or read from a file something else keeps fresh.
@@ -313,32 +288,6 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     /// For `-v`: each setting and where its value came from.
     pub origins: Vec<(&'static str, String)>,
-}
-
-/// An environment variable, with empty values counting as unset (as in
-/// snowplow-cli). A value that is not UTF-8 counts as unset too, with a
-/// warning, so that a message saying "set X" is not left unexplained.
-pub fn env(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(value) => Some(value).filter(|v| !v.is_empty()),
-        Err(std::env::VarError::NotPresent) => None,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            crate::warn!("{name} is not UTF-8 text, so it is ignored");
-            None
-        }
-    }
-}
-
-/// `path` with the home directory written short (`~` on Unix,
-/// `%USERPROFILE%` on Windows), for messages.
-pub fn display_path(path: &Path) -> String {
-    if let Some(home) = files::home()
-        && let Ok(rest) = path.strip_prefix(&home)
-    {
-        let sep = std::path::MAIN_SEPARATOR;
-        return format!("{}{sep}{}", files::HOME_SHORT, rest.display());
-    }
-    path.display().to_string()
 }
 
 impl Settings {

@@ -7,7 +7,7 @@
 //! in-process by a table rather than by spawning the program.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::file::{AuthKind, Profile, Read, dirs};
@@ -15,19 +15,20 @@ use super::snowplow_cli::{self, CliFile};
 use secrets::{API_KEY, CLIENT_SECRET, PASSWORD};
 
 mod secrets;
+use super::fields::{
+    API_KEY_ID, COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST, DEFAULT_MIN_TTL,
+    DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_ORG_ID, Field, HOST, MIN_TTL,
+    ORG_ID, PROFILE, TIMEOUT, TOKEN_FILE,
+};
 use super::{
-    Credentials, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST,
-    DEFAULT_MIN_TTL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_API_KEY_ID, ENV_HOST, ENV_MIN_TTL,
-    ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE, Flags, SecretSource, Settings, Source,
+    Credentials, DEFAULT_AUDIENCE, DEFAULT_AUTH_URL, Flags, SecretSource, Settings, Source,
     cache_dir_in, display_path, profile_place,
 };
 use crate::error::{Error, Result};
 use crate::ids;
-use crate::time;
 use crate::url::{Origin, Url};
 
-/// Reads an environment variable, empty counting as unset.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub use super::fields::Env;
 
 /// Where a value came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +110,17 @@ pub fn pick<T: FromEnv>(
     Ok(file.and_then(|val| value(val, key)))
 }
 
+/// A field's flag, as [`Definition::Flag`] names it.
+fn flag(field: &Field) -> &'static str {
+    field.flag.unwrap_or(field.name)
+}
+
+/// A field's environment variable (one that has none reads an empty name,
+/// which is never set).
+fn var(field: &Field) -> &'static str {
+    field.var.unwrap_or_default()
+}
+
 /// The selected profile of a read file.
 struct Loaded {
     profile: Profile,
@@ -149,8 +161,8 @@ fn resolver<'a>(
     let default_profile = read.as_ref().and_then(|r| r.file.default_profile.clone());
     let chosen = pick(
         env,
-        ("--profile", flags.profile.clone()),
-        ENV_PROFILE,
+        (flag(&PROFILE), flags.profile.clone()),
+        var(&PROFILE),
         (Definition::FileKey("default_profile"), default_profile),
     )?;
     let Value {
@@ -166,43 +178,54 @@ fn resolver<'a>(
         ignored_variables(env, &name, &definition);
     }
     let file_exists = read.is_some();
-    let loaded = match read {
-        Some(Read { mut file, shared }) => match file.profiles.remove(&name) {
-            Some(profile) => Some(Loaded { profile, shared }),
-            None if definition == Definition::Default => None,
-            None => {
-                let known: Vec<_> = file.profiles.keys().map(String::as_str).collect();
-                let known = if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                };
-                return Err(Error::Config(format!(
-                    "no profile \"{name}\" (from {definition}) in {}; its profiles: {known}",
-                    display_path(&path)
-                )));
-            }
-        },
-        None if explicit => {
-            return Err(Error::Config(format!(
-                "no profile \"{name}\" (from {definition}): there is no config file {}",
-                display_path(&path)
-            )));
-        }
-        None => None,
-    };
+    let loaded = select(read, &name, &definition, &path)?;
     Ok(Resolver {
         env,
         explicit,
         cli: None,
         flags,
         place: profile_place(&name, &path).into(),
-        origins: vec![("profile", definition.to_string())],
+        origins: vec![(PROFILE.name, definition.to_string())],
         file_without_profile: (file_exists && loaded.is_none()).then(|| path.clone()),
         file: loaded.is_some().then_some(path),
         profile_name: name,
         loaded,
     })
+}
+
+/// The profile `name` of the file `read` from `path`: a profile chosen by
+/// name (not [`Definition::Default`]) must exist.
+fn select(
+    read: Option<Read>,
+    name: &str,
+    definition: &Definition,
+    path: &Path,
+) -> Result<Option<Loaded>> {
+    let Some(Read { mut file, shared }) = read else {
+        if matches!(definition, Definition::Flag(_) | Definition::Env(_)) {
+            return Err(Error::Config(format!(
+                "no profile \"{name}\" (from {definition}): there is no config file {}",
+                display_path(path)
+            )));
+        }
+        return Ok(None);
+    };
+    match file.profiles.remove(name) {
+        Some(profile) => Ok(Some(Loaded { profile, shared })),
+        None if *definition == Definition::Default => Ok(None),
+        None => {
+            let known: Vec<_> = file.profiles.keys().map(String::as_str).collect();
+            let known = if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            };
+            Err(Error::Config(format!(
+                "no profile \"{name}\" (from {definition}) in {}; its profiles: {known}",
+                display_path(path)
+            )))
+        }
+    }
 }
 
 /// Says (with `-v`) which Console variables a profile chosen by name
@@ -257,31 +280,31 @@ impl Resolver<'_> {
         self.loaded.as_ref().map(|l| &l.profile)
     }
 
-    /// [`pick`] for the setting `name`, the profile key that `field`
-    /// reads, recording where the value came from.
+    /// [`pick`] for the setting `field` given the flag's value `flag`, its
+    /// profile key read by `key`, recording where the value came from.
     fn setting<T: FromEnv>(
         &mut self,
-        name: &'static str,
-        flag: (&'static str, Option<T>),
-        var: &'static str,
-        field: fn(&Profile) -> Option<T>,
+        field: &'static Field,
+        flag: Option<T>,
+        key: fn(&Profile) -> Option<T>,
     ) -> Result<Option<T>> {
-        let from_profile = self.profile().and_then(field);
-        let key = Definition::Key(name, self.place.clone());
+        let from_profile = field.key.then(|| self.profile().and_then(key)).flatten();
+        let key = Definition::Key(field.name, self.place.clone());
         let (env, explicit) = (self.env, self.explicit);
-        let env = move |var: &str| masked(env, explicit, var);
-        let picked = pick(&env, flag, var, (key, from_profile))?;
+        let env = move |var: &str| (!var.is_empty()).then(|| masked(env, explicit, var))?;
+        let flag = (self::flag(field), flag);
+        let picked = pick(&env, flag, var(field), (key, from_profile))?;
         Ok(picked.map(|Value { val, definition }| {
-            self.origins.push((name, definition.to_string()));
+            self.origins.push((field.name, definition.to_string()));
             val
         }))
     }
 
-    /// A duration setting checked by [`time::seconds_rule`], the error
-    /// naming where it was set.
-    fn seconds(&self, name: &str, secs: Option<u64>, least: u64) -> Result<Option<u64>> {
-        let checked = secs.map(|secs| time::seconds_rule(secs, least)).transpose();
-        checked.map_err(|why| Error::Config(format!("{} {why}", self.origin(name))))
+    /// A duration setting checked by the field's one rule
+    /// ([`Field::seconds`]), the error naming where it was set.
+    fn seconds(&self, field: &Field, secs: Option<u64>) -> Result<Option<u64>> {
+        let checked = secs.map(|secs| field.seconds(secs)).transpose();
+        checked.map_err(|why| Error::Config(format!("{} {why}", self.origin(field.name))))
     }
 
     /// `value`, or `default` recorded as such.
@@ -296,29 +319,22 @@ impl Resolver<'_> {
         let flags = self.flags;
         let org = self.org()?;
         let org = (org.map(|v| ids::org_id(&v, &self.origin("org_id")))).transpose()?;
-        let key_id = ("--api-key-id", flags.api_key_id.clone());
-        let key_id =
-            self.console_setting(("api_key_id", "api-key-id"), key_id, ENV_API_KEY_ID, |p| {
-                non_empty(&p.api_key_id)
-            })?;
+        let key_id = flags.api_key_id.clone();
+        let key_id = self.console_setting(&API_KEY_ID, "api-key-id", key_id, |p| {
+            non_empty(&p.api_key_id)
+        })?;
         let key_id = key_id
             .map(|v| ids::name("API key ID", &v, &self.origin("api_key_id")))
             .transpose()?;
         let host = self.host()?;
-        let min_ttl = ("--min-ttl", flags.min_ttl);
-        let min_ttl = self.setting("min_ttl", min_ttl, ENV_MIN_TTL, |p| p.min_ttl)?;
-        let min_ttl = self.seconds("min_ttl", min_ttl, 0)?;
-        let min_ttl = self.or_default("min_ttl", min_ttl, DEFAULT_MIN_TTL);
-        let timeout = ("--timeout", flags.timeout);
-        let timeout = self.setting("timeout", timeout, ENV_TIMEOUT, |p| p.timeout)?;
-        let timeout = self.seconds("timeout", timeout, 1)?;
-        let timeout = self.or_default("timeout", timeout, DEFAULT_TIMEOUT);
-        let command_timeout = self.profile().and_then(|p| p.command_timeout);
-        if command_timeout.is_some() {
-            let origin = Definition::Key("command_timeout", self.place.clone());
-            self.origins.push(("command_timeout", origin.to_string()));
-        }
-        let command_timeout = self.seconds("command_timeout", command_timeout, 1)?;
+        let min_ttl = self.setting(&MIN_TTL, flags.min_ttl, |p| p.min_ttl)?;
+        let min_ttl = self.seconds(&MIN_TTL, min_ttl)?;
+        let min_ttl = self.or_default(MIN_TTL.name, min_ttl, DEFAULT_MIN_TTL);
+        let timeout = self.setting(&TIMEOUT, flags.timeout, |p| p.timeout)?;
+        let timeout = self.seconds(&TIMEOUT, timeout)?;
+        let timeout = self.or_default(TIMEOUT.name, timeout, DEFAULT_TIMEOUT);
+        let command_timeout = self.setting(&COMMAND_TIMEOUT, None, |p| p.command_timeout)?;
+        let command_timeout = self.seconds(&COMMAND_TIMEOUT, command_timeout)?;
         let hosts = self.hosts()?;
         let source = self.source(org, key_id)?;
         Ok(Settings {
@@ -338,19 +354,16 @@ impl Resolver<'_> {
 
     /// The organization ID: flag, variable, profile or snowplow-cli's files.
     fn org(&mut self) -> Result<Option<String>> {
-        let org = ("--org-id", self.flags.org_id.clone());
-        self.console_setting(("org_id", "org-id"), org, ENV_ORG_ID, |p| {
-            non_empty(&p.org_id)
-        })
+        let org = self.flags.org_id.clone();
+        self.console_setting(&ORG_ID, "org-id", org, |p| non_empty(&p.org_id))
     }
 
     /// The Console URL: flag, variable, profile or snowplow-cli's files, else
     /// the production Console.
     fn host(&mut self) -> Result<Url> {
-        let host = ("--host", self.flags.host.clone());
-        let host =
-            self.console_setting(("host", "host"), host, ENV_HOST, |p| non_empty(&p.host))?;
-        let host = self.or_default("host", host, DEFAULT_HOST.into());
+        let host = self.flags.host.clone();
+        let host = self.console_setting(&HOST, "host", host, |p| non_empty(&p.host))?;
+        let host = self.or_default(HOST.name, host, DEFAULT_HOST.into());
         Url::parse(&host, "https").map_err(|e| {
             Error::Config(format!(
                 "bad Console host from {}: {e}",
@@ -375,12 +388,12 @@ impl Resolver<'_> {
     /// files (`cli_key` in them), which are read only if it comes to that.
     fn console_setting(
         &mut self,
-        (name, cli_key): (&'static str, &'static str),
-        flag: (&'static str, Option<String>),
-        var: &'static str,
-        field: fn(&Profile) -> Option<String>,
+        field: &'static Field,
+        cli_key: &'static str,
+        flag: Option<String>,
+        key: fn(&Profile) -> Option<String>,
     ) -> Result<Option<String>> {
-        if let Some(value) = self.setting(name, flag, var, field)? {
+        if let Some(value) = self.setting(field, flag, key)? {
             return Ok(Some(value));
         }
         if !self.uses_cli_files() {
@@ -391,7 +404,7 @@ impl Resolver<'_> {
             Some((value, f.place(cli_key)))
         });
         Ok(found.map(|(value, place)| {
-            self.origins.push((name, place));
+            self.origins.push((field.name, place));
             value
         }))
     }
@@ -443,11 +456,11 @@ impl Resolver<'_> {
     /// SNOWPLOW_CONSOLE_API_KEY does; beside a key source in the same
     /// profile it is an error, since only one of them can be meant.
     fn token_file(&mut self) -> Result<Option<PathBuf>> {
-        let flag = ("--token-file", self.flags.token_file.clone());
+        let flag = (flag(&TOKEN_FILE), self.flags.token_file.clone());
         let from_profile = self.profile().and_then(|p| p.token_file.clone());
-        let key = Definition::Key("token_file", self.place.clone());
+        let key = Definition::Key(TOKEN_FILE.name, self.place.clone());
         let Some(Value { val, definition }) =
-            pick(self.env, flag, ENV_TOKEN_FILE, (key, from_profile))?
+            pick(self.env, flag, var(&TOKEN_FILE), (key, from_profile))?
         else {
             return Ok(None);
         };

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::fields::display_path;
 use crate::error::{Error, Result};
 
 /// The settings both files can hold: the `snowplow.yml` key and the
@@ -46,7 +47,7 @@ impl CliFile {
     /// Where `key` is set, for messages: `org-id in ~/.config/snowplow/snowplow.yml`.
     pub fn place(&self, key: &str) -> String {
         let name = if self.yml { key } else { env_name(key) };
-        format!("{name} in {}", crate::config::display_path(&self.path))
+        format!("{name} in {}", display_path(&self.path))
     }
 }
 
@@ -70,9 +71,8 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
                 } else {
                     parse_dotenv(&text)
                 };
-                let values = values.map_err(|e| {
-                    Error::Config(format!("{}, {e}", crate::config::display_path(&path)))
-                })?;
+                let values =
+                    values.map_err(|e| Error::Config(format!("{}, {e}", display_path(&path))))?;
                 let file = CliFile { path, yml, values };
                 check_secret_private(&file)?;
                 found.push(file);
@@ -88,7 +88,7 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
 /// can edit it could send our key to their own host. The rules are those
 /// of our own config file.
 fn read_checked(path: &Path) -> Result<Option<String>> {
-    let shown = crate::config::display_path(path);
+    let shown = display_path(path);
     let Some((text, _)) = super::file::read_checked(path, &shown)? else {
         return Ok(None);
     };
@@ -115,7 +115,7 @@ fn check_secret_private(file: &CliFile) -> Result<()> {
     if private {
         return Ok(());
     }
-    let shown = crate::config::display_path(&file.path);
+    let shown = display_path(&file.path);
     Err(Error::Config(format!(
         "refusing the API key in {shown}: others can read the file; run `chmod 600 {shown}`"
     )))
@@ -135,7 +135,7 @@ struct Frame {
 /// The `console:` mapping of a `snowplow.yml`; other top-level keys, and
 /// keys of `console:` we do not use, are skipped. Errors say where.
 pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
-    use saphyr_parser::{Event, Parser};
+    use saphyr_parser::Parser;
     let mut values = BTreeMap::new();
     let mut frames: Vec<Frame> = Vec::new();
     let mut documents = 0;
@@ -152,60 +152,76 @@ pub fn parse_yml(text: &str) -> Result<BTreeMap<&'static str, String>, String> {
         if let Some(why) = unlike_snowplow_cli(&event, &frames, &mut documents) {
             return Err(format!("{at}: {why}"));
         }
-        // The `console:` key being given a value, if we use that key.
-        let wanted = match frames.as_slice() {
-            [top, console] if top.key.as_deref() == Some("console") && console.mapping => console
-                .key
-                .as_deref()
-                .and_then(field_key)
-                .filter(|_| !console.expect_key),
-            _ => None,
-        };
-        match event {
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                if let Some(key) = wanted {
-                    return Err(format!("{at}: console.{key} must be text"));
-                }
-                let mapping = matches!(event, Event::MappingStart(..));
-                frames.push(Frame {
-                    mapping,
-                    key: None,
-                    expect_key: mapping,
-                    keys: Vec::new(),
-                });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                frames.pop();
-                value_done(&mut frames);
-            }
-            Event::Scalar(value, ..) => match frames.last_mut() {
-                Some(frame) if frame.mapping && frame.expect_key => {
-                    frame.keys.push(value.to_string());
-                    frame.key = Some(value.into_owned());
-                    frame.expect_key = false;
-                }
-                _ => {
-                    if let Some(key) = wanted
-                        && !matches!(&*value, "" | "~" | "null")
-                    {
-                        if value.contains(['\n', '\r']) {
-                            return Err(format!("{at}: console.{key} must be one line"));
-                        }
-                        values.insert(key, value.into_owned());
-                    }
-                    value_done(&mut frames);
-                }
-            },
-            Event::Alias(_) => {
-                if wanted.is_some() {
-                    return Err(format!("{at}: write console values out, without aliases"));
-                }
-                value_done(&mut frames);
-            }
-            _ => {}
-        }
+        yml_event(event, &mut frames, &mut values).map_err(|why| format!("{at}: {why}"))?;
     }
     Ok(values)
+}
+
+/// The `console:` key being given a value, if we use that key.
+fn wanted_key(frames: &[Frame]) -> Option<&'static str> {
+    match frames {
+        [top, console] if top.key.as_deref() == Some("console") && console.mapping => console
+            .key
+            .as_deref()
+            .and_then(field_key)
+            .filter(|_| !console.expect_key),
+        _ => None,
+    }
+}
+
+/// One parser event of [`parse_yml`]: the frames it opens or closes, the
+/// value it gives; an error says why snowplow-cli's values are not plain.
+fn yml_event(
+    event: saphyr_parser::Event,
+    frames: &mut Vec<Frame>,
+    values: &mut BTreeMap<&'static str, String>,
+) -> Result<(), String> {
+    use saphyr_parser::Event;
+    let wanted = wanted_key(frames);
+    match event {
+        Event::MappingStart(..) | Event::SequenceStart(..) => {
+            if let Some(key) = wanted {
+                return Err(format!("console.{key} must be text"));
+            }
+            let mapping = matches!(event, Event::MappingStart(..));
+            frames.push(Frame {
+                mapping,
+                key: None,
+                expect_key: mapping,
+                keys: Vec::new(),
+            });
+        }
+        Event::MappingEnd | Event::SequenceEnd => {
+            frames.pop();
+            value_done(frames);
+        }
+        Event::Scalar(value, ..) => match frames.last_mut() {
+            Some(frame) if frame.mapping && frame.expect_key => {
+                frame.keys.push(value.to_string());
+                frame.key = Some(value.into_owned());
+                frame.expect_key = false;
+            }
+            _ => {
+                if let Some(key) = wanted
+                    && !matches!(&*value, "" | "~" | "null")
+                {
+                    if value.contains(['\n', '\r']) {
+                        return Err(format!("console.{key} must be one line"));
+                    }
+                    values.insert(key, value.into_owned());
+                }
+                value_done(frames);
+            }
+        },
+        Event::Alias(_) => {
+            if wanted.is_some() {
+                return Err("write console values out, without aliases".into());
+            }
+            value_done(frames);
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// What snowplow-cli's YAML library (yaml.v3, through viper) refuses or
@@ -343,7 +359,7 @@ fn dotenv_value(raw: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::snowplow_cli::*;
 
     #[test]
     fn yml_as_snowplow_cli_writes_it() {

@@ -10,9 +10,11 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::Result;
+use crate::protocol::ToolEntry;
 use crate::protocol::{Need, Protocol, json_line};
 use crate::time;
 use crate::token::Served;
+use crate::usage::{Entry, Group};
 
 /// `credential_process`: no action, no input.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,6 +62,21 @@ impl Protocol for Aws {
         })
     }
 }
+
+/// `aws`: AWS's `credential_process`.
+pub const ENTRY: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["aws", "credential-process"],
+        link: None,
+        group: Group::Tool,
+        args: &[],
+        about: "AWS credential_process (alias: credential-process)",
+        details: "In ~/.aws/config: credential_process = snowplow-credentials aws\n\
+                  The token is the session token; Expiration is its real expiry.\n",
+        wrong: None,
+    },
+    parse: |args| args.is_empty().then(|| Box::new(Aws) as _),
+};
 
 #[cfg(test)]
 mod tests {

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::protocol::ToolEntry;
 use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::time;
 use crate::token::Served;
+use crate::usage::{Arg, Entry, Group};
 
 /// `helper get`, the protocol's only action.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,6 +70,21 @@ impl Protocol for Get {
         })
     }
 }
+
+/// `bazel get`.
+pub const ENTRY: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["bazel"],
+        link: None,
+        group: Group::Tool,
+        args: &[Arg::OneOf(&["get"])],
+        about: "Bazel credential helper",
+        details: "Reads {\"uri\": …} on stdin; prints the Authorization header for served hosts,\n\
+                  {} for others.\n",
+        wrong: Some("bazel needs the action get"),
+    },
+    parse: |args| (args == ["get"]).then(|| Box::new(Get) as _),
+};
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,10 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::protocol::ToolEntry;
 use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::token::Served;
+use crate::usage::{Arg, Entry, Group};
 
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
 
@@ -129,8 +131,33 @@ impl Protocol for Action {
 
 /// `version`'s answer: ours.
 fn version() -> String {
-    crate::cli::VERSION_LINE.to_string()
+    crate::usage::VERSION_LINE.to_string()
 }
+
+/// `docker ACTION`, also run as `docker-credential-snowplow`.
+pub const ENTRY: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["docker"],
+        link: Some("docker-credential-snowplow"),
+        group: Group::Tool,
+        args: &[Arg::OneOf(&["get", "store", "erase", "list", "version"])],
+        about: "Docker credential helper (also as docker-credential-snowplow)",
+        details: "~/.docker/config.json: {\"credHelpers\": {\"HOST\": \"snowplow\"}}. Errors go to\n\
+                  stdout, as Docker wants. SNOWPLOW_CREDENTIALS_VERBOSE=1 turns on -v.\n",
+        wrong: Some("docker needs one action: get, store, erase, list or version"),
+    },
+    parse: |args| {
+        let action = match args {
+            ["get"] => Action::Get,
+            ["store"] => Action::Store,
+            ["erase"] => Action::Erase,
+            ["list"] => Action::List,
+            ["version"] => Action::Version,
+            _ => return None,
+        };
+        Some(Box::new(action))
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -11,10 +11,12 @@
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::protocol::ToolEntry;
 use crate::protocol::{End, Need, Protocol, read_stdin};
 use crate::secret::Secret;
 use crate::token::Served;
 use crate::url::Origin;
+use crate::usage::{Arg, Entry, Group};
 
 /// What git asks of a helper.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -108,6 +110,29 @@ impl Protocol for Action {
         out
     }
 }
+
+/// `git ACTION`, also run as `git-credential-snowplow`.
+pub const ENTRY: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["git"],
+        link: Some("git-credential-snowplow"),
+        group: Group::Tool,
+        args: &[Arg::OneOf(&["get", "store", "erase"])],
+        about: "git credential helper (also as git-credential-snowplow)",
+        details: "Answers only for the profile's Console host and `hosts`; -v (or\n\
+                  SNOWPLOW_CREDENTIALS_VERBOSE=1) says which host was asked when it stays silent.\n",
+        wrong: Some("git needs one action: get, store or erase"),
+    },
+    parse: |args| {
+        let action = match args {
+            ["get"] => Action::Get,
+            ["store"] => Action::Store,
+            ["erase"] => Action::Erase,
+            _ => return None,
+        };
+        Some(Box::new(action))
+    },
+};
 
 #[cfg(test)]
 mod tests {

@@ -9,9 +9,11 @@ use serde::Serialize;
 
 use crate::config::{Settings, env};
 use crate::error::{Error, Result};
+use crate::protocol::ToolEntry;
 use crate::protocol::{Need, Protocol, json_line};
 use crate::time;
 use crate::token::Served;
+use crate::usage::{Entry, Group};
 
 /// The exec plugin: no action; the request is in `KUBERNETES_EXEC_INFO`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -93,6 +95,21 @@ impl Protocol for Kubernetes {
         })
     }
 }
+
+/// `kubernetes`: the exec credential plugin.
+pub const ENTRY: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["kubernetes", "exec-credential"],
+        link: None,
+        group: Group::Tool,
+        args: &[],
+        about: "Kubernetes exec credential plugin (alias: exec-credential)",
+        details: "kubeconfig: exec with command snowplow-credentials, args [kubernetes],\n\
+                  interactiveMode Never. SNOWPLOW_CREDENTIALS_VERBOSE=1 turns on -v.\n",
+        wrong: None,
+    },
+    parse: |args| args.is_empty().then(|| Box::new(Kubernetes) as _),
+};
 
 #[cfg(test)]
 mod tests {

@@ -17,23 +17,77 @@ pub mod kubernetes;
 pub mod plain;
 pub mod terraform;
 
+use std::fmt;
 use std::io::{BufRead, Read};
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::token::{self, Served, Want};
+use crate::usage::Entry;
 
-/// A protocol and its action, as the command line names them.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Tool {
-    Plain(plain::Plain),
-    Aws(aws::Aws),
-    Kubernetes(kubernetes::Kubernetes),
-    Git(git::Action),
-    Docker(docker::Action),
-    Terraform(terraform::Call),
-    Bazel(bazel::Get),
+/// A protocol's command-line entry: how it is described (words, link,
+/// arguments, help), and how its arguments become a call to serve.
+pub struct ToolEntry {
+    pub entry: Entry,
+    /// The call its arguments (after its word) make; `None` if wrong.
+    pub parse: fn(&[&str]) -> Option<Call>,
+}
+
+/// Every protocol, in `--help` order (within its [`crate::usage::Group`]):
+/// the one list a new protocol joins.
+pub const TOOLS: &[&ToolEntry] = &[
+    &plain::TOKEN,
+    &plain::HEADER,
+    &aws::ENTRY,
+    &git::ENTRY,
+    &kubernetes::ENTRY,
+    &docker::ENTRY,
+    &terraform::ENTRY,
+    &bazel::ENTRY,
+];
+
+/// Each helper link name, and the command word it stands for.
+pub fn links() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let entries = TOOLS.iter().map(|t| &t.entry);
+    entries.filter_map(|e| Some((e.link?, e.words[0])))
+}
+
+/// A protocol and its action, as the command line named them.
+pub type Call = Box<dyn Serve>;
+
+/// Serving any protocol's call, the same way (see [`serve`]).
+pub trait Serve: fmt::Debug {
+    /// `load` gives the settings, `refresh` is `--refresh`: what to print
+    /// and the exit code.
+    fn serve(&self, load: &dyn Fn() -> Result<Settings>, refresh: bool) -> Output;
+}
+
+/// What serving gives: the output and the exit code.
+pub type Output = Result<(String, u8)>;
+
+impl<P: Protocol + Clone + fmt::Debug> Serve for P {
+    fn serve(&self, load: &dyn Fn() -> Result<Settings>, refresh: bool) -> Output {
+        serve(self.clone(), load, refresh)
+    }
+}
+
+/// Any protocol, the same way: read the request, load the settings, get a
+/// token only when one is wanted, render. A protocol that answers errors
+/// on stdout gets them there, with exit code 1.
+fn serve<P: Protocol>(call: P, load: &dyn Fn() -> Result<Settings>, refresh: bool) -> Output {
+    let answer = || {
+        let request = call.read()?;
+        if let Some(out) = P::unconfigured(&request) {
+            return Ok(out);
+        }
+        self::answer::<P>(&request, &load()?, refresh)
+    };
+    match answer() {
+        Ok(out) => Ok((out, 0)),
+        Err(e) if P::ERRORS_TO_STDOUT => Ok((format!("{e}\n"), 1)),
+        Err(e) => Err(e),
+    }
 }
 
 /// What answering a request needs from the cache.

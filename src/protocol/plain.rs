@@ -3,8 +3,10 @@
 
 use crate::config::Settings;
 use crate::error::Result;
+use crate::protocol::ToolEntry;
 use crate::protocol::{Need, Protocol};
 use crate::token::Served;
+use crate::usage::{Entry, Group};
 
 /// Which plain output: no input, always a token.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,6 +40,36 @@ impl Protocol for Plain {
         }
     }
 }
+
+/// `token`: the bare token.
+pub const TOKEN: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["token"],
+        link: None,
+        group: Group::Output,
+        args: &[],
+        about: "print the token (a JWT) and a newline",
+        details: "A cached token while more than --min-ttl is left, else a new one.\n\
+                  In scripts: TOKEN=$(snowplow-credentials token).\n",
+        wrong: None,
+    },
+    parse: |args| args.is_empty().then(|| Box::new(Plain::Token) as _),
+};
+
+/// `header`: the Authorization header line.
+pub const HEADER: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["header"],
+        link: None,
+        group: Group::Output,
+        args: &[],
+        about: "print `Authorization: Bearer <token>`",
+        details: "For curl, through a pipe, never an argument:\n\
+                  snowplow-credentials header | curl -H @- \"$(snowplow-credentials console-url /api/msc/v1/organizations)\"\n",
+        wrong: None,
+    },
+    parse: |args| args.is_empty().then(|| Box::new(Plain::Header) as _),
+};
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,10 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::Result;
+use crate::protocol::ToolEntry;
 use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::token::Served;
+use crate::usage::{Arg, Entry, Group, Kind, Shape};
 
 /// What Terraform asks of a helper.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,6 +66,39 @@ impl Protocol for Call {
         }
     }
 }
+
+/// `terraform ACTION HOST`, also run as `terraform-credentials-snowplow`.
+pub const ENTRY: ToolEntry = ToolEntry {
+    entry: Entry {
+        words: &["terraform"],
+        link: Some("terraform-credentials-snowplow"),
+        group: Group::Tool,
+        args: &[
+            Arg::OneOf(&["get", "store", "forget"]),
+            Arg::Value {
+                name: "host",
+                kind: Kind::Text,
+                shape: Shape::Required,
+            },
+        ],
+        about: "Terraform credentials helper (also as terraform-credentials-snowplow)",
+        details: "~/.terraformrc: credentials_helper \"snowplow\" { args = [] }, after\n\
+                  snowplow-credentials install-links ~/.terraform.d/plugins --only terraform.\n\
+                  Prints {} for hosts the profile does not serve.\n",
+        wrong: Some("terraform needs an action (get, store or forget) and a host"),
+    },
+    parse: |args| {
+        let [action, host] = args else { return None };
+        let action = match *action {
+            "get" => Action::Get,
+            "store" => Action::Store,
+            "forget" => Action::Forget,
+            _ => return None,
+        };
+        let host = host.to_string();
+        Some(Box::new(Call { action, host }))
+    },
+};
 
 #[cfg(test)]
 mod tests {

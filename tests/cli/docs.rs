@@ -3,11 +3,12 @@
 //! environment variable the program reads and every key its config file
 //! accepts must be documented, in `--help` and the man page where they
 //! belong there, and in the written documentation (README.md, docs/ and
-//! CONTRIBUTING.md). The commands come from the binary's own `--help`, the
-//! variables from the `SNOWPLOW_*` names in src/ and the standard ones it
-//! honours, the settings from the binary's own "unknown field" error. And
-//! since the README is a front door that points into docs/, every relative
-//! link and `#anchor` in those files must lead somewhere that exists.
+//! CONTRIBUTING.md); every option `--help` lists must be in the man page.
+//! The commands come from the binary's own `--help`, the variables from the
+//! `SNOWPLOW_*` names in src/ and the standard ones it honours, the settings
+//! from the binary's own "unknown field" error. And since the README is a
+//! front door that points into docs/, every relative link and `#anchor` in
+//! those files must lead somewhere that exists.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -76,6 +77,22 @@ fn commands(help: &str) -> Vec<String> {
     words
 }
 
+/// Option names from `--help`'s Options section (which the binary prints
+/// from its settings table): each line's `--name`.
+fn options(help: &str) -> Vec<String> {
+    let section = help
+        .split("\nOptions:\n")
+        .nth(1)
+        .expect("an Options section");
+    let section = section.split("\n\n").next().unwrap_or_default();
+    section
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("--"))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .map(String::from)
+        .collect()
+}
+
 /// Every `"SNOWPLOW_…"` string literal in src/.
 fn snowplow_vars(dir: &Path, found: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -113,6 +130,13 @@ fn help_the_man_page_and_the_docs_name_every_command_and_variable() {
             missing.push(format!(
                 "README, docs/ or CONTRIBUTING.md: command `{word}`"
             ));
+        }
+    }
+    let options = options(&help);
+    assert!(options.len() >= 12, "{options:?}");
+    for option in &options {
+        if !man.contains(&format!("Fl -{option}")) {
+            missing.push(format!("man page: option --{option}"));
         }
     }
     let mut vars = Vec::new();
