@@ -13,12 +13,10 @@ mod config;
 mod error;
 mod exchange;
 mod files;
-// Unix only: Windows has no process groups or terminal foreground to hand over.
-#[cfg(unix)]
-mod foreground;
 mod http;
 mod ids;
 mod jwt;
+mod key_command;
 mod links;
 mod log;
 mod protocol;
@@ -29,6 +27,7 @@ mod secret_source;
 mod signals;
 mod sink;
 mod status;
+mod sys;
 mod time;
 mod token;
 mod token_file;
@@ -50,6 +49,13 @@ pub mod fuzzing {
     pub use crate::secret::Secret;
     pub use crate::token::cache_for;
     pub use crate::token_file::parse as token_file_contents;
+}
+
+/// For `main.rs` (a crate of its own), before anything else: see
+/// [`sys::no_core_dumps`].
+#[doc(hidden)]
+pub fn no_core_dumps() {
+    sys::no_core_dumps();
 }
 
 use std::ffi::OsString;
