@@ -51,8 +51,9 @@ pub mod fuzzing {
     pub use crate::token_file::parse as token_file_contents;
 }
 
-/// For `main.rs` (a crate of its own), before anything else: see
-/// [`sys::no_core_dumps`].
+/// Keeps the key and tokens out of core files and other processes' reach
+/// (see [`sys::no_core_dumps`]): for `main.rs`, a crate of its own, to call
+/// first.
 #[doc(hidden)]
 pub fn no_core_dumps() {
     sys::no_core_dumps();

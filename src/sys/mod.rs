@@ -60,3 +60,39 @@ pub enum Link {
     /// Something else is there; it is left alone.
     Foreign,
 }
+
+// Unix only: a rule about the source text, checked once; under Wine the
+// source's Unix path is not a Windows one.
+#[cfg(all(test, unix))]
+mod tests {
+    use std::path::Path;
+
+    /// Every file of `dir`'s tree that names libc or declares Win32 calls.
+    fn platform_callers(dir: &Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                platform_callers(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains("libc::") || text.contains("extern \"system\"") {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_platform_layer_calls_the_platform() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        platform_callers(&src, &mut found);
+        let sys = src.join("sys");
+        found.retain(|f| !Path::new(f).starts_with(&sys));
+        assert_eq!(
+            found,
+            Vec::<String>::new(),
+            "move these calls into src/sys/"
+        );
+    }
+}
