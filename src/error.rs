@@ -73,6 +73,12 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<crate::log::BadVerbose> for Error {
+    fn from(e: crate::log::BadVerbose) -> Error {
+        Error::Usage(e.0)
+    }
+}
+
 impl From<lexopt::Error> for Error {
     fn from(e: lexopt::Error) -> Error {
         Error::Usage(format!("{e} (see snowplow-credentials --help)"))

@@ -1,14 +1,16 @@
 //! Private files: the one place that decides file and directory permissions,
-//! how a file we read is opened, how a file is replaced, and every way Unix
-//! and Windows differ in these (the halves `files/unix.rs` and
-//! `files/windows.rs`), and so also where the user's directories are, how
-//! helper names are installed, and how an overrunning key command is killed.
+//! how a file we read is opened, how a file is replaced, which owners and
+//! modes are trusted, and so also where the user's directories are and how
+//! helper names are installed. The calls that carry these rules out, and
+//! every way Unix and Windows differ in them, are the platform layer's
+//! (`sys/`); this file is the policy, the same on both.
 //!
 //! Windows has no modes: there the files live under the user's profile,
 //! whose inherited ACL admits only the user, SYSTEM and Administrators, and
 //! nothing here reads or changes ACLs (that takes the Win32 security API,
-//! which std does not wrap), so the owner and mode checks below are Unix
-//! only; links (reparse points) are still refused.
+//! which std does not wrap), so the platform reports no owner or mode
+//! ([`sys::perms`] is `None`) and the owner and mode checks below pass
+//! there; links (reparse points) are still refused.
 //!
 //! Cache and config files hold tokens and keys, so they are 0600 inside 0700
 //! directories owned by the user, and a file is only ever replaced whole
@@ -33,38 +35,14 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-#[cfg(unix)]
-mod unix;
-#[cfg(windows)]
-mod windows;
-#[cfg(unix)]
-use unix as os;
-#[cfg(windows)]
-use windows as os;
+use crate::sys::{self, Perms};
 
-pub use os::{CommandTree, HOME_SHORT, cache_home, home, install_link, remove_link, too_open};
-
-/// What [`remove_link`] found at a helper name, and what it did.
-pub enum Unlink {
-    /// Nothing of ours was there.
-    Nothing,
-    /// A link (Windows: a file) that is not this program: left alone.
-    Elsewhere,
-    Removed,
-}
-
-/// What [`install_link`] found at a helper name, and what it did.
-pub enum Link {
-    /// The name already runs this program.
-    AlreadyThere,
-    /// Made now; the word says how ("linked", "copied").
-    Made(&'static str),
-    /// Something else is there; it is left alone.
-    Foreign,
-}
+pub use crate::sys::{HOME_SHORT, Link, Unlink, cache_home, home, install_link, remove_link};
 
 /// The mode of a private file (Unix).
 pub const FILE_MODE: u32 = 0o600;
+/// The mode of a private directory (Unix).
+const DIR_MODE: u32 = 0o700;
 /// The prefix of this program's temporary files, so that `clear --all`
 /// removes its own leftovers and nothing else.
 pub const TEMP_PREFIX: &str = ".tmp-token-";
@@ -82,6 +60,54 @@ fn not_ours(meta: &fs::Metadata) -> Option<String> {
     too_open(meta).map(|why| format!("its permissions are too open ({why})"))
 }
 
+/// Why `meta` is something others could read or swap ("mode 644, owner
+/// 1000"), or `None` when it is ours alone (or the platform cannot tell).
+pub fn too_open(meta: &fs::Metadata) -> Option<String> {
+    let p = sys::perms(meta)?;
+    (!p.mine || p.mode & 0o077 != 0).then(|| format!("mode {:o}, owner {}", p.mode, p.uid))
+}
+
+/// Whether `meta` belongs to us (always, where the platform has no owners).
+fn owned_by_us(meta: &fs::Metadata) -> bool {
+    sys::perms(meta).is_none_or(|p| p.mine)
+}
+
+/// Whether group or others have any bits on it.
+fn not_owner_only(meta: &fs::Metadata) -> bool {
+    sys::perms(meta).is_some_and(|p| p.mode & 0o077 != 0)
+}
+
+/// Why others may write `meta`, if they may.
+fn writable_by_others(meta: &fs::Metadata) -> Option<String> {
+    let p = sys::perms(meta)?;
+    (p.mode & 0o022 != 0).then(|| format!("others may write it (mode {:o})", p.mode))
+}
+
+fn readable_by_others(meta: &fs::Metadata) -> bool {
+    sys::perms(meta).is_some_and(|p| p.mode & 0o004 != 0)
+}
+
+/// An existing directory must be ours and open to no one else. Its mode
+/// is never changed, whoever made it: see [`ensure_private_dir`].
+fn check_private_dir(meta: &fs::Metadata) -> io::Result<()> {
+    let Some(p) = sys::perms(meta) else {
+        return Ok(());
+    };
+    if !p.mine {
+        return Err(io::Error::other(
+            "it belongs to another user (or a symlink leads there)",
+        ));
+    }
+    if p.mode & 0o077 != 0 {
+        return Err(io::Error::other(format!(
+            "it is open to others (mode {:o}), and snowplow-credentials never changes \
+             a directory's mode",
+            p.mode
+        )));
+    }
+    Ok(())
+}
+
 /// Creates `dir` (and its parents) private and tags it for backup tools,
 /// or checks an existing one: it must be a directory and, on Unix, owned by
 /// us and open to no one else, even when reached through a symlink. The
@@ -91,7 +117,7 @@ fn not_ours(meta: &fs::Metadata) -> Option<String> {
 pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     match fs::metadata(dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            os::create_private_dir(dir)?;
+            sys::create_dir_all(dir, DIR_MODE)?;
             // Best effort: the tag only keeps backups out.
             let _ = write_atomic(&dir.join(TAG_NAME), TAG.as_bytes());
         }
@@ -103,7 +129,7 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     if !meta.is_dir() {
         return Err(io::Error::other("it is not a directory"));
     }
-    os::check_private_dir(&meta)
+    check_private_dir(&meta)
 }
 
 /// Opens `path` for reading without following a symlink or blocking on a
@@ -112,7 +138,7 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 pub fn open_private(path: &Path, max: u64) -> io::Result<Option<File>> {
     let mut options = OpenOptions::new();
     options.read(true);
-    let file = match os::no_follow_no_wait(&mut options).open(path) {
+    let file = match sys::no_follow_no_wait(&mut options).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -155,14 +181,14 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     let open = || {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
-        os::private_mode(&mut options);
-        os::no_follow_no_wait(&mut options).open(path)
+        sys::create_mode(&mut options, FILE_MODE);
+        sys::no_follow_no_wait(&mut options).open(path)
     };
     for _ in 0..2 {
         match open() {
             Ok(file) if not_ours(&file.metadata()?).is_none() => return Ok(file),
             Ok(_) => {}
-            Err(e) if !os::is_refused_link(&e) => return Err(e),
+            Err(e) if !sys::is_refused_link(&e) => return Err(e),
             Err(_) => {}
         }
         write_atomic(path, b"")?;
@@ -185,7 +211,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// replaced it meanwhile). Returns whether it removed something.
 pub fn remove_own(path: &Path) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() || !os::owned_by_us(&meta) => return Ok(false),
+        Ok(meta) if !meta.is_file() || !owned_by_us(&meta) => return Ok(false),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
@@ -210,7 +236,7 @@ pub const MAX_CONFIG: u64 = 1024 * 1024;
 pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileError> {
     let mut options = OpenOptions::new();
     options.read(true);
-    let file = match os::no_wait(&mut options).open(path) {
+    let file = match sys::no_wait(&mut options).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ConfigFileError::Io(e)),
@@ -227,17 +253,15 @@ pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileErro
             MAX_CONFIG / 1024
         ))));
     }
-    os::changeable_by_others(path, &meta)?;
+    changeable_by_others(path, &meta)?;
     let bytes = read_bounded(file, MAX_CONFIG).map_err(ConfigFileError::Io)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| ConfigFileError::Io(io::Error::other("it is not UTF-8 text")))?;
-    Ok(Some((text, os::not_owner_only(&meta))))
+    Ok(Some((text, not_owner_only(&meta))))
 }
 
 /// Why a config file is not read.
 #[derive(Debug)]
-// Windows checks neither owners nor modes, so builds nothing but `Io`.
-#[cfg_attr(windows, allow(dead_code))]
 pub enum ConfigFileError {
     Io(io::Error),
     /// The file or one of its directories (the path) can be changed by
@@ -312,21 +336,35 @@ fn replace(
     };
     let mut builder = tempfile::Builder::new();
     builder.prefix(prefix);
-    let mut tmp = os::private_temp(&mut builder)
-        .tempfile_in(dir)
-        .map_err(without_temporary_name)?;
-    os::share(tmp.as_file(), mode, gid)?;
+    if let Some(private) = sys::permissions(FILE_MODE) {
+        builder.permissions(private);
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(without_temporary_name)?;
+    share(tmp.as_file(), mode, gid)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
     // Closed before the rename, which Windows does more readily; kept first,
     // as on Windows keeping also clears the "temporary" attribute that
     // tempfile gives it, and that needs the file still at its temporary path.
     let tmp = tmp.into_temp_path().keep().map_err(|e| e.error)?;
-    if let Err(e) = os::replace(&tmp, path) {
+    if let Err(e) = retry_busy(|| fs::rename(&tmp, path), sys::is_busy, std::thread::sleep) {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    os::sync_dir(dir)
+    sys::sync_dir(dir)
+}
+
+/// Gives a shared file its group, then its mode: explicitly, since the
+/// umask must not narrow 0640, and after the group, as a chown may clear
+/// mode bits. Where files have no group (Windows), asking for one fails.
+fn share(file: &File, mode: u32, gid: Option<u32>) -> io::Result<()> {
+    if let Some(gid) = gid {
+        sys::set_group(file, gid)?;
+    }
+    match sys::permissions(mode) {
+        Some(permissions) => file.set_permissions(permissions),
+        None => Ok(()),
+    }
 }
 
 /// Opens a token file someone else writes: symlinks are followed (the kubelet
@@ -337,12 +375,12 @@ fn replace(
 pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     let mut options = OpenOptions::new();
     options.read(true);
-    let file = os::no_wait(&mut options).open(path)?;
+    let file = sys::no_wait(&mut options).open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
     }
-    if let Some(why) = os::writable_by_others(&meta) {
+    if let Some(why) = writable_by_others(&meta) {
         return Err(io::Error::other(format!(
             "{why}: it must be writable by its owner only"
         )));
@@ -353,7 +391,7 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
             meta.len()
         )));
     }
-    Ok((file, os::readable_by_others(&meta)))
+    Ok((file, readable_by_others(&meta)))
 }
 
 /// What `path` is when it exists and is not a regular file ("a symlink",
@@ -364,7 +402,7 @@ pub fn not_regular(path: &Path) -> Option<&'static str> {
         _ if kind.is_file() => return None,
         _ if kind.is_symlink() => "a symlink",
         _ if kind.is_dir() => "a directory",
-        _ => os::special_kind(&kind),
+        _ => sys::special_kind(&kind),
     })
 }
 
@@ -383,17 +421,139 @@ pub fn resolved(path: &Path) -> PathBuf {
     }
 }
 
-pub use os::dir_open_to_others;
+/// Checks the file, then every directory on the way to it, for owners
+/// other than us and root and for write bits of group or others (a sticky
+/// directory, as /tmp, keeps others from replacing what is ours). Nothing
+/// to check where the platform has no owners or modes.
+fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
+    let Some(perms) = sys::perms(meta) else {
+        return Ok(());
+    };
+    check_owner_and_mode(path, perms, false)?;
+    walk_checked(path).map(|_| ())
+}
 
-/// How many times a rename over a busy file is tried (Windows).
-#[cfg(any(windows, test))]
+/// The most symlinks followed on one path, as Linux's own limit.
+const MAX_HOPS: u32 = 40;
+
+/// Resolves `path` one component and one symlink at a time, checking every
+/// directory on the way with [`check_owner_and_mode`]: so the directory
+/// holding each symlink passes the rule, as the final file's do, and each
+/// symlink is ours or root's: whoever can replace a symlink can point it
+/// anywhere. One `lstat` per component.
+/// A missing last component is fine (a file about to be written).
+/// Nothing is walked where the platform has no owners or modes.
+fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+    use std::path::Component;
+    let io_err = ConfigFileError::Io;
+    let absolute = std::path::absolute(path).map_err(io_err)?;
+    let mut done = PathBuf::from("/");
+    let Some(root) = sys::perms(&fs::metadata(&done).map_err(io_err)?) else {
+        return Ok(absolute);
+    };
+    check_owner_and_mode(&done, root, true)?;
+    // Names still to walk, last first; `done` never holds a symlink.
+    let mut todo: Vec<std::ffi::OsString> = Vec::new();
+    let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
+        for part in p.components().rev() {
+            match part {
+                Component::Normal(name) => todo.push(name.to_os_string()),
+                Component::ParentDir => todo.push("..".into()),
+                _ => {}
+            }
+        }
+    };
+    push(&mut todo, &absolute);
+    let mut hops = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            done.pop();
+            continue;
+        }
+        let next = done.join(&name);
+        let meta = match fs::symlink_metadata(&next) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => return Ok(next),
+            other => other.map_err(io_err)?,
+        };
+        let Some(perms) = sys::perms(&meta) else {
+            return Ok(absolute);
+        };
+        if meta.is_symlink() {
+            // In a sticky directory (as /tmp) its owner can still swap it.
+            if !perms.mine && perms.uid != 0 {
+                return Err(ConfigFileError::Owner {
+                    path: next,
+                    uid: perms.uid,
+                });
+            }
+            hops += 1;
+            if hops > MAX_HOPS {
+                return Err(io_err(io::Error::other(
+                    "it goes through too many symlinks",
+                )));
+            }
+            let target = fs::read_link(&next).map_err(io_err)?;
+            if target.is_absolute() {
+                done = PathBuf::from("/");
+            }
+            push(&mut todo, &target);
+            continue;
+        }
+        if !todo.is_empty() {
+            check_owner_and_mode(&next, perms, true)?;
+        }
+        done = next;
+    }
+    Ok(done)
+}
+
+/// The owner must be us or root, and no one else may write it, unless it
+/// is a sticky directory (`dir`).
+fn check_owner_and_mode(path: &Path, perms: Perms, dir: bool) -> Result<(), ConfigFileError> {
+    if !perms.mine && perms.uid != 0 {
+        return Err(ConfigFileError::Owner {
+            path: path.to_path_buf(),
+            uid: perms.uid,
+        });
+    }
+    let sticky = dir && perms.mode & 0o1000 != 0;
+    if perms.mode & 0o022 != 0 && !sticky {
+        return Err(ConfigFileError::Writable {
+            path: path.to_path_buf(),
+            mode: perms.mode,
+        });
+    }
+    Ok(())
+}
+
+/// Why others than us and root could replace the file at `path`: a
+/// directory on its path (or holding a symlink on the way) that another
+/// user owns, or that group or others may write and that is not sticky (as
+/// /tmp is). The config file's rule, which OpenSSH applies to its own:
+/// here it gives a warning, since a Kubernetes `emptyDir` shared by a
+/// pod's containers is 0777.
+pub fn dir_open_to_others(path: &Path) -> Option<String> {
+    match walk_checked(path) {
+        Err(ConfigFileError::Owner { path, uid }) => Some(format!(
+            "its directory {} belongs to user {uid}",
+            path.display()
+        )),
+        Err(ConfigFileError::Writable { path, mode }) => Some(format!(
+            "its directory {} is writable by others (mode {mode:o}) and not sticky",
+            path.display()
+        )),
+        Ok(_) | Err(ConfigFileError::Io(_)) => None,
+    }
+}
+
+/// How many times a rename over a busy file is tried (Windows: on Unix no
+/// rename is ever busy).
 const TRIES: u32 = 8;
 
 /// Runs `attempt` until it succeeds, fails other than `busy`, or has been
 /// tried [`TRIES`] times, pausing 10, 20, 40, ... ms in between (1.27 s in
 /// all). Separate from the rename so that the schedule can be tested
 /// anywhere.
-#[cfg(any(windows, test))]
 fn retry_busy(
     mut attempt: impl FnMut() -> io::Result<()>,
     busy: impl Fn(&io::Error) -> bool,
@@ -518,8 +678,6 @@ mod unix_tests {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     use super::*;
-
-    const DIR_MODE: u32 = 0o700;
 
     #[test]
     fn directories_are_created_private_and_never_changed() {

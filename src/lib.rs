@@ -13,12 +13,10 @@ mod config;
 mod error;
 mod exchange;
 mod files;
-// Unix only: Windows has no process groups or terminal foreground to hand over.
-#[cfg(unix)]
-mod foreground;
 mod http;
 mod ids;
 mod jwt;
+mod key_command;
 mod links;
 mod log;
 mod protocol;
@@ -27,6 +25,7 @@ mod secret_source;
 mod signals;
 mod sink;
 mod status;
+mod sys;
 mod time;
 mod token;
 mod url;
@@ -48,6 +47,14 @@ pub mod fuzzing {
     pub use crate::secret::Secret;
     pub use crate::token::cache_for;
     pub use crate::token::file_contents as token_file_contents;
+}
+
+/// Keeps the key and tokens out of core files and other processes' reach
+/// (see [`sys::no_core_dumps`]): for `main.rs`, a crate of its own, to call
+/// first.
+#[doc(hidden)]
+pub fn no_core_dumps() {
+    sys::no_core_dumps();
 }
 
 use std::ffi::OsString;

@@ -3,6 +3,9 @@
 //! stdout carries protocol output only, so everything said to a person goes
 //! to stderr, prefixed with the program's name. Callers pass only
 //! non-secret values; secrets are `Secret`s, whose Debug output is redacted.
+//!
+//! A leaf: it imports nothing from the crate (`error` builds on it, for
+//! [`escape_controls`]).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,16 +23,21 @@ pub const ENV_VERBOSE: &str = "SNOWPLOW_CREDENTIALS_VERBOSE";
 /// Whether [`ENV_VERBOSE`] asks for `-v`: `1`, `true`, `yes` do; `0`,
 /// `false`, `no` and empty do not; anything else is a usage error rather
 /// than a guess.
-pub fn verbose_from_environment() -> crate::error::Result<bool> {
+pub fn verbose_from_environment() -> Result<bool, BadVerbose> {
     let value = std::env::var(ENV_VERBOSE).unwrap_or_default();
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Ok(true),
         "" | "0" | "false" | "no" => Ok(false),
-        _ => Err(crate::error::Error::Usage(format!(
+        _ => Err(BadVerbose(format!(
             "{ENV_VERBOSE} must be 1 or 0, not `{value}`"
         ))),
     }
 }
+
+/// [`ENV_VERBOSE`] holds neither a yes nor a no: what to say about it (a
+/// usage error, which `error` makes of it).
+#[derive(Debug)]
+pub struct BadVerbose(pub String);
 
 pub fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)

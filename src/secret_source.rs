@@ -1,29 +1,20 @@
-//! Reading a secret where the configuration says it lives: an environment
-//! variable, a command such as `pass show snowplow` or `op read …`, or the
-//! private config file.
+//! Where a secret comes from: an environment variable, a command such as
+//! `pass show snowplow` or `op read …` (run by `key_command.rs`), the
+//! private config file, or snowplow-cli's files; and the checks every
+//! secret passes, wherever it came from.
 //!
-//! This runs only on a cache miss. A command runs without a shell (its argv
-//! as written), with no stdin, in its own process group, and for a bounded
-//! time in all: past `command_timeout` the whole group is killed, and once
-//! the command has exited, output that a background child keeps open is not
-//! waited for. Only its program name ever appears in a message, in case
-//! later arguments name something private.
+//! Secrets are read only on a cache miss: the configuration only locates
+//! them (as a [`SecretSource`]).
 
-use std::io::Read;
-#[cfg(unix)]
-use std::os::fd::RawFd;
-#[cfg(unix)]
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::files::CommandTree;
-#[cfg(unix)]
-use crate::foreground::{self, Foreground};
+use crate::key_command;
 use crate::secret::Secret;
+
+/// Reads the API key from snowplow-cli's files in the directories given, if
+/// they hold one.
+pub type FindKey = fn(&[PathBuf]) -> Result<Option<String>>;
 
 /// Where a secret is read from, on a cache miss only.
 #[derive(Debug)]
@@ -35,8 +26,14 @@ pub enum SecretSource {
     /// Written in the (private) config file.
     Inline(Secret<String>),
     /// The API key of snowplow-cli's files in `dirs`, read only on a cache
-    /// miss; `missing` says what to do if they have none.
-    SnowplowCli { dirs: Vec<PathBuf>, missing: String },
+    /// miss by `find` (the config's reader of those files, passed in so that
+    /// this module needs nothing from the config); `missing` says what to do
+    /// if they have none.
+    SnowplowCli {
+        dirs: Vec<PathBuf>,
+        find: FindKey,
+        missing: String,
+    },
     /// Configured nowhere: fine for a cache hit, and this message for an
     /// exchange.
     Missing(String),
@@ -66,16 +63,17 @@ impl SecretSource {
                 })?
                 .trim()
                 .to_string(),
-            SecretSource::Command(argv) => run(argv, (what, place), timeout_secs, hidden)?,
-            SecretSource::SnowplowCli { dirs, missing } => {
-                let files = crate::config::snowplow_cli::load(dirs)?;
-                let key = files
-                    .iter()
-                    .find_map(|f| f.get(crate::config::snowplow_cli::SECRET));
-                key.ok_or_else(|| Error::Config(missing.clone()))?
-                    .trim()
-                    .to_string()
+            SecretSource::Command(argv) => {
+                key_command::run(argv, (what, place), timeout_secs, hidden)?
             }
+            SecretSource::SnowplowCli {
+                dirs,
+                find,
+                missing,
+            } => find(dirs)?
+                .ok_or_else(|| Error::Config(missing.clone()))?
+                .trim()
+                .to_string(),
             SecretSource::Missing(message) => return Err(Error::Config(message.clone())),
         };
         let from = self.origin(place);
@@ -99,197 +97,4 @@ impl SecretSource {
             _ => place.to_string(),
         }
     }
-}
-
-/// A key command may print at most this much: a key is a few dozen bytes.
-const MAX_OUTPUT: usize = 64 * 1024;
-/// How long output may stay open after the command has exited: a background
-/// child (a password manager's agent) can hold it open for good.
-const EXIT_GRACE: Duration = Duration::from_millis(250);
-
-/// What the threads watching a command report.
-enum Event {
-    Output(Vec<u8>),
-    OutputEnded(std::io::Result<()>),
-    Exited(std::io::Result<ExitStatus>),
-}
-
-fn run(
-    argv: &[String],
-    (what, place): (&str, &str),
-    timeout_secs: u64,
-    hidden: &[&str],
-) -> Result<String> {
-    let program = &argv[0];
-    let says = |why: String| {
-        Error::Config(format!(
-            "the command `{program}` that gives the {what} ({place}) {why}"
-        ))
-    };
-    let started = Instant::now();
-    let deadline = started
-        .checked_add(Duration::from_secs(timeout_secs))
-        .unwrap_or(started);
-    let mut command = command(argv, hidden);
-    // Interactive: the command may prompt on the terminal, from its group.
-    #[cfg(unix)]
-    let foreground = Foreground::ours();
-    #[cfg(unix)]
-    own_group(&mut command, foreground.as_ref().map(Foreground::fd));
-    let child = command.spawn().map_err(|e| {
-        says(if e.kind() == std::io::ErrorKind::NotFound {
-            "was not found".to_string()
-        } else {
-            format!("could not start: {e}")
-        })
-    })?;
-    let tree = CommandTree::new(&child);
-    #[cfg(unix)]
-    if let Some(foreground) = &foreground {
-        foreground.lend_to(child.id());
-    }
-    let events = watch(child);
-    match collect(&events, deadline) {
-        Collected::Done(status, output) if status.success() => decode(output).map_err(says),
-        Collected::Done(status, _) => Err(says(format!("failed ({status})"))),
-        Collected::Failed(e) => Err(says(format!("could not be read: {e}"))),
-        Collected::TooLong => {
-            kill_tree(&tree, &events);
-            Err(says(format!(
-                "printed more than {} KiB: it must print only the {what}",
-                MAX_OUTPUT / 1024
-            )))
-        }
-        Collected::TimedOut => {
-            kill_tree(&tree, &events);
-            Err(says(format!(
-                "did not finish within {timeout_secs} s: check it runs on its own, or raise \
-                 command_timeout"
-            )))
-        }
-    }
-}
-
-/// `argv` to start with stdout piped, without the `hidden` variables and
-/// with the proxy variables this program took from its own environment
-/// (see [`crate::http`]).
-fn command(argv: &[String], hidden: &[&str]) -> Command {
-    let mut command = Command::new(&argv[0]);
-    command.envs(crate::http::proxy_variables());
-    for var in hidden {
-        command.env_remove(var);
-    }
-    command
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    command
-}
-
-/// Starts the command in a process group of its own (so that a timeout
-/// kills whatever it started); given the terminal `tty`, its group takes
-/// the foreground before the program runs. Windows gathers the command's
-/// processes in a job object instead (see files/windows.rs).
-#[cfg(unix)]
-fn own_group(command: &mut Command, tty: Option<RawFd>) {
-    if let Some(tty) = tty {
-        // SAFETY: the hook makes only async-signal-safe calls.
-        unsafe {
-            command.pre_exec(move || {
-                foreground::take_in_child(tty);
-                Ok(())
-            })
-        };
-    }
-    command.process_group(0);
-}
-
-/// Starts the threads that read `child`'s stdout and wait for its exit;
-/// the waiter owns the child, so it is reaped however the run ends.
-fn watch(mut child: Child) -> mpsc::Receiver<Event> {
-    let (tx, rx) = mpsc::channel();
-    let mut stdout = child.stdout.take().expect("stdout was piped");
-    let reader = tx.clone();
-    std::thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        let end = loop {
-            match stdout.read(&mut chunk) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    if reader.send(Event::Output(chunk[..n].to_vec())).is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        let _ = reader.send(Event::OutputEnded(end));
-    });
-    std::thread::spawn(move || {
-        let _ = tx.send(Event::Exited(child.wait()));
-    });
-    rx
-}
-
-enum Collected {
-    Done(ExitStatus, Vec<u8>),
-    Failed(std::io::Error),
-    TooLong,
-    TimedOut,
-}
-
-/// Gathers output until the command has exited and its output has ended
-/// (or [`EXIT_GRACE`] has passed since it exited), all by `deadline`.
-fn collect(events: &mpsc::Receiver<Event>, deadline: Instant) -> Collected {
-    let mut output = Vec::new();
-    let (mut ended, mut exited) = (false, None);
-    loop {
-        if let (true, Some(status)) = (ended, exited) {
-            return Collected::Done(status, output);
-        }
-        let until = match exited {
-            Some(_) => deadline.min(Instant::now() + EXIT_GRACE),
-            None => deadline,
-        };
-        match events.recv_timeout(until.saturating_duration_since(Instant::now())) {
-            Ok(Event::Output(chunk)) => {
-                output.extend_from_slice(&chunk);
-                if output.len() > MAX_OUTPUT {
-                    return Collected::TooLong;
-                }
-            }
-            Ok(Event::OutputEnded(Ok(()))) => ended = true,
-            Ok(Event::OutputEnded(Err(e)) | Event::Exited(Err(e))) => return Collected::Failed(e),
-            Ok(Event::Exited(Ok(status))) => exited = Some(status),
-            Err(_) => match exited {
-                // Exited, but something it started still holds its output.
-                Some(status) => return Collected::Done(status, output),
-                None => return Collected::TimedOut,
-            },
-        }
-    }
-}
-
-/// Kills the command and whatever it started, then waits (briefly) until
-/// the command itself has been reaped.
-fn kill_tree(tree: &CommandTree, events: &mpsc::Receiver<Event>) {
-    tree.kill();
-    let until = Instant::now() + Duration::from_secs(1);
-    while let Ok(event) = events.recv_timeout(until.saturating_duration_since(Instant::now())) {
-        if matches!(event, Event::Exited(_)) {
-            break;
-        }
-    }
-}
-
-/// The command's output as the trimmed secret.
-fn decode(output: Vec<u8>) -> Result<String, String> {
-    let text =
-        String::from_utf8(output).map_err(|_| "printed something that is not UTF-8".to_string())?;
-    if text.trim().is_empty() {
-        return Err("printed nothing".into());
-    }
-    Ok(text.trim().to_string())
 }

@@ -343,13 +343,7 @@ pub fn group_id(group: &str) -> Result<u32> {
     }
     let name = std::ffi::CString::new(group)
         .map_err(|_| Error::Usage(format!("--group: `{group}` is not a group name")))?;
-    // SAFETY: getgrnam takes a NUL-terminated name; the gid is copied out
-    // before any other call could reuse its static buffer.
-    let gid = unsafe {
-        let entry = libc::getgrnam(name.as_ptr());
-        (!entry.is_null()).then(|| (*entry).gr_gid)
-    };
-    gid.ok_or_else(|| {
+    crate::sys::group_id(&name).ok_or_else(|| {
         Error::Usage(format!(
             "--group: no group `{group}` on this system; give its number instead"
         ))

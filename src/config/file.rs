@@ -122,7 +122,7 @@ pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> 
         if explicit.is_none() {
             return Ok(None);
         }
-        let missing = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let missing = crate::sys::file_not_found();
         return Err(Error::Config(format!("cannot read {label}: {missing}")));
     };
     let file = parse(path, &text)?;

@@ -142,6 +142,11 @@ impl Resolver<'_> {
             None => {
                 let source = SecretSource::SnowplowCli {
                     dirs: dirs(self.env),
+                    find: |dirs| {
+                        let files = snowplow_cli::load(dirs)?;
+                        let key = files.iter().find_map(|f| f.get(snowplow_cli::SECRET));
+                        Ok(key.map(str::to_string))
+                    },
                     missing,
                 };
                 (

@@ -1,0 +1,406 @@
+//! Unix (Linux and macOS): std's Unix extensions where they suffice, libc
+//! for the rest (the effective user, groups, process groups and the
+//! terminal's foreground, signal handlers, core dumps).
+
+use std::ffi::CStr;
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use super::{Link, Perms, Unlink};
+
+// Files.
+
+/// The effective user ID: files we trust must be owned by it. Asked once.
+fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    *EUID.get_or_init(|| unsafe { libc::geteuid() })
+}
+
+/// The owner and mode bits of `meta`.
+pub fn perms(meta: &fs::Metadata) -> Option<Perms> {
+    Some(Perms {
+        uid: meta.uid(),
+        mode: meta.mode() & 0o7777,
+        mine: meta.uid() == euid(),
+    })
+}
+
+/// A symlink in the file's place makes the open fail (`ELOOP`), and a
+/// FIFO planted there cannot hang us. One call, as `custom_flags` replaces
+/// the flags rather than adding to them.
+pub fn no_follow_no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+}
+
+/// Non-blocking, so a FIFO planted at a file's path cannot hang us.
+pub fn no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(libc::O_NONBLOCK)
+}
+
+/// A file this open creates gets `mode` (less the umask).
+pub fn create_mode(options: &mut OpenOptions, mode: u32) -> &mut OpenOptions {
+    options.mode(mode)
+}
+
+/// Whether an open failed because `O_NOFOLLOW` met a symlink.
+pub fn is_refused_link(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// What a file that is neither regular, a directory nor a symlink is.
+pub fn special_kind(kind: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    match () {
+        _ if kind.is_fifo() => "a FIFO",
+        _ if kind.is_block_device() || kind.is_char_device() => "a device",
+        _ => "a socket",
+    }
+}
+
+/// Creates `dir` and its missing parents with `mode`.
+pub fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+}
+
+/// Permissions of exactly `mode`, which `set_permissions` applies without
+/// the umask.
+pub fn permissions(mode: u32) -> Option<fs::Permissions> {
+    Some(fs::Permissions::from_mode(mode))
+}
+
+/// Gives `file` the group `gid` (which may clear mode bits: set them after).
+pub fn set_group(file: &fs::File, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::fchown(file, None, Some(gid))
+}
+
+/// Never: `rename(2)` replaces atomically, even over a file others have open.
+pub fn is_busy(_e: &io::Error) -> bool {
+    false
+}
+
+/// Makes a rename in `dir` survive a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// The error an open of a missing file gives, for a message about a file
+/// that was looked for and not found.
+pub fn file_not_found() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOENT)
+}
+
+/// How messages write the home directory.
+pub const HOME_SHORT: &str = "~";
+
+/// The home directory: `$HOME`, else the password database's entry.
+pub fn home() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
+}
+
+/// The OS cache directory: `$XDG_CACHE_HOME` or `~/.cache` on Linux,
+/// `~/Library/Caches` on macOS.
+pub fn cache_home() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|d| d.cache_dir().to_path_buf())
+}
+
+/// Whether `link` is a symbolic link to this binary.
+fn links_to(link: &Path, exe: &Path) -> bool {
+    fs::read_link(link).is_ok_and(|t| t == exe || t.canonicalize().is_ok_and(|t| t == exe))
+}
+
+/// Removes `link` if it is a symlink to `exe`.
+pub fn remove_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<Unlink> {
+    if !fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Ok(Unlink::Nothing);
+    }
+    if !links_to(link, exe) {
+        return Ok(Unlink::Elsewhere);
+    }
+    fs::remove_file(link)?;
+    Ok(Unlink::Removed)
+}
+
+/// Makes `link` a symlink to `target` (the path `exe` was invoked by). An
+/// old link to elsewhere is replaced, anything else left alone.
+pub fn install_link(exe: &Path, target: &Path, link: &Path, _ours: &[u8]) -> io::Result<Link> {
+    match fs::symlink_metadata(link) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            if links_to(link, exe) {
+                return Ok(Link::AlreadyThere);
+            }
+            fs::remove_file(link)?;
+        }
+        Ok(_) => return Ok(Link::Foreign),
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(target, link)?;
+    Ok(Link::Made("linked"))
+}
+
+/// The ID of the group `name` in the group database, if it has one.
+pub fn group_id(name: &CStr) -> Option<u32> {
+    // SAFETY: getgrnam takes a NUL-terminated name; the gid is copied out
+    // before any other call could reuse its static buffer.
+    unsafe {
+        let entry = libc::getgrnam(name.as_ptr());
+        (!entry.is_null()).then(|| (*entry).gr_gid)
+    }
+}
+
+// The process.
+
+/// The API key and tokens live in this process's memory: no core file may
+/// hold them (a crash in a git repository would leave one there), and no
+/// other process of the same user may read them through ptrace or
+/// /proc/PID/mem. A zero core limit covers every Unix; on Linux the process
+/// is also made non-dumpable, which also stops core files piped to a
+/// handler. macOS has no per-process equivalent short of
+/// `PT_DENY_ATTACH`, which would also break debuggers: the limit is all.
+pub fn no_core_dumps() {
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit reads a valid rlimit; lowering a limit cannot fail
+    // for lack of privilege, and if it fails anyway we go on.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+    // SAFETY: PR_SET_DUMPABLE with 0 takes no pointers.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0)
+    };
+}
+
+// Child processes (key commands).
+
+/// A started command and whatever it started, to kill if it overruns its
+/// time: the process group it leads. While it lives, the command's group
+/// holds the terminal's foreground (when we held it), so that a password
+/// manager's prompt still works; dropping it takes the foreground back.
+pub struct Tree {
+    group: u32,
+    _foreground: Option<Foreground>,
+}
+
+impl Tree {
+    /// Kills the command and everything in its process group.
+    pub fn kill(&self) {
+        if let Ok(pgid) = libc::pid_t::try_from(self.group) {
+            // SAFETY: kill has no memory-safety preconditions; a negative
+            // pid names the process group the command leads.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Starts `command` in a process group of its own, so that [`Tree::kill`]
+/// reaches whatever it starts. A process in a group that is not the
+/// terminal's foreground is stopped (SIGTTIN) the moment it reads the
+/// terminal, and some commands prompt there (`op` without biometrics, a
+/// script that reads `/dev/tty`); so when we run in the terminal's
+/// foreground, the command's group is made the foreground while it runs, as
+/// a shell does for a job, and ours again when the [`Tree`] is dropped.
+pub fn spawn_apart(command: &mut Command) -> io::Result<(Child, Tree)> {
+    let foreground = Foreground::ours();
+    if let Some(tty) = foreground.as_ref().map(Foreground::fd) {
+        // SAFETY: the hook runs between fork and exec and makes only
+        // async-signal-safe calls (getpgrp, signal, tcsetpgrp).
+        unsafe {
+            command.pre_exec(move || {
+                take_in_child(tty);
+                Ok(())
+            })
+        };
+    }
+    command.process_group(0);
+    let child = command.spawn()?;
+    // The child takes the foreground too before it runs its program, so
+    // whichever comes first, it never reads the terminal from the
+    // background.
+    if let Some(foreground) = &foreground {
+        foreground.lend_to(child.id());
+    }
+    let tree = Tree {
+        group: child.id(),
+        _foreground: foreground,
+    };
+    Ok((child, tree))
+}
+
+/// The controlling terminal, while it is lent out; dropping it takes the
+/// foreground back.
+struct Foreground {
+    tty: OwnedFd,
+    ours: libc::pid_t,
+}
+
+impl Foreground {
+    /// The controlling terminal, if this process's group is its foreground
+    /// (an interactive run); `None` otherwise, and then nothing is lent.
+    fn ours() -> Option<Foreground> {
+        let flags = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOCTTY;
+        // SAFETY: opening a static NUL-terminated path.
+        let fd = unsafe { libc::open(c"/dev/tty".as_ptr(), flags) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: `fd` was just opened and is owned by nothing else.
+        let tty = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: getpgrp and tcgetpgrp take no pointers.
+        let (ours, foreground) = unsafe { (libc::getpgrp(), libc::tcgetpgrp(fd)) };
+        (foreground == ours).then_some(Foreground { tty, ours })
+    }
+
+    /// The terminal, for [`take_in_child`] between fork and exec.
+    fn fd(&self) -> RawFd {
+        self.tty.as_raw_fd()
+    }
+
+    /// Makes `group` (the command's) the foreground, from the parent.
+    fn lend_to(&self, group: u32) {
+        if let Ok(group) = libc::pid_t::try_from(group) {
+            set_foreground(self.fd(), group);
+        }
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        set_foreground(self.tty.as_raw_fd(), self.ours);
+    }
+}
+
+/// In the child, between fork and exec (only async-signal-safe calls):
+/// makes its own, new process group the terminal's foreground.
+fn take_in_child(tty: RawFd) {
+    // SAFETY: getpgrp takes no pointers and is async-signal-safe.
+    set_foreground(tty, unsafe { libc::getpgrp() });
+}
+
+/// `tcsetpgrp`, with SIGTTOU ignored for the call: a process outside the
+/// foreground may otherwise not change it (it would be stopped).
+fn set_foreground(tty: RawFd, group: libc::pid_t) {
+    // SAFETY: signal and tcsetpgrp take no pointers we own and are
+    // async-signal-safe; the old disposition is put back at once.
+    unsafe {
+        let old = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        libc::tcsetpgrp(tty, group);
+        libc::signal(libc::SIGTTOU, old);
+    }
+}
+
+// Signals.
+
+/// The SIGTERM and SIGINT handlers, by the self-pipe trick: a handler may
+/// do almost nothing safely, so it only notes the signal and writes a byte
+/// to a pipe, and [`Signals::wait`] polls that pipe.
+pub struct Signals {
+    read: OwnedFd,
+}
+
+mod handler {
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    /// The pipe's write end, for the handler; -1 until installed.
+    pub static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
+    /// The last signal received, 0 for none.
+    pub static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+    pub extern "C" fn on_signal(signal: libc::c_int) {
+        RECEIVED.store(signal, Ordering::SeqCst);
+        let fd = WRITE_FD.load(Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: write(2) is async-signal-safe; the byte outlives the
+            // call. A full pipe already holds a wake-up, so failure is fine.
+            unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
+        }
+    }
+}
+
+/// Marks `fd` close-on-exec and non-blocking (pipe2 is not on macOS).
+fn configure(fd: libc::c_int) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own, with valid commands.
+    let ok = unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) != -1
+            && libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) != -1
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+impl Signals {
+    /// Installs the SIGTERM and SIGINT handlers. Once only per process.
+    pub fn install() -> io::Result<Signals> {
+        use std::sync::atomic::Ordering;
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pipe(2) just returned these two descriptors to us alone.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), fds[1]) };
+        configure(fds[0])?;
+        configure(write)?;
+        // The write end lives as long as the process: the handler may run
+        // at any moment.
+        handler::WRITE_FD.store(write, Ordering::SeqCst);
+        for signal in [libc::SIGTERM, libc::SIGINT] {
+            // SAFETY: a zeroed sigaction with a valid handler address and
+            // an empty mask is a valid argument to sigaction(2).
+            let failed = unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = handler::on_signal as extern "C" fn(libc::c_int) as usize;
+                action.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut()) == -1
+            };
+            if failed {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(Signals { read })
+    }
+
+    /// Returns after `timeout` (rounded up to a millisecond), or sooner once
+    /// a signal has come, or for no reason (EINTR): callers loop.
+    pub fn wait(&self, timeout: Duration) {
+        let mut pfd = libc::pollfd {
+            fd: self.read.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd; poll(2) returns at the timeout, on the
+        // handler's byte, or with EINTR.
+        unsafe { libc::poll(&mut pfd, 1, ms) };
+    }
+
+    /// The name of the last signal received, if one has been.
+    pub fn received(&self) -> Option<&'static str> {
+        use std::sync::atomic::Ordering;
+        match handler::RECEIVED.load(Ordering::SeqCst) {
+            0 => None,
+            libc::SIGTERM => Some("SIGTERM"),
+            libc::SIGINT => Some("SIGINT"),
+            _ => Some("a signal"),
+        }
+    }
+}
+
+/// Sends this process SIGTERM, as Kubernetes would.
+#[cfg(test)]
+pub fn raise_sigterm() {
+    // SAFETY: raise has no memory-safety preconditions; the handler
+    // installed by `Signals::install` only records the signal.
+    unsafe { libc::raise(libc::SIGTERM) };
+}

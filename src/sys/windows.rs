@@ -1,0 +1,272 @@
+//! Windows: no owners or modes reported, links opened as themselves, a
+//! rename retried while another program briefly holds the file, helper
+//! names installed as hard links or copies, and key commands gathered in a
+//! job object (kernel32, declared here: the calls are few).
+//!
+//! Privacy comes from where the files live: under the user's profile
+//! (`%USERPROFILE%`, `%APPDATA%`, `%LOCALAPPDATA%`), whose ACL new files
+//! inherit and which by default admits only the user, SYSTEM and
+//! Administrators. Checking a file's owner or ACL needs the Win32 security
+//! API (GetSecurityInfo and friends), which std does not wrap; so it is not
+//! checked ([`perms`] is `None`), and the README says so.
+
+use std::ffi::CStr;
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::windows::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use directories::BaseDirs;
+
+use super::{Link, Perms, Unlink};
+
+// Files.
+
+/// Opens a link itself rather than what it points to, so that a link in a
+/// private file's place is seen (and refused as "not a regular file")
+/// instead of followed.
+const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+/// Another handle without sharing holds the file (antivirus, indexers).
+const ERROR_SHARING_VIOLATION: i32 = 32;
+/// What a rename over a file being scanned or deleted often gives instead.
+const ERROR_ACCESS_DENIED: i32 = 5;
+const ERROR_LOCK_VIOLATION: i32 = 33;
+/// What opening a missing file gives.
+const ERROR_FILE_NOT_FOUND: i32 = 2;
+
+/// Not known without the ACL: see the module comment.
+pub fn perms(_meta: &fs::Metadata) -> Option<Perms> {
+    None
+}
+
+/// (Opening never waits on Windows: no FIFOs at file paths.)
+pub fn no_follow_no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
+}
+
+/// Opening never waits on Windows (no FIFOs at file paths).
+pub fn no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
+    options
+}
+
+/// No modes: the file inherits its directory's ACL.
+pub fn create_mode(options: &mut OpenOptions, _mode: u32) -> &mut OpenOptions {
+    options
+}
+
+/// A link opened as itself does not fail: it is refused by its type.
+pub fn is_refused_link(_e: &io::Error) -> bool {
+    false
+}
+
+/// Windows has no FIFOs or devices at file paths.
+pub fn special_kind(_kind: &fs::FileType) -> &'static str {
+    "not a regular file"
+}
+
+/// Creates `dir` and its missing parents (no modes: see the module comment).
+pub fn create_dir_all(dir: &Path, _mode: u32) -> io::Result<()> {
+    fs::create_dir_all(dir)
+}
+
+/// No modes to set.
+pub fn permissions(_mode: u32) -> Option<fs::Permissions> {
+    None
+}
+
+/// No Unix groups: a group (`sink --group`) is refused, since nothing
+/// would be done with it.
+pub fn set_group(_file: &fs::File, _gid: u32) -> io::Result<()> {
+    Err(io::Error::other("a group cannot be set on Windows"))
+}
+
+/// Whether a rename failed because another program holds the file for a
+/// moment (antivirus and search indexers open new files briefly; Azure
+/// kubelogin #71 is this failure): worth retrying.
+pub fn is_busy(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(ERROR_SHARING_VIOLATION | ERROR_ACCESS_DENIED | ERROR_LOCK_VIOLATION)
+    )
+}
+
+/// NTFS journals its metadata, and a directory cannot be flushed through
+/// std on Windows: the file's own flush is what there is.
+pub fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// The error an open of a missing file gives, for a message about a file
+/// that was looked for and not found.
+pub fn file_not_found() -> io::Error {
+    io::Error::from_raw_os_error(ERROR_FILE_NOT_FOUND)
+}
+
+/// How messages write the profile directory.
+pub const HOME_SHORT: &str = "%USERPROFILE%";
+
+/// The profile directory: `%USERPROFILE%`, else the Known Folder. The
+/// variables come first as in Go's os.UserHomeDir, os.UserConfigDir and
+/// os.UserCacheDir, and so in snowplow-cli: the same paths as it, and
+/// settable for tests.
+pub fn home() -> Option<PathBuf> {
+    from_env("USERPROFILE").or_else(|| Some(BaseDirs::new()?.home_dir().to_path_buf()))
+}
+
+/// `%LOCALAPPDATA%` (this machine only, as a cache should be), else the
+/// Known Folder.
+pub fn cache_home() -> Option<PathBuf> {
+    from_env("LOCALAPPDATA").or_else(|| Some(BaseDirs::new()?.cache_dir().to_path_buf()))
+}
+
+/// An absolute path from `var`; anything else is ignored, as a relative
+/// one would move with the working directory.
+fn from_env(var: &str) -> Option<PathBuf> {
+    Some(PathBuf::from(std::env::var_os(var)?)).filter(|p| p.is_absolute())
+}
+
+/// Removes `link` if it is a build of this program (it holds `ours`).
+pub fn remove_link(_exe: &Path, link: &Path, ours: &[u8]) -> io::Result<Unlink> {
+    let Ok(existing) = fs::read(link) else {
+        return Ok(Unlink::Nothing);
+    };
+    if !existing.windows(ours.len()).any(|w| w == ours) {
+        return Ok(Unlink::Elsewhere);
+    }
+    fs::remove_file(link)?;
+    Ok(Unlink::Removed)
+}
+
+/// Puts `exe` at `link` (a name ending `.exe`): a hard link, or a copy where
+/// that fails (another volume; symlinks would need Developer Mode). A file
+/// already there is replaced only if it is some version of this program,
+/// told by containing `ours`, so that an upgrade refreshes old copies.
+pub fn install_link(exe: &Path, _target: &Path, link: &Path, ours: &[u8]) -> io::Result<Link> {
+    if let Ok(existing) = fs::read(link) {
+        if existing == fs::read(exe)? {
+            return Ok(Link::AlreadyThere);
+        }
+        if !existing.windows(ours.len()).any(|w| w == ours) {
+            return Ok(Link::Foreign);
+        }
+        fs::remove_file(link)?;
+    }
+    if fs::hard_link(exe, link).is_ok() {
+        return Ok(Link::Made("linked"));
+    }
+    fs::copy(exe, link)?;
+    Ok(Link::Made("copied"))
+}
+
+/// No Unix groups on Windows (`sink --group` is refused before asking, so
+/// nothing calls this: it keeps the two halves' signatures the same).
+#[allow(dead_code)]
+pub fn group_id(_name: &CStr) -> Option<u32> {
+    None
+}
+
+// The process.
+
+/// Windows writes no core files: nothing to do.
+pub fn no_core_dumps() {}
+
+// Child processes (key commands).
+
+/// A started command and every process it starts, gathered in a job
+/// object, so that one that overruns its time is killed with its children
+/// (`cmd /c` wrappers, shells). A process the command starts in the moment
+/// before it joins the job could escape it: std cannot start it suspended.
+/// Without a job (creating one failed), the command alone is killed.
+pub struct Tree {
+    job: Handle,
+    pid: u32,
+}
+
+type Handle = *mut std::ffi::c_void;
+
+/// The right to end a process, for [`OpenProcess`].
+const PROCESS_TERMINATE: u32 = 0x0001;
+
+#[link(name = "kernel32")]
+unsafe extern "system" {
+    fn CreateJobObjectW(attributes: *const std::ffi::c_void, name: *const u16) -> Handle;
+    fn AssignProcessToJobObject(job: Handle, process: Handle) -> i32;
+    fn TerminateJobObject(job: Handle, exit_code: u32) -> i32;
+    fn OpenProcess(access: u32, inherit: i32, pid: u32) -> Handle;
+    fn TerminateProcess(process: Handle, exit_code: u32) -> i32;
+    fn CloseHandle(handle: Handle) -> i32;
+}
+
+/// Starts `command` and puts it in a job of its own. (No terminal to hand
+/// over: a console is shared by every process attached to it.)
+pub fn spawn_apart(command: &mut Command) -> io::Result<(Child, Tree)> {
+    use std::os::windows::io::AsRawHandle;
+    let child = command.spawn()?;
+    let pid = child.id();
+    // SAFETY: null attributes and name ask for a default, unnamed job;
+    // the child's handle is valid while `child` lives; a job handle we
+    // cannot use is closed here and never used again.
+    let job = unsafe {
+        let job = CreateJobObjectW(std::ptr::null(), std::ptr::null());
+        if !job.is_null() && AssignProcessToJobObject(job, child.as_raw_handle()) == 0 {
+            CloseHandle(job);
+            std::ptr::null_mut()
+        } else {
+            job
+        }
+    };
+    Ok((child, Tree { job, pid }))
+}
+
+impl Tree {
+    /// Kills the job, and the command itself by its ID in case it could not
+    /// join one (the thread that waits for it owns its `Child`).
+    pub fn kill(&self) {
+        // SAFETY: a job handle this value owns, not yet closed; a process
+        // handle opened here and closed once.
+        unsafe {
+            if !self.job.is_null() {
+                TerminateJobObject(self.job, 1);
+            }
+            let process = OpenProcess(PROCESS_TERMINATE, 0, self.pid);
+            if !process.is_null() {
+                TerminateProcess(process, 1);
+                CloseHandle(process);
+            }
+        }
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        if !self.job.is_null() {
+            // SAFETY: closed once, here; the processes go on (no
+            // kill-on-close limit), as a command that finished in time has.
+            unsafe { CloseHandle(self.job) };
+        }
+    }
+}
+
+// Signals.
+
+/// No handler: a stop (Ctrl-C, Ctrl-Break, a service stop) ends the
+/// process where it is, which leaves a token file whole anyway (it is only
+/// ever replaced by rename).
+pub struct Signals {}
+
+impl Signals {
+    pub fn install() -> io::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// Nothing can end the wait early.
+    pub fn wait(&self, timeout: Duration) {
+        std::thread::sleep(timeout);
+    }
+
+    pub fn received(&self) -> Option<&'static str> {
+        None
+    }
+}
