@@ -27,7 +27,9 @@
 //! `token_file` written by someone else (the kubelet, Vault Agent, a sink in
 //! another container) is read through symlinks (Kubernetes swaps Secret files
 //! that way) but only from a regular file that no one but its owner can
-//! write (on Unix), and of bounded size.
+//! write (on Unix), and of bounded size; one of another user than us and
+//! root only if nothing on its path sits in a directory others may write
+//! (there anyone could have planted it).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -332,8 +334,11 @@ fn replace(
 /// Opens a token file someone else writes: symlinks are followed (the kubelet
 /// swaps Secret files by symlink), and what they lead to must be a regular
 /// file that only its owner may write, at most [`MAX_TOKEN_FILE`] bytes. Its
-/// owner may be anyone: the kubelet writes as root, Vault Agent and sidecars
-/// as their own users. Returns the file and whether others may read it.
+/// owner may be anyone (the kubelet writes as root, Vault Agent and sidecars
+/// as their own users) unless it, or a directory or symlink on the way,
+/// sits in a directory others may write, sticky or not: there anyone could
+/// have planted it, so it must be ours or root's. Returns the file and
+/// whether others may read it.
 pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     let mut options = OpenOptions::new();
     options.read(true);
@@ -341,6 +346,9 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
+    }
+    if let Some(why) = os::planted(path, &meta) {
+        return Err(io::Error::other(why));
     }
     if let Some(why) = os::writable_by_others(&meta) {
         return Err(io::Error::other(format!(

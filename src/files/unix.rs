@@ -215,13 +215,25 @@ pub fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), Conf
 /// The most symlinks followed on one path, as Linux's own limit.
 const MAX_HOPS: u32 = 40;
 
-/// Resolves `path` one component and one symlink at a time, checking every
-/// directory on the way with [`check_owner_and_mode`]: so the directory
-/// holding each symlink passes the rule, as the final file's do, and each
-/// symlink is ours or root's: whoever can replace a symlink can point it
-/// anywhere. One `lstat` per component.
-/// A missing last component is fine (a file about to be written).
-fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+/// What [`walk`] shows its visitor.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    /// A directory still to go through (the root first).
+    Dir,
+    /// A symlink, about to be followed.
+    Link,
+    /// The last component, when it exists and is not a symlink.
+    Last,
+}
+
+/// Resolves `path` one component and one symlink at a time, showing
+/// `visit` each step with its `lstat` and that of the directory holding it
+/// (the root is its own). One `lstat` per component; a missing last
+/// component is fine (a file about to be written).
+fn walk(
+    path: &Path,
+    mut visit: impl FnMut(&Path, &fs::Metadata, Step, &fs::Metadata) -> Result<(), ConfigFileError>,
+) -> Result<PathBuf, ConfigFileError> {
     use std::path::Component;
     let io_err = ConfigFileError::Io;
     let absolute = std::path::absolute(path).map_err(io_err)?;
@@ -238,11 +250,13 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
     };
     push(&mut todo, &absolute);
     let mut done = PathBuf::from("/");
-    check_owner_and_mode(&done, &fs::metadata(&done).map_err(io_err)?, true)?;
+    let mut done_meta = fs::metadata(&done).map_err(io_err)?;
+    visit(&done, &done_meta, Step::Dir, &done_meta.clone())?;
     let mut hops = 0;
     while let Some(name) = todo.pop() {
         if name == ".." {
             done.pop();
+            done_meta = fs::metadata(&done).map_err(io_err)?;
             continue;
         }
         let next = done.join(&name);
@@ -251,13 +265,7 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
             other => other.map_err(io_err)?,
         };
         if meta.is_symlink() {
-            // In a sticky directory (as /tmp) its owner can still swap it.
-            if meta.uid() != euid() && meta.uid() != 0 {
-                return Err(ConfigFileError::Owner {
-                    path: next,
-                    uid: meta.uid(),
-                });
-            }
+            visit(&next, &meta, Step::Link, &done_meta)?;
             hops += 1;
             if hops > MAX_HOPS {
                 return Err(io_err(io::Error::other(
@@ -267,16 +275,97 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
             let target = fs::read_link(&next).map_err(io_err)?;
             if target.is_absolute() {
                 done = PathBuf::from("/");
+                done_meta = fs::metadata(&done).map_err(io_err)?;
             }
             push(&mut todo, &target);
             continue;
         }
-        if !todo.is_empty() {
-            check_owner_and_mode(&next, &meta, true)?;
-        }
+        let step = if todo.is_empty() {
+            Step::Last
+        } else {
+            Step::Dir
+        };
+        visit(&next, &meta, step, &done_meta)?;
         done = next;
+        done_meta = meta;
     }
     Ok(done)
+}
+
+/// [`walk`] with the config file's rule: every directory on the way passes
+/// [`check_owner_and_mode`], as the final file's do, and each symlink is
+/// ours or root's: whoever can replace a symlink can point it anywhere.
+fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+    walk(path, |at, meta, step, _| match step {
+        Step::Dir => check_owner_and_mode(at, meta, true),
+        // In a sticky directory (as /tmp) its owner can still swap it.
+        Step::Link if !ours_or_root(meta) => Err(ConfigFileError::Owner {
+            path: at.to_path_buf(),
+            uid: meta.uid(),
+        }),
+        Step::Link | Step::Last => Ok(()),
+    })
+}
+
+fn ours_or_root(meta: &fs::Metadata) -> bool {
+    meta.uid() == euid() || meta.uid() == 0
+}
+
+/// Whether others may add entries to a directory: group or other write
+/// bits, sticky or not (a sticky bit only keeps them from removing ours).
+fn open_to_others(dir: &fs::Metadata) -> bool {
+    dir.mode() & 0o022 != 0
+}
+
+/// Why the token file at `path` (opened: `meta`) may have been put there by
+/// another user: it, or a directory or symlink on the way to it, belongs to
+/// someone other than us and root and sits in a directory that others may
+/// write (sticky or not, as /tmp). Anyone could have created such an entry,
+/// and a token they planted would make our tools act in their
+/// organization. An entry in a directory only its owner can write is
+/// trusted whoever owns it (Vault Agent writes as its own user), and a file
+/// of ours or root's holds nothing another user wrote, so its path is not
+/// walked at all.
+pub fn planted(path: &Path, meta: &fs::Metadata) -> Option<String> {
+    if ours_or_root(meta) {
+        return None;
+    }
+    let mut found = None;
+    let walked = walk(path, |at, entry, step, dir| {
+        // The file read is the one opened, whatever the path holds now.
+        let uid = if step == Step::Last {
+            meta.uid()
+        } else {
+            entry.uid()
+        };
+        if open_to_others(dir) && uid != euid() && uid != 0 {
+            found = Some((at.to_path_buf(), uid, dir.mode() & 0o7777, step));
+            // Stops the walk.
+            return Err(ConfigFileError::Owner {
+                path: at.to_path_buf(),
+                uid,
+            });
+        }
+        Ok(())
+    });
+    if let (Err(ConfigFileError::Io(e)), None) = (&walked, &found) {
+        // Not known to be safe: as if it were not.
+        return Some(format!(
+            "it belongs to user {} and the directories on its path cannot be checked ({e})",
+            meta.uid()
+        ));
+    }
+    let (at, uid, mode, step) = found?;
+    let what = match step {
+        Step::Last => "it".to_string(),
+        _ => at.display().to_string(),
+    };
+    let dir = at.parent().unwrap_or(&at).display().to_string();
+    Some(format!(
+        "{what} belongs to user {uid} and sits in {dir}, which others may write (mode \
+         {mode:o}), so anyone could have put it there: it must be yours or root's, or sit in a \
+         directory only its owner can write"
+    ))
 }
 
 fn check_owner_and_mode(
@@ -284,7 +373,7 @@ fn check_owner_and_mode(
     meta: &fs::Metadata,
     dir: bool,
 ) -> Result<(), ConfigFileError> {
-    if meta.uid() != euid() && meta.uid() != 0 {
+    if !ours_or_root(meta) {
         return Err(ConfigFileError::Owner {
             path: path.to_path_buf(),
             uid: meta.uid(),

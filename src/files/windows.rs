@@ -74,6 +74,11 @@ pub fn dir_open_to_others(_path: &Path) -> Option<String> {
     None
 }
 
+/// Not known without the ACL: see the module comment.
+pub fn planted(_path: &Path, _meta: &fs::Metadata) -> Option<String> {
+    None
+}
+
 /// (Opening never waits on Windows: no FIFOs at file paths.)
 pub fn no_follow_no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
     options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
