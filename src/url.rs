@@ -128,16 +128,16 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-/// `input` with any `user:password@` before its host taken out, as every
-/// message that quotes a URL given to us must show it: whatever came before
-/// an `@` in the authority may be a password.
+/// `input` with whatever comes before an `@` (after the scheme) written
+/// `***`, as every message that quotes a URL given to us must show it: that
+/// may be a password. The last `@` counts, not the authority's, since a
+/// password pasted unencoded may hold a `/` that would end the authority
+/// early; in a URL with an `@` in its path that hides the host too, which
+/// is the price of never repeating a password.
 pub fn without_userinfo(input: &str) -> std::borrow::Cow<'_, str> {
     let start = input.find("://").map_or(0, |i| i + 3);
-    let end = input[start..]
-        .find(['/', '?', '#'])
-        .map_or(input.len(), |i| start + i);
-    match input[start..end].rfind('@') {
-        Some(at) => format!("{}{}", &input[..start], &input[start + at + 1..]).into(),
+    match input[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..start], &input[start + at..]).into(),
         None => input.into(),
     }
 }
@@ -307,11 +307,13 @@ mod tests {
 
     #[test]
     fn no_message_repeats_a_password() {
-        assert_eq!(without_userinfo("https://u:pw@h:1/p@x"), "https://h:1/p@x");
-        assert_eq!(without_userinfo("u:pw@h"), "h");
-        assert_eq!(without_userinfo("https://h/a@b"), "https://h/a@b");
+        assert_eq!(without_userinfo("https://u:pw@h:1/p"), "https://***@h:1/p");
+        assert_eq!(without_userinfo("u:pw@h"), "***@h");
+        assert_eq!(without_userinfo("https://h/p"), "https://h/p");
         for bad in [
             "https://user:s3cr3t@127.0.0.1:1/",
+            "https://user:s3/cr3t@127.0.0.1:1/",
+            "https://user:s3cr3t@127.0.0.1:1/p@x?q",
             "ftp://user:s3cr3t@h",
             "https://user:s3cr3t@h:99999",
             "https://user:s3cr3t@h/?q",
