@@ -29,7 +29,9 @@
 //! `token_file` written by someone else (the kubelet, Vault Agent, a sink in
 //! another container) is read through symlinks (Kubernetes swaps Secret files
 //! that way) but only from a regular file that no one but its owner can
-//! write (on Unix), and of bounded size.
+//! write (on Unix), and of bounded size; one of another user than us and
+//! root only if nothing on its path sits in a directory others may write
+//! (there anyone could have planted it).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -370,8 +372,11 @@ fn share(file: &File, mode: u32, gid: Option<u32>) -> io::Result<()> {
 /// Opens a token file someone else writes: symlinks are followed (the kubelet
 /// swaps Secret files by symlink), and what they lead to must be a regular
 /// file that only its owner may write, at most [`MAX_TOKEN_FILE`] bytes. Its
-/// owner may be anyone: the kubelet writes as root, Vault Agent and sidecars
-/// as their own users. Returns the file and whether others may read it.
+/// owner may be anyone (the kubelet writes as root, Vault Agent and sidecars
+/// as their own users) unless it, or a directory or symlink on the way,
+/// sits in a directory others may write, sticky or not: there anyone could
+/// have planted it, so it must be ours or root's ([`planted`]). Returns the
+/// file and whether others may read it.
 pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     let mut options = OpenOptions::new();
     options.read(true);
@@ -379,6 +384,9 @@ pub fn open_token_file(path: &Path) -> io::Result<(File, bool)> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::other("it is not a regular file"));
+    }
+    if let Some(why) = planted(path, &meta) {
+        return Err(io::Error::other(why));
     }
     if let Some(why) = writable_by_others(&meta) {
         return Err(io::Error::other(format!(
@@ -436,22 +444,36 @@ fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFi
 /// The most symlinks followed on one path, as Linux's own limit.
 const MAX_HOPS: u32 = 40;
 
-/// Resolves `path` one component and one symlink at a time, checking every
-/// directory on the way with [`check_owner_and_mode`]: so the directory
-/// holding each symlink passes the rule, as the final file's do, and each
-/// symlink is ours or root's: whoever can replace a symlink can point it
-/// anywhere. One `lstat` per component.
-/// A missing last component is fine (a file about to be written).
-/// Nothing is walked where the platform has no owners or modes.
-fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+/// What [`walk`] shows its visitor.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    /// A directory still to go through (the root first).
+    Dir,
+    /// A symlink, about to be followed.
+    Link,
+    /// The last component, when it exists and is not a symlink.
+    Last,
+}
+
+/// Resolves `path` one component and one symlink at a time, showing
+/// `visit` each step with its owner and mode and those of the directory
+/// holding it (the root is its own). One `lstat` per component; a missing
+/// last component is fine (a file about to be written). Nothing is walked
+/// where the platform has no owners or modes.
+fn walk(
+    path: &Path,
+    mut visit: impl FnMut(&Path, Perms, Step, Perms) -> Result<(), ConfigFileError>,
+) -> Result<PathBuf, ConfigFileError> {
     use std::path::Component;
     let io_err = ConfigFileError::Io;
     let absolute = std::path::absolute(path).map_err(io_err)?;
+    let perms_of = |p: &Path| fs::metadata(p).map(|m| sys::perms(&m)).map_err(io_err);
     let mut done = PathBuf::from("/");
-    let Some(root) = sys::perms(&fs::metadata(&done).map_err(io_err)?) else {
+    let Some(root) = perms_of(&done)? else {
         return Ok(absolute);
     };
-    check_owner_and_mode(&done, root, true)?;
+    visit(&done, root, Step::Dir, root)?;
+    let mut done_perms = root;
     // Names still to walk, last first; `done` never holds a symlink.
     let mut todo: Vec<std::ffi::OsString> = Vec::new();
     let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
@@ -468,6 +490,7 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
     while let Some(name) = todo.pop() {
         if name == ".." {
             done.pop();
+            done_perms = perms_of(&done)?.unwrap_or(done_perms);
             continue;
         }
         let next = done.join(&name);
@@ -479,13 +502,7 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
             return Ok(absolute);
         };
         if meta.is_symlink() {
-            // In a sticky directory (as /tmp) its owner can still swap it.
-            if !perms.mine && perms.uid != 0 {
-                return Err(ConfigFileError::Owner {
-                    path: next,
-                    uid: perms.uid,
-                });
-            }
+            visit(&next, perms, Step::Link, done_perms)?;
             hops += 1;
             if hops > MAX_HOPS {
                 return Err(io_err(io::Error::other(
@@ -495,22 +512,95 @@ fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
             let target = fs::read_link(&next).map_err(io_err)?;
             if target.is_absolute() {
                 done = PathBuf::from("/");
+                done_perms = root;
             }
             push(&mut todo, &target);
             continue;
         }
-        if !todo.is_empty() {
-            check_owner_and_mode(&next, perms, true)?;
-        }
+        let step = if todo.is_empty() {
+            Step::Last
+        } else {
+            Step::Dir
+        };
+        visit(&next, perms, step, done_perms)?;
         done = next;
+        done_perms = perms;
     }
     Ok(done)
+}
+
+/// [`walk`] with the config file's rule: every directory on the way passes
+/// [`check_owner_and_mode`], as the final file's do, and each symlink is
+/// ours or root's: whoever can replace a symlink can point it anywhere.
+fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
+    walk(path, |at, perms, step, _| match step {
+        Step::Dir => check_owner_and_mode(at, perms, true),
+        // In a sticky directory (as /tmp) its owner can still swap it.
+        Step::Link if !ours_or_root(perms) => Err(ConfigFileError::Owner {
+            path: at.to_path_buf(),
+            uid: perms.uid,
+        }),
+        Step::Link | Step::Last => Ok(()),
+    })
+}
+
+fn ours_or_root(perms: Perms) -> bool {
+    perms.mine || perms.uid == 0
+}
+
+/// Why the token file at `path` (opened: `meta`) may have been put there by
+/// another user: it, or a directory or symlink on the way to it, belongs to
+/// someone other than us and root and sits in a directory that others may
+/// write (group or other write bits, sticky or not, as /tmp: a sticky bit
+/// only keeps them from removing ours). Anyone could have created such an
+/// entry, and a token they planted would make our tools act in their
+/// organization. An entry in a directory only its owner can write is
+/// trusted whoever owns it (Vault Agent writes as its own user), and a file
+/// of ours or root's holds nothing another user wrote, so its path is not
+/// walked at all.
+fn planted(path: &Path, meta: &fs::Metadata) -> Option<String> {
+    let file = sys::perms(meta)?;
+    if ours_or_root(file) {
+        return None;
+    }
+    let mut found = None;
+    let walked = walk(path, |at, entry, step, dir| {
+        // The file read is the one opened, whatever the path holds now.
+        let entry = if step == Step::Last { file } else { entry };
+        if dir.mode & 0o022 != 0 && !ours_or_root(entry) {
+            found = Some((at.to_path_buf(), entry.uid, dir.mode, step));
+            // Stops the walk.
+            return Err(ConfigFileError::Owner {
+                path: at.to_path_buf(),
+                uid: entry.uid,
+            });
+        }
+        Ok(())
+    });
+    if let (Err(ConfigFileError::Io(e)), None) = (&walked, &found) {
+        // Not known to be safe: as if it were not.
+        return Some(format!(
+            "it belongs to user {} and the directories on its path cannot be checked ({e})",
+            file.uid
+        ));
+    }
+    let (at, uid, mode, step) = found?;
+    let what = match step {
+        Step::Last => "it".to_string(),
+        _ => at.display().to_string(),
+    };
+    let dir = at.parent().unwrap_or(&at).display().to_string();
+    Some(format!(
+        "{what} belongs to user {uid} and sits in {dir}, which others may write (mode \
+         {mode:o}), so anyone could have put it there: it must be yours or root's, or sit in a \
+         directory only its owner can write"
+    ))
 }
 
 /// The owner must be us or root, and no one else may write it, unless it
 /// is a sticky directory (`dir`).
 fn check_owner_and_mode(path: &Path, perms: Perms, dir: bool) -> Result<(), ConfigFileError> {
-    if !perms.mine && perms.uid != 0 {
+    if !ours_or_root(perms) {
         return Err(ConfigFileError::Owner {
             path: path.to_path_buf(),
             uid: perms.uid,

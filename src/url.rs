@@ -1,11 +1,14 @@
 //! URLs, reduced to what this program needs: a scheme, host and port to
 //! connect to and compare, and a base path to append API paths to.
 //!
-//! Two rules live here, and only here:
+//! Three rules live here, and only here:
 //! - which transports may carry a secret ([`Url::check_transport`]);
 //! - whether a host a tool asks about is one we serve ([`Origin::same_as`]),
 //!   so that a global `credential.helper = snowplow` never hands a Console
-//!   token to another site.
+//!   token to another site;
+//! - what a host is: letters, digits, `-`, `_` and `.`, or an IP literal;
+//!   never a wildcard, and never a user name or password, which no message
+//!   repeats ([`without_userinfo`] is applied before any URL is quoted).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -44,6 +47,24 @@ impl Origin {
     pub fn parse(input: &str, default_scheme: &str) -> Result<Origin, String> {
         let before_query = input.split(['?', '#']).next().unwrap_or_default();
         Url::parse(before_query, default_scheme).map(|u| u.origin)
+    }
+
+    /// Reads a host as git and Terraform name it: `host[:port]` alone, with
+    /// `scheme`. A path, query, fragment, user name or scheme makes it no
+    /// host at all (rather than the host before the `/`), so a tool asking
+    /// about `console.example.com/elsewhere` gets no Console token.
+    pub fn parse_host(host: &str, scheme: &str) -> Result<Origin, String> {
+        if host.contains(['/', '?', '#', '@']) {
+            return Err(format!(
+                "`{}` is not a host: give `host` or `host:port` alone",
+                without_userinfo(host)
+            ));
+        }
+        let scheme = scheme.to_ascii_lowercase();
+        if default_port(&scheme).is_none() {
+            return Err(format!("`{scheme}` is not http or https"));
+        }
+        Url::parse(&format!("{scheme}://{host}"), &scheme).map(|u| u.origin)
     }
 
     /// Whether `self` and `other` name the same place: same scheme, host
@@ -107,40 +128,88 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
+/// `input` with whatever comes before an `@` (after the scheme) written
+/// `***`, as every message that quotes a URL given to us must show it: that
+/// may be a password. The last `@` counts, not the authority's, since a
+/// password pasted unencoded may hold a `/` that would end the authority
+/// early; in a URL with an `@` in its path that hides the host too, which
+/// is the price of never repeating a password.
+pub fn without_userinfo(input: &str) -> std::borrow::Cow<'_, str> {
+    let start = input.find("://").map_or(0, |i| i + 3);
+    match input[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..start], &input[start + at..]).into(),
+        None => input.into(),
+    }
+}
+
+/// Whether `host` (without brackets) is a host name or IP literal: letters,
+/// digits, `-`, `_` and `.`, or an IPv6 address. A `*` is refused like any
+/// other character: nothing here matches by pattern, so
+/// `*.example.com` would only ever match itself.
+fn is_host(host: &str, bracketed: bool) -> bool {
+    if bracketed {
+        return host.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
 impl Url {
     pub fn parse(input: &str, default_scheme: &str) -> Result<Url, String> {
         let input = input.trim();
+        let shown = without_userinfo(input);
         // A CR or LF here would end up in a request line or header.
         if input.contains(char::is_control) {
-            return Err(format!("`{input}` has a control character"));
+            return Err(format!("`{shown}` has a control character"));
         }
         let (scheme, rest) = match input.split_once("://") {
             Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
             None => (default_scheme.to_string(), input),
         };
         let Some(default) = default_port(&scheme) else {
-            return Err(format!("`{input}` is not an http or https URL"));
+            return Err(format!("`{shown}` is not an http or https URL"));
         };
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         if authority.contains('@') {
+            // Not repeated: it may be a password.
             return Err(format!(
-                "`{input}` carries a user name; put none in the URL"
+                "`{shown}` was given with a user name or password (not shown here): put none \
+                 in the URL, the key or token is the only credential sent"
             ));
         }
+        let bracketed = authority.starts_with('[');
         let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
             let (host, after) = bracketed
                 .split_once(']')
-                .ok_or_else(|| format!("`{input}` has an unclosed `[`"))?;
-            (host, after.strip_prefix(':'))
+                .ok_or_else(|| format!("`{shown}` has an unclosed `[`"))?;
+            match after {
+                "" => (host, None),
+                after => (
+                    host,
+                    Some(
+                        after
+                            .strip_prefix(':')
+                            .ok_or_else(|| format!("`{shown}` has a bad port"))?,
+                    ),
+                ),
+            }
         } else {
             match authority.rsplit_once(':') {
                 Some((host, port)) => (host, Some(port)),
                 None => (authority, None),
             }
         };
-        if host.is_empty() || host.contains(char::is_whitespace) {
-            return Err(format!("`{input}` has no host"));
+        if host.is_empty() {
+            return Err(format!("`{shown}` has no host"));
+        }
+        if !is_host(host, bracketed) {
+            return Err(format!(
+                "`{shown}` has a bad host: give a host name (letters, digits, `-`, `_`, \
+                 `.`) or an IP address; a wildcard `*` is not supported, list each host"
+            ));
         }
         let port = match port {
             None | Some("") => default,
@@ -148,12 +217,12 @@ impl Url {
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or_else(|| format!("`{input}` has a bad port"))?,
+                .ok_or_else(|| format!("`{shown}` has a bad port"))?,
         };
         // Dropping them silently would call another URL than the one given.
         if tail.contains(['?', '#']) {
             return Err(format!(
-                "`{input}` has a query or fragment (`?` or `#`): give the scheme, host, port and path only"
+                "`{shown}` has a query or fragment (`?` or `#`): give the scheme, host, port and path only"
             ));
         }
         let path = tail.trim_end_matches('/').to_string();
@@ -226,9 +295,58 @@ mod tests {
             "https://host#y",
             "http://127.0.0.1:80/a\r\nb",
             "https://host/\u{1b}",
+            "https://*.example.com",
+            "https://exa*mple.com",
+            "https://[::1]x",
+            "https://[nothost]",
+            "https://host%2f",
         ] {
             assert!(Url::parse(bad, "https").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn no_message_repeats_a_password() {
+        assert_eq!(without_userinfo("https://u:pw@h:1/p"), "https://***@h:1/p");
+        assert_eq!(without_userinfo("u:pw@h"), "***@h");
+        assert_eq!(without_userinfo("https://h/p"), "https://h/p");
+        for bad in [
+            "https://user:s3cr3t@127.0.0.1:1/",
+            "https://user:s3/cr3t@127.0.0.1:1/",
+            "https://user:s3cr3t@127.0.0.1:1/p@x?q",
+            "ftp://user:s3cr3t@h",
+            "https://user:s3cr3t@h:99999",
+            "https://user:s3cr3t@h/?q",
+            "user:s3cr3t@h\r",
+        ] {
+            let e = Url::parse(bad, "https").unwrap_err();
+            assert!(!e.contains("s3cr3t"), "{e}");
+            let e = Origin::parse_host(bad, "https").unwrap_err();
+            assert!(!e.contains("s3cr3t"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_host_as_git_and_terraform_name_it_is_a_host_alone() {
+        let host = |s| Origin::parse_host(s, "https");
+        assert_eq!(
+            host("Console.test:8443").unwrap(),
+            origin("console.test:8443")
+        );
+        assert_eq!(host("[::1]:9000").unwrap(), origin("[::1]:9000"));
+        for bad in [
+            "console.test/x",
+            "console.test/",
+            "console.test?x",
+            "u@console.test",
+            "https://console.test",
+            "*.test",
+            "",
+        ] {
+            assert!(host(bad).is_err(), "{bad}");
+        }
+        assert!(Origin::parse_host("console.test", "https://console.test/x").is_err());
+        assert!(Origin::parse_host("console.test", "ftp").is_err());
     }
 
     #[test]

@@ -424,8 +424,17 @@ impl Resolver<'_> {
                 // A host handed the token obeys the same transport rule as
                 // the Console: https, or plain http to this machine only;
                 // Url::parse refuses a query or fragment, as for the host.
+                // A token is handed out per host, never per path, so a path
+                // would only look like a limit that is not kept.
                 Url::parse(h, "https")
-                    .map(|u| u.origin)
+                    .and_then(|u| match u.path.is_empty() {
+                        true => Ok(u.origin),
+                        false => Err(format!(
+                            "`{u}` has a path: hosts are matched by scheme, host and port \
+                             only, so give those alone (`{}`)",
+                            u.origin
+                        )),
+                    })
                     .and_then(|o| o.check_transport().map(|()| o))
                     .map_err(|e| {
                         Error::Config(format!("bad entry in hosts of {}: {e}", self.place))

@@ -63,11 +63,12 @@ pub fn parse(input: &str) -> Result<Request> {
 }
 
 impl Request {
-    /// The origin git asks about, if it said enough to name one.
+    /// The origin git asks about, if it said enough to name one. git's
+    /// `host` is `host[:port]` alone: one with a `/` names no host we serve.
     fn origin(&self) -> Option<Origin> {
         let host = self.host.as_deref()?;
         let protocol = self.protocol.as_deref().unwrap_or("https");
-        Origin::parse(&format!("{protocol}://{host}"), "https").ok()
+        Origin::parse_host(host, protocol).ok()
     }
 }
 

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::protocol::ToolEntry;
 use crate::protocol::{End, Need, Protocol, json_line, read_stdin};
 use crate::token::Served;
+use crate::url::Origin;
 use crate::usage::{Arg, Entry, Group, Kind, Shape};
 
 /// What Terraform asks of a helper.
@@ -47,7 +48,9 @@ impl Protocol for Call {
     }
 
     fn need<'a>(call: &'a Call, settings: &Settings) -> Result<Need<'a>> {
-        let ours = settings.serves_url(&call.host);
+        // A hostname alone: one with a `/` (or a scheme) names no host we
+        // serve, rather than the host before the `/`.
+        let ours = Origin::parse_host(&call.host, "https").is_ok_and(|o| settings.serves(&o));
         Ok(match call.action {
             Action::Get if ours => Need::Token,
             Action::Forget if ours => Need::Forget(None),
@@ -129,6 +132,8 @@ mod tests {
             "console.test:8443",
             "registry.test",
             "a b",
+            "console.test/elsewhere",
+            "https://console.test",
         ] {
             let get = call(Action::Get, host);
             assert_eq!(

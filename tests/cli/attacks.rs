@@ -1271,3 +1271,217 @@ mod recipes {
         ");
     }
 }
+
+/// Issue 18, items 3, 7, 9 and 11: a token file planted by another user, a
+/// password echoed from a host URL, completion reading what the commands
+/// refuse, and hosts read loosely. Each failed on the code before the fix.
+mod holes {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    use insta::assert_snapshot;
+
+    use super::{OTHER_UID, set_mode};
+    use crate::console;
+    use crate::harness::{Output, Sandbox};
+    use crate::machine::write_private;
+
+    fn jwt() -> String {
+        console::make_jwt(&serde_json::json!({
+            "sub": "holes", "iat": console::now(), "exp": console::FAR_FUTURE_EXP
+        }))
+    }
+
+    fn mkdir(path: &Path, mode: u32) {
+        std::fs::create_dir_all(path).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// A sandbox for the Console at `https://console.test` that serves the
+    /// token in `file`: no key, no network.
+    fn token_file_sandbox(file: &Path) -> Sandbox {
+        let mut sandbox = Sandbox::for_host("https://console.test");
+        sandbox
+            .unset("SNOWPLOW_CONSOLE_API_KEY")
+            .set("SNOWPLOW_CREDENTIALS_TOKEN_FILE", file.to_str().unwrap());
+        sandbox
+    }
+
+    fn home(out: &Output, sandbox: &Sandbox) -> String {
+        out.stderr
+            .replace(sandbox.home.path().to_str().unwrap(), "<HOME>")
+    }
+
+    /// Item 3: in a directory anyone may add to (sticky, as /tmp, or not),
+    /// a token file of another user may be anyone's: refused, naming the
+    /// file and its owner. One only its owner can add to is trusted,
+    /// whoever wrote the file (Vault Agent writes as its own user).
+    #[test]
+    fn a_token_file_planted_in_a_shared_directory_is_refused() {
+        // Holds the files; each run gets a sandbox of its own.
+        let sandbox = Sandbox::new();
+        let jwt = jwt();
+        let shared = sandbox.path("shared");
+        mkdir(&shared, 0o1777);
+        let planted = shared.join("snowplow-token");
+        std::fs::write(&planted, &jwt).unwrap();
+        set_mode(&planted, 0o644);
+        std::os::unix::fs::chown(&planted, Some(OTHER_UID), None).unwrap();
+        let token = |file: &Path| token_file_sandbox(file).run(&["token"]);
+        let out = token(&planted);
+        out.failure();
+        assert!(!out.stdout.contains(&jwt));
+        assert_snapshot!(home(&out, &sandbox), @"snowplow-credentials: cannot use the token file <HOME>/shared/snowplow-token: it belongs to user 65534 and sits in <HOME>/shared, which others may write (mode 1777), so anyone could have put it there: it must be yours or root's, or sit in a directory only its owner can write; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file");
+        // Through a directory of someone else's in the shared one.
+        let theirs = shared.join("theirs");
+        mkdir(&theirs, 0o755);
+        let deeper = theirs.join("token");
+        std::fs::write(&deeper, &jwt).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(OTHER_UID), None).unwrap();
+        std::os::unix::fs::chown(&deeper, Some(OTHER_UID), None).unwrap();
+        let out = token(&deeper);
+        out.failure();
+        assert_snapshot!(home(&out, &sandbox), @"snowplow-credentials: cannot use the token file <HOME>/shared/theirs/token: <HOME>/shared/theirs belongs to user 65534 and sits in <HOME>/shared, which others may write (mode 1777), so anyone could have put it there: it must be yours or root's, or sit in a directory only its owner can write; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file");
+        // Non-sticky and open to all (an emptyDir): the same.
+        set_mode(&shared, 0o777);
+        token(&planted).failure();
+        // Ours (or root's) in the shared directory: served.
+        set_mode(&shared, 0o1777);
+        std::os::unix::fs::chown(&planted, Some(0), None).unwrap();
+        assert_eq!(token(&planted).success().stdout.trim(), jwt);
+        // Another user's in a directory only its owner may write: served.
+        let private = sandbox.path("private");
+        mkdir(&private, 0o755);
+        let vault = private.join("token");
+        std::fs::write(&vault, &jwt).unwrap();
+        set_mode(&vault, 0o644);
+        std::os::unix::fs::chown(&vault, Some(OTHER_UID), None).unwrap();
+        assert_eq!(token(&vault).success().stdout.trim(), jwt);
+    }
+
+    /// Item 7: a password in the Console URL, from a flag, the variable or
+    /// the profile, appears in no output of any command.
+    #[test]
+    fn a_password_in_a_host_url_is_never_repeated() {
+        let mut seen = 0;
+        // The second, pasted unencoded, has a `/` that ends the authority.
+        let hosts = [
+            "https://user:s3cr3t@127.0.0.1:1/",
+            "https://user:s3/cr3t@127.0.0.1:1/",
+        ];
+        for (host, source) in hosts
+            .iter()
+            .flat_map(|h| ["flag", "variable", "profile"].map(|s| (*h, s)))
+        {
+            let mut sandbox = Sandbox::for_host("https://console.test");
+            sandbox.unset("SNOWPLOW_CONSOLE_HOST");
+            let mut flag: Vec<&str> = Vec::new();
+            match source {
+                "flag" => flag = vec!["--host", host],
+                "variable" => {
+                    sandbox.set("SNOWPLOW_CONSOLE_HOST", host);
+                }
+                _ => {
+                    sandbox.write_config(&format!(
+                        "[profiles.default]\nhost = \"{host}\"\norg_id = \"{}\"\n",
+                        console::ORG
+                    ));
+                }
+            }
+            for command in [
+                &["token"][..],
+                &["status"],
+                &["status", "--json"],
+                &["console-url"],
+                &["-v", "token"],
+                &["-v", "status"],
+            ] {
+                let args: Vec<&str> = flag.iter().chain(command).copied().collect();
+                let out = sandbox.run(&args);
+                let all = format!("{}{}", out.stdout, out.stderr);
+                assert!(!all.contains("cr3t"), "{source} {args:?}: {all}");
+                seen += usize::from(all.contains("127.0.0.1:1"));
+            }
+        }
+        // The messages still name the host, without the password.
+        assert!(seen > 0);
+        let mut sandbox = Sandbox::for_host(hosts[0]);
+        let out = sandbox.unset("SNOWPLOW_CONSOLE_API_KEY").run(&["token"]);
+        out.failure();
+        assert_snapshot!(out.stderr, @"snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `https://***@127.0.0.1:1/` was given with a user name or password (not shown here): put none in the URL, the key or token is the only credential sent");
+    }
+
+    /// Item 9: completion offers the profiles of no file the commands
+    /// refuse, and no name a control character could turn into a terminal
+    /// escape or split in two.
+    #[test]
+    fn completion_offers_only_profiles_the_commands_would_read() {
+        let sandbox = Sandbox::new();
+        let complete = || sandbox.run(&["__complete", "1", "--profile", ""]);
+        let config = sandbox.write_config("[profiles.loose]\n");
+        set_mode(&config, 0o666);
+        assert_eq!(complete().stdout, "");
+        set_mode(&config, 0o644);
+        std::os::unix::fs::chown(&config, Some(OTHER_UID), None).unwrap();
+        assert_eq!(complete().stdout, "");
+        std::fs::remove_file(&config).unwrap();
+        sandbox.write_config(
+            "[profiles.ok]\n[profiles.\"osc\\u001b]0;pwned\\u0007\"]\n\
+             [profiles.\"two\\nlines\"]\n[profiles.\"tab\\tbed\"]\n",
+        );
+        assert_eq!(complete().stdout, "ok\tprofile\n");
+    }
+
+    /// Item 11: a wildcard or a path in `hosts` is an error, not a literal
+    /// host or a silently dropped path.
+    #[test]
+    fn hosts_entries_with_a_wildcard_or_a_path_are_refused() {
+        let file = tempfile::tempdir().unwrap();
+        let token = file.path().join("token");
+        write_private(&token, &jwt());
+        let mut errors = Vec::new();
+        for entry in ["https://*.example.com", "https://registry.example.com/v2"] {
+            let sandbox = token_file_sandbox(&token);
+            sandbox.write_config(&format!("[profiles.default]\nhosts = [\"{entry}\"]\n"));
+            let out = sandbox.run(&["token"]);
+            out.failure();
+            errors.push(home(&out, &sandbox).trim_end().to_string());
+        }
+        assert_snapshot!(errors.join("\n"), @r#"
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://*.example.com` has a bad host: give a host name (letters, digits, `-`, `_`, `.`) or an IP address; a wildcard `*` is not supported, list each host
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://registry.example.com/v2` has a path: hosts are matched by scheme, host and port only, so give those alone (`https://registry.example.com`)
+        "#);
+    }
+
+    /// Item 11: git and Terraform name a host alone; one with a `/` is no
+    /// host we serve (not the Console before the `/`), and gets each
+    /// protocol's own "no credentials" answer.
+    #[test]
+    fn git_and_terraform_hosts_with_a_slash_are_not_the_console() {
+        let file = tempfile::tempdir().unwrap();
+        let token = file.path().join("token");
+        let jwt = jwt();
+        write_private(&token, &jwt);
+        let sandbox = token_file_sandbox(&token);
+        let git = |host: &str| {
+            sandbox.run_with_stdin(&["git", "get"], &format!("protocol=https\nhost={host}\n\n"))
+        };
+        assert!(git("console.test").success().stdout.contains(&jwt));
+        for host in [
+            "console.test/elsewhere",
+            "console.test/",
+            "console.test:443/x",
+        ] {
+            assert_eq!(git(host).success().stdout, "", "{host}");
+        }
+        let terraform = |host: &str| sandbox.run(&["terraform", "get", host]);
+        assert!(terraform("console.test").success().stdout.contains(&jwt));
+        for host in [
+            "console.test/elsewhere",
+            "https://console.test",
+            "console.test/",
+        ] {
+            assert_eq!(terraform(host).success().stdout, "{}\n", "{host}");
+        }
+    }
+}
