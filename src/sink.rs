@@ -256,7 +256,8 @@ fn refuse_foreign(settings: &Settings, opts: &Options) -> Result<()> {
 /// there is no such file.
 fn read_existing(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let file = match std::fs::File::open(path) {
+    // Without blocking: a FIFO swapped in since the check must not hang us.
+    let file = match crate::sys::no_wait(std::fs::OpenOptions::new().read(true)).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
