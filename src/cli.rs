@@ -278,6 +278,7 @@ const COMMANDS: &[Spec] = &[
             args: &[
                 value("PATH", Kind::File, Shape::Required),
                 switch("once"),
+                switch("force"),
                 Arg::Flag {
                     name: "header-file",
                     value: Some(&value("PATH", Kind::File, Shape::Required)),
@@ -294,7 +295,8 @@ const COMMANDS: &[Spec] = &[
             about: "keep the token file PATH fresh until stopped (--once: write it and exit)",
             details: "Writes the token to PATH (0600, or 0640 with --group) and rewrites it before\n\
                       it goes stale, for tools that read a token from a file. --once writes it and\n\
-                      exits; --header-file also writes `Authorization: Bearer <token>`.\n",
+                      exits; --header-file also writes `Authorization: Bearer <token>`. An existing\n\
+                      file is replaced only if it holds what the sink writes, or with --force.\n",
             wrong: Some("sink needs one argument: the token file's path"),
         },
         parse: |args, own| match args {
@@ -305,12 +307,13 @@ const COMMANDS: &[Spec] = &[
                         mode: own.text("mode"),
                         group: own.text("group"),
                         once: own.has("once"),
+                        force: own.has("force"),
                     })
                     .map(Command::Sink),
             ),
             _ => None,
         },
-        strays: Some("--once, --header-file, --mode and --group go with `sink`"),
+        strays: Some("--once, --force, --header-file, --mode and --group go with `sink`"),
     },
     Spec {
         entry: Entry {

@@ -9,8 +9,14 @@
 //! killed, and once the command has exited, output that a background child
 //! keeps open is not waited for. Only its program name ever appears in a
 //! message, in case later arguments name something private.
+//!
+//! Its stderr is a pipe of its own, relayed to ours while we wait for it:
+//! handed our stderr, a background child it leaves behind would hold that
+//! open, and a caller reading our stderr through a pipe (botocore's
+//! `credential_process`, Go's `exec` as Docker uses it) would wait for that
+//! child, long after we have exited.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -24,9 +30,14 @@ const MAX_OUTPUT: usize = 64 * 1024;
 /// child (a password manager's agent) can hold it open for good.
 const EXIT_GRACE: Duration = Duration::from_millis(250);
 
+/// At most this much of a key command's stderr is relayed to ours.
+const MAX_RELAYED: usize = 64 * 1024;
+
 /// What the threads watching a command report.
 enum Event {
     Output(Vec<u8>),
+    /// Some of the command's stderr, to relay.
+    Stderr(Vec<u8>),
     OutputEnded(std::io::Result<()>),
     Exited(std::io::Result<ExitStatus>),
 }
@@ -92,15 +103,33 @@ fn command(argv: &[String], hidden: &[&str]) -> Command {
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::piped());
     command
 }
 
-/// Starts the threads that read `child`'s stdout and wait for its exit;
-/// the waiter owns the child, so it is reaped however the run ends.
+/// Starts the threads that read `child`'s stdout and stderr and wait for
+/// its exit; the waiter owns the child, so it is reaped however the run
+/// ends. A reader ends once nobody listens, closing its pipe.
 fn watch(mut child: Child) -> mpsc::Receiver<Event> {
     let (tx, rx) = mpsc::channel();
     let mut stdout = child.stdout.take().expect("stdout was piped");
+    let mut stderr = child.stderr.take().expect("stderr was piped");
+    let relay = tx.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match stderr.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if relay.send(Event::Stderr(chunk[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    });
     let reader = tx.clone();
     std::thread::spawn(move || {
         let mut chunk = [0u8; 4096];
@@ -136,14 +165,13 @@ enum Collected {
 fn collect(events: &mpsc::Receiver<Event>, deadline: Instant) -> Collected {
     let mut output = Vec::new();
     let (mut ended, mut exited) = (false, None);
+    let mut relayed = 0;
+    let mut grace_ends = None;
     loop {
         if let (true, Some(status)) = (ended, exited) {
             return Collected::Done(status, output);
         }
-        let until = match exited {
-            Some(_) => deadline.min(Instant::now() + EXIT_GRACE),
-            None => deadline,
-        };
+        let until = grace_ends.map_or(deadline, |ends: Instant| ends.min(deadline));
         match events.recv_timeout(until.saturating_duration_since(Instant::now())) {
             Ok(Event::Output(chunk)) => {
                 output.extend_from_slice(&chunk);
@@ -151,9 +179,21 @@ fn collect(events: &mpsc::Receiver<Event>, deadline: Instant) -> Collected {
                     return Collected::TooLong;
                 }
             }
+            Ok(Event::Stderr(chunk)) => {
+                let room = MAX_RELAYED.saturating_sub(relayed);
+                let part = &chunk[..chunk.len().min(room)];
+                relayed += part.len();
+                // Our stderr gone is no reason to fail the key's reading.
+                let _ = std::io::stderr().write_all(part);
+            }
             Ok(Event::OutputEnded(Ok(()))) => ended = true,
             Ok(Event::OutputEnded(Err(e)) | Event::Exited(Err(e))) => return Collected::Failed(e),
-            Ok(Event::Exited(Ok(status))) => exited = Some(status),
+            Ok(Event::Exited(Ok(status))) => {
+                exited = Some(status);
+                // Counted from the exit: a child that keeps writing does
+                // not extend it.
+                grace_ends = Some(Instant::now() + EXIT_GRACE);
+            }
             Err(_) => match exited {
                 // Exited, but something it started still holds its output.
                 Some(status) => return Collected::Done(status, output),

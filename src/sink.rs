@@ -10,6 +10,14 @@
 //! so no reader is handed a dead token. One line per refresh, failure or
 //! stop goes to stderr, never the token. SIGTERM and SIGINT end it at once
 //! with exit 0 (see [`crate::signals`]).
+//!
+//! Waits are cut in slices of at most [`SLICE`], each ending with a look
+//! at the wall clock: the monotonic clock stops while the machine is
+//! suspended or the VM paused, and a single day-long wait would sleep
+//! through the token's expiry.
+//!
+//! It replaces only files it wrote itself (see [`looks_written_by_us`]),
+//! never a config file in use, unless `--force` says the file may go.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -24,6 +32,8 @@ use crate::{debug, files, info, time};
 /// The first retry's delay after a failure; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: u64 = 1;
 const MAX_BACKOFF: u64 = 300;
+/// The longest wait without looking at the wall clock.
+const SLICE: Duration = Duration::from_secs(60);
 
 /// What `sink` was asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +47,8 @@ pub struct Options {
     pub group: Option<u32>,
     /// Write once and exit (init containers, CI steps).
     pub once: bool,
+    /// Replace existing files that do not look like the sink's own.
+    pub force: bool,
 }
 
 /// `sink`'s own options as the command line gave them, unchecked.
@@ -45,6 +57,7 @@ pub struct Given<'a> {
     pub mode: Option<&'a str>,
     pub group: Option<&'a str>,
     pub once: bool,
+    pub force: bool,
 }
 
 impl Options {
@@ -56,6 +69,7 @@ impl Options {
             mode: 0o600,
             group: None,
             once: false,
+            force: false,
         }
     }
 
@@ -67,7 +81,9 @@ impl Options {
             mode,
             group,
             once,
+            force,
         } = given;
+        let given_group = group;
         let mode = match (mode, group) {
             (None, None) | (Some("600" | "0600"), None) => 0o600,
             (None, Some(_)) | (Some("640" | "0640"), _) => 0o640,
@@ -88,11 +104,20 @@ impl Options {
             return Err(Error::Usage("--header-file needs a path".into()));
         }
         let group = group.map(group_id).transpose()?;
+        if let (Some(name), Some(gid)) = (given_group, group)
+            && !crate::sys::may_use_group(gid)
+        {
+            return Err(Error::Usage(format!(
+                "--group {name}: this user is not in that group, so cannot give it the files: \
+                 give one of the groups `id -G` lists, or run as root"
+            )));
+        }
         Ok(Options {
             header,
             mode,
             group,
             once,
+            force,
             ..self
         })
     }
@@ -163,6 +188,7 @@ fn check_paths(settings: &Settings, opts: &Options) -> Result<()> {
             crate::warn!("sink: others may replace {}: {why}", path.display());
         }
     }
+    refuse_foreign(settings, opts)?;
     let at = files::resolved(&opts.path);
     if opts.header.as_deref().map(files::resolved).as_ref() == Some(&at) {
         return Err(Error::Usage(
@@ -186,6 +212,91 @@ fn check_paths(settings: &Settings, opts: &Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses to replace the config file in use (even with `--force`: the
+/// sink would destroy what it runs on) and, without `--force`, any existing
+/// file that does not look like one the sink wrote.
+fn refuse_foreign(settings: &Settings, opts: &Options) -> Result<()> {
+    let in_use: Vec<PathBuf> = settings.file.iter().map(|f| files::resolved(f)).collect();
+    for (path, header) in
+        std::iter::once((&opts.path, false)).chain(opts.header.iter().map(|h| (h, true)))
+    {
+        if in_use.contains(&files::resolved(path)) {
+            return Err(Error::Usage(format!(
+                "sink: {} is the config file in use: give the token file another path",
+                path.display()
+            )));
+        }
+        if opts.force {
+            continue;
+        }
+        let contents = match read_existing(path) {
+            Ok(None) => continue,
+            Ok(Some(contents)) => contents,
+            Err(e) => {
+                return Err(Error::io(
+                    format!("sink: cannot read {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        if !looks_written_by_us(&contents, header) {
+            return Err(Error::Usage(format!(
+                "sink: {} exists and was not written by the sink (it holds something other \
+                 than a token): give another path, or add --force to replace it",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The first bytes of `path` (enough to tell a token file), or `None` if
+/// there is no such file.
+fn read_existing(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    // Without blocking: a FIFO swapped in since the check must not hang us.
+    let file = match crate::sys::no_wait(std::fs::OpenOptions::new().read(true)).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut contents = Vec::new();
+    file.take(files::MAX_TOKEN_FILE + 1)
+        .read_to_end(&mut contents)?;
+    Ok(Some(contents))
+}
+
+/// Whether `contents` is exactly what the sink writes: a token (a JWT's
+/// three base64url parts, nothing else), or for the header file the line
+/// `Authorization: Bearer <token>`. An empty file holds nothing to lose,
+/// so it counts too. Anything else (a config file, snowplow-cli's
+/// snowplow.yml, a key) is someone else's.
+fn looks_written_by_us(contents: &[u8], header: bool) -> bool {
+    let token = if header {
+        match contents
+            .strip_prefix(b"Authorization: Bearer ")
+            .and_then(|rest| rest.strip_suffix(b"\n"))
+        {
+            Some(token) => token,
+            None => return contents.is_empty(),
+        }
+    } else {
+        contents
+    };
+    if contents.is_empty() {
+        return true;
+    }
+    let parts: Vec<&[u8]> = token.split(|b| *b == b'.').collect();
+    token.len() as u64 <= files::MAX_TOKEN_FILE
+        && parts.len() == 3
+        && parts.iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        })
 }
 
 /// Gets a token and writes it; returns its expiry and when to refresh it.
@@ -233,7 +344,9 @@ fn wait_until(
 ) -> Option<&'static str> {
     loop {
         let wake = held.filter(|exp| *exp < next).unwrap_or(next);
-        if let Some(signal) = stop.wait(until(wake)) {
+        // In slices, each followed by a look at the wall clock (see the
+        // module's documentation).
+        if let Some(signal) = stop.wait(until(wake).min(SLICE)) {
             return Some(signal);
         }
         let now = time::now();
@@ -274,21 +387,23 @@ fn jitter(span: u64) -> u64 {
 fn write(opts: &Options, served: &Served) -> Result<()> {
     let token = served.token.expose();
     let put = |path: &Path, contents: String| {
-        files::write_shared(path, contents.as_bytes(), opts.mode, opts.group).map_err(|e| {
-            Error::io(
-                format!(
-                    "cannot write {} (its directory must exist and be writable by this user)",
-                    path.display()
-                ),
-                e,
-            )
-        })
+        files::write_shared(path, contents.as_bytes(), opts.mode, opts.group)
+            .map_err(|e| Error::io(format!("cannot write {}{}", path.display(), hint(&e)), e))
     };
     put(&opts.path, token.clone())?;
     if let Some(header) = &opts.header {
         put(header, format!("Authorization: Bearer {token}\n"))?;
     }
     Ok(())
+}
+
+/// What to do about a failed write, where the error alone does not say.
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => " (its directory must exist)",
+        std::io::ErrorKind::PermissionDenied => " (its directory must be writable by this user)",
+        _ => "",
+    }
 }
 
 fn remove(opts: &Options) {
@@ -338,7 +453,13 @@ pub fn group_id(_group: &str) -> Result<u32> {
 /// database (a scratch container has none: give the number there).
 #[cfg(unix)]
 pub fn group_id(group: &str) -> Result<u32> {
-    if let Ok(gid) = group.parse() {
+    if let Ok(gid) = group.parse::<u32>() {
+        // chown(2) reads this one as "leave the group as it is".
+        if gid == u32::MAX {
+            return Err(Error::Usage(format!(
+                "--group {gid} is not a group: chown takes it to mean no change; give a real group"
+            )));
+        }
         return Ok(gid);
     }
     let name = std::ffi::CString::new(group)
@@ -368,6 +489,28 @@ mod tests {
         assert_eq!(group_id("10001").unwrap(), 10001);
         assert_eq!(group_id("root").unwrap(), 0);
         assert!(group_id("no-such-group-here").is_err());
+        assert!(group_id("4294967295").is_err(), "chown's \"no change\"");
+    }
+
+    #[test]
+    fn only_files_shaped_like_its_own_output_are_its_own() {
+        let jwt = b"eyJhbGciOiJub25lIn0.eyJleHAiOjF9.c2ln";
+        assert!(looks_written_by_us(jwt, false));
+        assert!(looks_written_by_us(b"", false));
+        assert!(looks_written_by_us(b"", true));
+        let header = [&b"Authorization: Bearer "[..], jwt, b"\n"].concat();
+        assert!(looks_written_by_us(&header, true));
+        assert!(!looks_written_by_us(&header, false));
+        assert!(!looks_written_by_us(jwt, true));
+        for other in [
+            &b"[default]\norg_id = \"x\"\n"[..],
+            b"console:\n  api-key: secret\n",
+            b"a.b.c\n",
+            b"a..c",
+            b"key",
+        ] {
+            assert!(!looks_written_by_us(other, false), "{other:?}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use os::{
 };
 // Windows has it too, but `sink` refuses `--group` there before asking.
 #[cfg_attr(windows, allow(unused_imports))]
-pub use os::group_id;
+pub use os::{group_id, may_use_group};
 #[cfg(all(test, unix))]
 pub use unix::raise_sigterm;
 

@@ -154,6 +154,22 @@ pub fn group_id(name: &CStr) -> Option<u32> {
     }
 }
 
+/// Whether files may be given group `gid`: root may give any group, a user
+/// only one of its own (the effective group or a supplementary one).
+pub fn may_use_group(gid: u32) -> bool {
+    // SAFETY: getegid has no preconditions and cannot fail.
+    if euid() == 0 || unsafe { libc::getegid() } == gid {
+        return true;
+    }
+    // SAFETY: with a size of 0, getgroups(2) only counts the groups.
+    let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    let mut groups = vec![0 as libc::gid_t; count.max(0) as usize];
+    // SAFETY: `groups` has room for `count` entries, the size passed.
+    let got = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+    groups.truncate(got.max(0) as usize);
+    groups.contains(&gid)
+}
+
 // The process.
 
 /// The API key and tokens live in this process's memory: no core file may

@@ -160,6 +160,12 @@ pub fn install_link(exe: &Path, _target: &Path, link: &Path, ours: &[u8]) -> io:
     Ok(Link::Made("copied"))
 }
 
+/// Never asked: `sink` refuses `--group` here first.
+#[allow(dead_code)]
+pub fn may_use_group(_gid: u32) -> bool {
+    false
+}
+
 /// No Unix groups on Windows (`sink --group` is refused before asking, so
 /// nothing calls this: it keeps the two halves' signatures the same).
 #[allow(dead_code)]

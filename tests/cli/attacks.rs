@@ -1485,3 +1485,205 @@ mod holes {
         }
     }
 }
+
+/// Issue 18, items 6, 8 and 12: the sink replacing files it did not write,
+/// its `--group` checks and messages, and a key command's background child
+/// holding our stderr. Each failed on the code before the fix.
+mod sink_and_key_command {
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+
+    use super::{OTHER_UID, WATCHDOG, chown_tree, files_owner, sh_command, stderr_of};
+    use crate::console::{self, Console};
+    use crate::harness::{self, Sandbox, finish_within, output_of};
+
+    fn s(path: &Path) -> &str {
+        path.to_str().unwrap()
+    }
+
+    /// 18.6: the sink overwrote any regular file: its own config file,
+    /// snowplow-cli's snowplow.yml (and the key in it), as root anything.
+    #[test]
+    fn the_sink_replaces_only_files_it_wrote() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        let config = sandbox.write_config("[profiles.default]\n");
+        let dir = sandbox.path("run");
+        std::fs::create_dir_all(&dir).unwrap();
+        let yml = dir.join("snowplow.yml");
+        let yml_text = "console:\n  api-key: the-long-lived-key\n";
+        std::fs::write(&yml, yml_text).unwrap();
+        let mut seen = String::new();
+        for args in [
+            vec!["sink", s(&config), "--once"],
+            vec!["sink", s(&config), "--once", "--force"],
+            vec!["sink", s(&yml), "--once"],
+            vec![
+                "sink",
+                s(&dir.join("t")),
+                "--header-file",
+                s(&yml),
+                "--once",
+            ],
+        ] {
+            let out = sandbox.run(&args);
+            assert_eq!(out.code, 2, "{args:?}: {out:?}");
+            seen.push_str(&stderr_of(&out, &sandbox, &console));
+        }
+        insta::assert_snapshot!(seen, @"
+        snowplow-credentials: sink: <HOME>/.config/snowplow/credentials.toml is the config file in use: give the token file another path
+        snowplow-credentials: sink: <HOME>/.config/snowplow/credentials.toml is the config file in use: give the token file another path
+        snowplow-credentials: sink: <HOME>/run/snowplow.yml exists and was not written by the sink (it holds something other than a token): give another path, or add --force to replace it
+        snowplow-credentials: sink: <HOME>/run/snowplow.yml exists and was not written by the sink (it holds something other than a token): give another path, or add --force to replace it
+        ");
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            "[profiles.default]\n"
+        );
+        assert_eq!(std::fs::read_to_string(&yml).unwrap(), yml_text);
+        assert_eq!(console.token_requests(), 0);
+
+        // What it wrote itself, it replaces; the foreign file with --force.
+        let token = dir.join("token");
+        let header = dir.join("header");
+        std::fs::write(&token, "aaa.bbb.ccc").unwrap();
+        std::fs::write(&header, "Authorization: Bearer aaa.bbb.ccc\n").unwrap();
+        let args = ["sink", s(&token), "--header-file", s(&header), "--once"];
+        sandbox.run(&args).success();
+        let issued = console.issued()[0].clone();
+        assert_eq!(std::fs::read_to_string(&token).unwrap(), issued);
+        let line = format!("Authorization: Bearer {issued}\n");
+        assert_eq!(std::fs::read_to_string(&header).unwrap(), line);
+        sandbox.run(&args).success();
+        sandbox
+            .run(&["sink", s(&yml), "--once", "--force"])
+            .success();
+        assert_eq!(std::fs::read_to_string(&yml).unwrap(), issued);
+    }
+
+    /// 18.8: `--group 4294967295` was taken (chown's "no change"), a group
+    /// the user is not in failed late saying the directory must be
+    /// writable, and so did a full disk.
+    #[test]
+    fn sink_group_checks_come_first_and_a_full_disk_says_so() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        let dir = sandbox.path("run");
+        std::fs::create_dir_all(&dir).unwrap();
+        let token = dir.join("token");
+        let mut seen = String::new();
+        let out = sandbox.run(&["sink", s(&token), "--once", "--group", "4294967295"]);
+        assert_eq!(out.code, 2, "{out:?}");
+        seen.push_str(&stderr_of(&out, &sandbox, &console));
+
+        // Group 0 (root's), asked for by someone not in it: as root, run it
+        // as nobody, in a home that nobody owns.
+        let mut cmd = sandbox.command(&["sink", s(&token), "--once", "--group", "0"]);
+        if files_owner() == 0 {
+            let copy = sandbox.path("snowplow-credentials");
+            std::fs::copy(harness::BIN, &copy).unwrap();
+            chown_tree(sandbox.home.path(), OTHER_UID);
+            cmd = sandbox.program(&copy, &["sink", s(&token), "--once", "--group", "0"]);
+            std::os::unix::process::CommandExt::uid(&mut cmd, OTHER_UID);
+            std::os::unix::process::CommandExt::gid(&mut cmd, OTHER_UID);
+        } else {
+            let groups = Command::new("id").arg("-G").output().unwrap().stdout;
+            if String::from_utf8_lossy(&groups)
+                .split_whitespace()
+                .any(|g| g == "0")
+            {
+                eprintln!("SKIPPED in part: this user is in group 0");
+                cmd = sandbox.command(&["sink", s(&token), "--once", "--group", "4294967295"]);
+            }
+        }
+        let out = output_of(&mut cmd, None);
+        assert_eq!(out.code, 2, "{out:?}");
+        seen.push_str(&stderr_of(&out, &sandbox, &console));
+        insta::assert_snapshot!(seen, @"
+        snowplow-credentials: --group 4294967295 is not a group: chown takes it to mean no change; give a real group
+        snowplow-credentials: --group 0: this user is not in that group, so cannot give it the files: give one of the groups `id -G` lists, or run as root
+        ");
+        assert!(!token.exists());
+        assert_eq!(console.token_requests(), 0);
+    }
+
+    /// A small tmpfs, unmounted when dropped.
+    struct Tmpfs<'a>(&'a Path);
+
+    impl Drop for Tmpfs<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+
+    #[test]
+    fn sink_on_a_full_disk_says_the_disk_is_full() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        let dir = sandbox.path("full");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Mounting takes root with CAP_SYS_ADMIN, which a CI container may
+        // not have: then there is nothing to test here.
+        let mounted = files_owner() == 0
+            && Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs", s(&dir)])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("SKIPPED: cannot mount a small tmpfs here");
+            return;
+        }
+        let _mount = Tmpfs(&dir);
+        // Fill it: writes stop at ENOSPC.
+        let filler = vec![b'x'; 64 * 1024];
+        let _ = std::fs::write(dir.join("filler"), &filler);
+        let token = dir.join("token");
+        let out = sandbox.run(&["sink", s(&token), "--once"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        // The temporary file's name is random: the message up to it.
+        let stderr = stderr_of(&out, &sandbox, &console);
+        assert!(
+            stderr.starts_with(
+                "snowplow-credentials: cannot write <HOME>/full/token: No space left on device"
+            ),
+            "{stderr}"
+        );
+        assert!(!token.exists());
+    }
+
+    /// 18.12: a key command that leaves a child holding its stderr made a
+    /// caller reading our stderr through a pipe (botocore, Go's exec) wait
+    /// for that child: here, 30 s.
+    #[test]
+    fn a_key_command_child_holding_stderr_does_not_hold_our_caller() {
+        let Some(python) = harness::python_with(&["subprocess"]) else {
+            return;
+        };
+        let console = Console::start();
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.unset("SNOWPLOW_CONSOLE_API_KEY");
+        let script = format!(
+            "echo {}; echo from the key command >&2; sleep 30 & exit 0",
+            console::KEY
+        );
+        sandbox.write_config(&format!(
+            "[profiles.default]\napi_key_command = {}\n",
+            sh_command(&script)
+        ));
+        let caller = "import subprocess, sys\n\
+            try:\n    r = subprocess.run(sys.argv[1:], capture_output=True, timeout=10)\n\
+            except subprocess.TimeoutExpired:\n    print('waited for the background child')\n    sys.exit(3)\n\
+            sys.stdout.buffer.write(r.stdout)\nsys.stderr.buffer.write(r.stderr)\nsys.exit(r.returncode)\n";
+        let mut cmd = sandbox.program(&python, &["-c", caller, harness::BIN, "token"]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = finish_within(cmd.spawn().unwrap(), WATCHDOG);
+        out.success();
+        assert_eq!(out.stdout.trim(), console.issued()[0]);
+        assert!(
+            out.stderr.contains("from the key command"),
+            "the command's stderr is relayed: {out:?}"
+        );
+    }
+}

@@ -294,7 +294,7 @@ fn what_cannot_get_better_ends_it_with_one_line() {
     assert_snapshot!(seen, @r#"
     snowplow-credentials: the Console rejected API key ID 11111111-2222-4333-8444-555555555555 for organization 00000000-0000-4000-8000-000000000001 (HTTP 401, trace ID t-1): check the key from SNOWPLOW_CONSOLE_API_KEY is right, or whether it was deleted (Console, Settings, API keys)
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
-    snowplow-credentials: cannot write <HOME>/nowhere/token (its directory must exist and be writable by this user): No such file or directory (os error 2)
+    snowplow-credentials: cannot write <HOME>/nowhere/token (its directory must exist): No such file or directory (os error 2)
     "#);
     assert!(!token.exists());
 }
@@ -617,4 +617,57 @@ fn the_recipes_sink_containers_run_as_written_with_one_exchange_between_them() {
 
 fn strs(words: &[String]) -> Vec<&str> {
     words.iter().map(String::as_str).collect()
+}
+
+/// libfaketime's preload library, where Debian's `faketime` installs it.
+fn libfaketime() -> Option<PathBuf> {
+    let found = ["x86_64-linux-gnu", "aarch64-linux-gnu", ""]
+        .iter()
+        .map(|arch| {
+            Path::new("/usr/lib")
+                .join(arch)
+                .join("faketime/libfaketime.so.1")
+        })
+        .find(|path| path.exists());
+    if found.is_none() {
+        crate::harness::missing("libfaketime (Debian's `faketime`) is not installed");
+    }
+    found
+}
+
+/// Issue 18.1: the sink waited for the next refresh in one long wait on the
+/// monotonic clock, which stands still while the machine is suspended: after
+/// a resume the file held an expired token for up to a day. Here the wall
+/// clock jumps two days ahead under libfaketime (its control file is
+/// rewritten, as a resume would move the clock), with the Console down: the
+/// expired token must go at once, not at the end of the wait. The clock
+/// runs 60 times fast, which libfaketime also applies to `poll`'s timeout,
+/// so a wait of a minute of the sink's time takes a second of ours; the
+/// day-long wait the sink used to make would take twelve minutes.
+#[test]
+fn a_clock_jump_past_expiry_removes_the_token_at_once() {
+    let Some(lib) = libfaketime() else { return };
+    let console = Console::start();
+    let mut sandbox = Sandbox::for_console(&console);
+    console.set_lifetime(86_400);
+    let clock = sandbox.path("faketime");
+    std::fs::write(&clock, "+0 x60\n").unwrap();
+    sandbox
+        .set("LD_PRELOAD", lib.to_str().unwrap())
+        .set("FAKETIME_TIMESTAMP_FILE", clock.to_str().unwrap())
+        .set("FAKETIME_NO_CACHE", "1");
+    let token = volume(&sandbox).join("token");
+    let mut sink = Running::start(&sandbox, &["sink", token.to_str().unwrap()]);
+    sink.line_with("sink: wrote");
+    assert_eq!(read(&token), console.issued()[0]);
+    console.fail_always(Some(Fault::Status(503)));
+    // Replaced whole, so the sink never reads half a setting.
+    let next = sandbox.path("faketime.next");
+    std::fs::write(&next, "+2d x60\n").unwrap();
+    std::fs::rename(&next, &clock).unwrap();
+    sink.line_with("could not be replaced: removed it");
+    assert!(!token.exists(), "no reader is handed an expired token");
+    sink.signal("TERM");
+    let (code, lines) = sink.finish();
+    assert_eq!(code, Some(0), "{lines:#?}");
 }
