@@ -980,6 +980,7 @@ mod recipes {
     use std::thread::JoinHandle;
 
     use crate::console::{self, Console};
+    use crate::curl_make::make;
     use crate::harness::{self, Output, Sandbox, integration, output_of};
     use crate::machine::write_private;
 
@@ -1151,16 +1152,6 @@ mod recipes {
         let out = output_of(&mut cmd, None);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
         assert!(out.stdout.ends_with(" 0 failed\n"), "{}", out.stdout);
-    }
-
-    /// GNU make on the shipped Makefile, in the sandbox's home.
-    fn make(sandbox: &Sandbox, args: &[&str]) -> Output {
-        let makefile = integration("make/Makefile");
-        let mut all = vec!["--no-print-directory", "-f", makefile.to_str().unwrap()];
-        all.extend(args);
-        let mut cmd = sandbox.program("make", &all);
-        cmd.current_dir(sandbox.home.path());
-        output_of(&mut cmd, None)
     }
 
     /// What the shell would run if a value were pasted into a command line,

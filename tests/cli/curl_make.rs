@@ -192,7 +192,7 @@ fn the_export_script_exports_the_token_without_eval() {
 }
 
 /// GNU make on the integration Makefile, verbatim, in a scratch directory.
-fn make(sandbox: &Sandbox, args: &[&str]) -> Output {
+pub(crate) fn make(sandbox: &Sandbox, args: &[&str]) -> Output {
     let makefile = integration("make/Makefile");
     let mut all = vec!["--no-print-directory", "-f", makefile.to_str().unwrap()];
     all.extend(args);
