@@ -265,7 +265,12 @@ const COMMANDS: &[Spec] = &[
         },
         parse: |args, _| match args {
             [] => Some(Ok(Command::Help(None))),
-            [word] => Some(Ok(Command::Help(Some(entry_of(word)?.words[0])))),
+            [word] => Some(match entry_of(word) {
+                Some(entry) => Ok(Command::Help(Some(entry.words[0]))),
+                None => Err(Error::Usage(format!(
+                    "help: unknown command `{word}`: `snowplow-credentials --help` lists them"
+                ))),
+            }),
             _ => None,
         },
         strays: None,
@@ -490,14 +495,21 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         });
     }
     let mut line = Line::default();
-    line.positional
-        .extend(link_command(&argv0).map(String::from));
+    let linked = link_command(&argv0);
+    line.positional.extend(linked.map(String::from));
     let mut parser = lexopt::Parser::from_args(args);
     while line.read(&mut parser)? {}
     let command = if line.help {
         let word = line.positional.first().and_then(|w| entry_of(w));
         Command::Help(word.map(|entry| entry.words[0]))
     } else if line.version {
+        // Only the command a helper name stands for may come with it.
+        if let Some(extra) = line.positional.get(usize::from(linked.is_some())) {
+            return Err(Error::Usage(format!(
+                "--version takes nothing else, not `{extra}`: run `snowplow-credentials \
+                 --version` alone"
+            )));
+        }
         Command::Version
     } else {
         command(&line.positional, &line.own)?
