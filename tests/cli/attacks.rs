@@ -1699,7 +1699,7 @@ mod red_team_four_cli {
     use std::path::Path;
 
     use crate::console::{self, Console};
-    use crate::harness::{Output, Sandbox};
+    use crate::harness::{self, Output, Sandbox, integration, output_of};
 
     fn names_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -1914,5 +1914,22 @@ mod red_team_four_cli {
             out.stderr
         );
         assert!(!out.stderr.contains(jwt.as_str()));
+    }
+
+    /// Item 5: `sh integrations/shell/curl.sh` (how a reader may run it)
+    /// works as bash does, not failing on `<(...)`.
+    #[test]
+    fn the_curl_script_run_with_sh_runs_under_bash() {
+        let console = Console::start();
+        if harness::require("bash").is_none() || harness::require("curl").is_none() {
+            return;
+        }
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.install_on_path();
+        let script = integration("shell/curl.sh");
+        let mut sh = sandbox.program("sh", &[script.to_str().unwrap()]);
+        let out = output_of(sh.current_dir(sandbox.home.path()), None);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("Stand-in Org"), "{}", out.stdout);
     }
 }
