@@ -267,9 +267,7 @@ const COMMANDS: &[Spec] = &[
             [] => Some(Ok(Command::Help(None))),
             [word] => Some(match entry_of(word) {
                 Some(entry) => Ok(Command::Help(Some(entry.words[0]))),
-                None => Err(Error::Usage(format!(
-                    "help: unknown command `{word}`: `snowplow-credentials --help` lists them"
-                ))),
+                None => Err(usage(&format!("help: unknown command `{word}`"))),
             }),
             _ => None,
         },
@@ -503,12 +501,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         let word = line.positional.first().and_then(|w| entry_of(w));
         Command::Help(word.map(|entry| entry.words[0]))
     } else if line.version {
-        // Only the command a helper name stands for may come with it.
-        if let Some(extra) = line.positional.get(usize::from(linked.is_some())) {
-            return Err(Error::Usage(format!(
-                "--version takes nothing else, not `{extra}`: run `snowplow-credentials \
-                 --version` alone"
-            )));
+        // Words beside it must still make a command line (`token
+        // --version`), or be a helper name's own command: `--version extra`
+        // is the usage error `extra` is, not a version.
+        if line.positional.len() > usize::from(linked.is_some()) {
+            command(&line.positional, &line.own)?;
         }
         Command::Version
     } else {
