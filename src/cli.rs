@@ -265,7 +265,10 @@ const COMMANDS: &[Spec] = &[
         },
         parse: |args, _| match args {
             [] => Some(Ok(Command::Help(None))),
-            [word] => Some(Ok(Command::Help(Some(entry_of(word)?.words[0])))),
+            [word] => Some(match entry_of(word) {
+                Some(entry) => Ok(Command::Help(Some(entry.words[0]))),
+                None => Err(usage(&format!("help: unknown command `{word}`"))),
+            }),
             _ => None,
         },
         strays: None,
@@ -490,14 +493,20 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         });
     }
     let mut line = Line::default();
-    line.positional
-        .extend(link_command(&argv0).map(String::from));
+    let linked = link_command(&argv0);
+    line.positional.extend(linked.map(String::from));
     let mut parser = lexopt::Parser::from_args(args);
     while line.read(&mut parser)? {}
     let command = if line.help {
         let word = line.positional.first().and_then(|w| entry_of(w));
         Command::Help(word.map(|entry| entry.words[0]))
     } else if line.version {
+        // Words beside it must still make a command line (`token
+        // --version`), or be a helper name's own command: `--version extra`
+        // is the usage error `extra` is, not a version.
+        if line.positional.len() > usize::from(linked.is_some()) {
+            command(&line.positional, &line.own)?;
+        }
         Command::Version
     } else {
         command(&line.positional, &line.own)?

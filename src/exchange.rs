@@ -241,6 +241,17 @@ fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<I
         Err(_) if body.trim_ascii_start().first() == Some(&b'<') => {
             return Err(not_a_token("an HTML page"));
         }
+        // JSON, but not of the shape asked for: say so, not "not JSON".
+        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() => {
+            return Err(not_a_token(&format!(
+                "JSON of the wrong shape (it needs one `{field}`, a string{})",
+                if field == "access_token" {
+                    ", and a numeric `expires_in` if any"
+                } else {
+                    ""
+                }
+            )));
+        }
         Err(_) => return Err(not_a_token("something that is not JSON")),
     };
     Ok(Issued {

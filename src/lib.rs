@@ -111,7 +111,8 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             return Ok((escape_lines(&out), u8::from(!fresh)));
         }
         Command::InstallLinks { dir, only, remove } => {
-            links::install_links(dir.clone(), only, *remove)?
+            links::install_links(dir.clone(), only, *remove)?;
+            return Ok((String::new(), 0));
         }
         Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
         Command::Clear { all: false } => commands::clear(&load(cli)?)?,

@@ -2,7 +2,6 @@
 //! up by, made and removed: symbolic links to this binary on Unix, `.exe`
 //! hard links or copies on Windows (see files.rs).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -12,9 +11,11 @@ use crate::protocol;
 /// Links each helper name of `only` (every one when empty) to this binary
 /// in `dir` (default: the directory of the path it was invoked by),
 /// creating `dir` if needed; with `remove`, removes those links instead.
-/// Running it again changes nothing; a file that is not our link is left
-/// alone and reported, and the other names are still done.
-pub fn install_links(dir: Option<PathBuf>, only: &[String], remove: bool) -> Result<String> {
+/// Running it again changes nothing; a file or link that is not our link is
+/// left alone and reported, and the other names are still done. Each name's
+/// line is said on its own (never joined into one text and split again, so a
+/// newline in a path stays one escaped line).
+pub fn install_links(dir: Option<PathBuf>, only: &[String], remove: bool) -> Result<()> {
     let exe = std::env::current_exe()
         .and_then(|p| p.canonicalize())
         .map_err(|e| Error::io("cannot find this program's own path", e))?;
@@ -48,25 +49,22 @@ pub fn install_links(dir: Option<PathBuf>, only: &[String], remove: bool) -> Res
             }
         })
         .collect();
+    // Each name is reported in order; the exit status says whether all went.
     let failed = done.iter().filter(|d| d.is_err()).count();
-    if failed > 0 {
-        // Each name is reported in order; the exit status says not all went.
-        for line in &done {
-            match line {
-                Ok(line) => crate::info!("{line}"),
-                Err(e) => crate::warn!("{e}"),
-            }
+    for line in &done {
+        match line {
+            Ok(line) => crate::info!("{line}"),
+            Err(e) if failed > 0 => crate::warn!("{e}"),
+            Err(_) => {}
         }
+    }
+    if failed > 0 {
         return Err(Error::Config(format!(
             "install-links: {failed} of {} name(s) not done, as said above",
             done.len()
         )));
     }
-    let mut out = String::new();
-    for line in done.into_iter().flatten() {
-        let _ = writeln!(out, "{line}");
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The path this program was invoked by, as the shell found it: argv[0]
@@ -97,9 +95,15 @@ fn make_link(link: &Path, target: &Path, exe: &Path) -> Result<String> {
         match files::install_link(exe, target, link, OURS.as_bytes()).map_err(cannot)? {
             Link::AlreadyThere => format!("{} already links to {}", link.display(), exe.display()),
             Link::Made(how) => format!("{how} {} -> {}", link.display(), target.display()),
+            // A link to another program is kept, as a file is: replacing
+            // it would silently take that name from whatever it ran.
             Link::Foreign => {
+                let what = match std::fs::read_link(link) {
+                    Ok(old) => format!("links to {}, not this program", old.display()),
+                    Err(_) => "exists and is not a link".to_string(),
+                };
                 return Err(Error::Config(format!(
-                    "{} exists and is not a link; move it away and run install-links again",
+                    "{} {what}; move it away and run install-links again",
                     link.display()
                 )));
             }

@@ -12,6 +12,9 @@
 # command line, which `ps` shows to every user: avoid
 # -H "Authorization: Bearer $(...)". If the helper fails, its error is printed
 # and the script stops before calling curl, or curl's request is refused (401).
+# A bash script (for <(...)): run by `sh curl.sh`, it runs itself again under
+# bash rather than failing on bash's syntax half-way through.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 url="$(snowplow-credentials console-url "${1:-/api/msc/v1/organizations}")"
 curl --silent --show-error --fail-with-body --write-out '\n' \

@@ -113,6 +113,19 @@ impl Attempt<'_> {
                 "the proxy for {origin} failed ({e}): check HTTPS_PROXY/https_proxy, or add \
                  the host to NO_PROXY"
             ),
+            // A status line, headers or body framing we cannot read: the
+            // host answered, but not as the Console does.
+            E::HeadersOverflow
+            | E::StatusLineOverflow
+            | E::MalformedContentLength
+            | E::MalformedChunkLength
+            | E::MalformedChunkEnd
+            | E::InvalidUtf8InResponse => format!(
+                "{origin} sent a malformed answer, not HTTP we understand ({}): check {} \
+                 points at the Snowplow Console",
+                malformed(e),
+                self.check
+            ),
             _ => format!("bad HTTP answer from {origin}: {e}"),
         }
     }
@@ -131,6 +144,18 @@ impl Attempt<'_> {
                 self.check
             ),
         }
+    }
+}
+
+/// What was wrong with an answer we could not read, in our words.
+fn malformed(e: &minreq::Error) -> &'static str {
+    use minreq::Error as E;
+    match e {
+        E::HeadersOverflow => "its headers are too large",
+        E::StatusLineOverflow => "its status line is too long",
+        E::MalformedContentLength => "its Content-Length is not a number",
+        E::MalformedChunkLength | E::MalformedChunkEnd => "its chunked body is broken",
+        _ => "its status line or headers are not text",
     }
 }
 
@@ -193,6 +218,40 @@ mod tests {
         let timeout = io(ErrorKind::TimedOut, "slow");
         assert!(is_timeout(&timeout) && !retryable(&timeout));
         assert!(!retryable(&minreq::Error::AddressNotFound));
+    }
+
+    #[test]
+    fn a_malformed_answer_is_worded_as_ours_with_what_to_check() {
+        let origin = Origin::parse("https://console.test", "https").unwrap();
+        let attempt = Attempt {
+            origin: &origin,
+            timeout: 10,
+            via: None,
+            relayed: false,
+            check: "host in profile \"x\"",
+        };
+        assert_eq!(
+            attempt.explain(&minreq::Error::HeadersOverflow),
+            "https://console.test sent a malformed answer, not HTTP we understand (its \
+             headers are too large): check host in profile \"x\" points at the Snowplow Console"
+        );
+        for e in [
+            minreq::Error::StatusLineOverflow,
+            minreq::Error::MalformedContentLength,
+            minreq::Error::MalformedChunkLength,
+            minreq::Error::MalformedChunkEnd,
+            minreq::Error::InvalidUtf8InResponse,
+        ] {
+            let said = attempt.explain(&e);
+            assert!(
+                said.contains("malformed answer") && said.contains("points at the Snowplow"),
+                "{said}"
+            );
+            assert!(
+                !said.contains(&e.to_string()),
+                "minreq's own wording: {said}"
+            );
+        }
     }
 
     #[test]

@@ -144,7 +144,9 @@ pub fn answer<P: Protocol>(
             Some(token::get(settings, Want { refresh, floor })?)
         }
         Need::Forget(only) => {
-            token::forget(settings, only.map(|t| t.expose().as_str()))?;
+            if token::forget(settings, only.map(|t| t.expose().as_str()))? {
+                crate::debug!("dropped the cached token of profile {}", settings.profile);
+            }
             None
         }
         Need::Nothing => None,

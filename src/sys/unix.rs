@@ -127,15 +127,13 @@ pub fn remove_link(exe: &Path, link: &Path, _ours: &[u8]) -> io::Result<Unlink> 
     Ok(Unlink::Removed)
 }
 
-/// Makes `link` a symlink to `target` (the path `exe` was invoked by). An
-/// old link to elsewhere is replaced, anything else left alone.
+/// Makes `link` a symlink to `target` (the path `exe` was invoked by). A
+/// link that already leads to `exe` is kept; anything else there (a file,
+/// a link to another program) is left alone, as `remove_link` leaves it.
 pub fn install_link(exe: &Path, target: &Path, link: &Path, _ours: &[u8]) -> io::Result<Link> {
     match fs::symlink_metadata(link) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            if links_to(link, exe) {
-                return Ok(Link::AlreadyThere);
-            }
-            fs::remove_file(link)?;
+        Ok(meta) if meta.file_type().is_symlink() && links_to(link, exe) => {
+            return Ok(Link::AlreadyThere);
         }
         Ok(_) => return Ok(Link::Foreign),
         Err(_) => {}

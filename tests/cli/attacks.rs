@@ -1678,3 +1678,247 @@ mod sink_and_key_command {
         );
     }
 }
+
+// Red team 4 (the CLI's findings): install-links keeps another program's
+// link, every message is one escaped line, bad Console answers say what was
+// wrong, usage errors for `help nope` and `--version extra`, and `-v git
+// erase` says it dropped the token. Its own module, so its imports stay its
+// own.
+mod red_team_four_cli {
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::path::Path;
+
+    use crate::console::{self, Console};
+    use crate::harness::{self, Output, Sandbox, integration, output_of};
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Item 1: a symlink to another program is not ours to replace.
+    #[test]
+    fn install_links_keeps_a_link_to_another_program() {
+        let sandbox = Sandbox::new();
+        let dir = sandbox.path("links");
+        std::fs::create_dir_all(&dir).unwrap();
+        let git = dir.join("git-credential-snowplow");
+        std::os::unix::fs::symlink("/etc/passwd", &git).unwrap();
+        let out = sandbox.run(&["install-links", dir.to_str().unwrap(), "--only", "git"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", out.stderr);
+        assert_eq!(
+            lines[0],
+            format!(
+                "snowplow-credentials: warning: {} links to /etc/passwd, not this program; \
+                 move it away and run install-links again",
+                git.display()
+            )
+        );
+        assert_eq!(std::fs::read_link(&git).unwrap(), Path::new("/etc/passwd"));
+
+        // A link that leads to this binary is ours: kept, and said so.
+        std::fs::remove_file(&git).unwrap();
+        let made = sandbox.run(&["install-links", dir.to_str().unwrap(), "--only", "git"]);
+        assert_eq!(made.code, 0, "{made:?}");
+        let via = dir.join("via");
+        std::os::unix::fs::symlink(std::fs::read_link(&git).unwrap(), &via).unwrap();
+        std::fs::remove_file(&git).unwrap();
+        std::os::unix::fs::symlink(&via, &git).unwrap();
+        let again = sandbox.run(&["install-links", dir.to_str().unwrap(), "--only", "git"]);
+        assert_eq!(again.code, 0, "{again:?}");
+        assert!(
+            again.stderr.contains("already links to"),
+            "{}",
+            again.stderr
+        );
+        assert_eq!(std::fs::read_link(&git).unwrap(), via);
+    }
+
+    /// Item 2: a newline in the directory's name stays inside one escaped
+    /// line per name, on success as on failure.
+    #[test]
+    fn install_links_says_a_path_with_a_newline_on_one_line() {
+        let sandbox = Sandbox::new();
+        let dir = sandbox.path("two\nlines");
+        let out = sandbox.run(&["install-links", dir.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(names_in(&dir).len(), 3);
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", out.stderr);
+        for line in lines {
+            assert!(
+                line.starts_with("snowplow-credentials: ") && line.contains("two\\nlines"),
+                "{line}"
+            );
+        }
+    }
+
+    /// A server on 127.0.0.1 (port 0) that answers one connection with
+    /// `answer`, whatever it asked; the client's exit is when it is done.
+    fn answering(answer: Vec<u8>, run: impl FnOnce(&str) -> Output) -> Output {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            if console::read_head(&mut stream).is_some() {
+                let _ = stream.write_all(&answer);
+            }
+        });
+        let out = run(&format!("http://{addr}"));
+        // Wake the accept() if no request came; refused once it has gone.
+        let _ = TcpStream::connect(addr);
+        server.join().unwrap();
+        out
+    }
+
+    fn token_from(answer: Vec<u8>) -> Output {
+        answering(answer, |url| Sandbox::for_host(url).run(&["token"]))
+    }
+
+    fn ok_json(body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// Item 3: JSON of the wrong shape is not "not JSON".
+    #[test]
+    fn json_of_the_wrong_shape_says_so() {
+        for body in [
+            r#"{"accessToken":5}"#,
+            "[]",
+            r#"{"accessToken":"a","accessToken":"b"}"#,
+        ] {
+            let out = token_from(ok_json(body));
+            assert_eq!(out.code, 1, "{body}: {out:?}");
+            assert!(
+                out.stderr.contains(
+                    "answered with JSON of the wrong shape (it needs one `accessToken`, \
+                     a string) instead of a token"
+                ),
+                "{body}: {}",
+                out.stderr
+            );
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        }
+        let not_json = token_from(ok_json("{accessToken"));
+        assert!(
+            not_json.stderr.contains("something that is not JSON"),
+            "{}",
+            not_json.stderr
+        );
+    }
+
+    /// Item 3: an answer minreq cannot read is worded as ours, with what
+    /// to check.
+    #[test]
+    fn a_malformed_http_answer_says_what_to_check() {
+        let huge = format!(
+            "HTTP/1.1 200 OK\r\nX-Filler: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+            "a".repeat(20_000)
+        );
+        let bad_length =
+            "HTTP/1.1 200 OK\r\nContent-Length: lots\r\nConnection: close\r\n\r\n{}".to_string();
+        for answer in [huge, bad_length] {
+            let out = token_from(answer.into_bytes());
+            assert_eq!(out.code, 1, "{out:?}");
+            assert!(
+                out.stderr
+                    .contains("sent a malformed answer, not HTTP we understand")
+                    && out
+                        .stderr
+                        .contains("check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console"),
+                "{}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("max_headers_size") && !out.stderr.contains("usize"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+
+    /// Item 4: `help nope` names the unknown command; `--version extra` is
+    /// a usage error, `--version` alone and Docker's `version` are not.
+    #[test]
+    fn help_for_an_unknown_command_and_version_with_extra_words() {
+        let sandbox = Sandbox::new();
+        let out = sandbox.run(&["help", "nope"]);
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
+        assert_eq!(
+            out.stderr,
+            "snowplow-credentials: help: unknown command `nope` (see snowplow-credentials --help)\n"
+        );
+        let out = sandbox.run(&["--version", "extra"]);
+        assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:?}");
+        assert_eq!(
+            out.stderr,
+            "snowplow-credentials: unknown command `extra` (see snowplow-credentials --help)\n"
+        );
+        assert_eq!(sandbox.run(&["token", "--version"]).code, 0);
+        let out = sandbox.run(&["--version"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stdout.starts_with("snowplow-credentials "),
+            "{}",
+            out.stdout
+        );
+        let out = sandbox.run(&["docker", "version"]);
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+
+    /// Item 6: `-v git erase` with the cached token says it dropped it.
+    #[test]
+    fn verbose_git_erase_says_the_cached_token_was_dropped() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        let get = format!("protocol=http\nhost={}\n\n", console.addr());
+        sandbox.run_with_stdin(&["git", "get"], &get).success();
+        let jwt = &console.issued()[0];
+        let erase = format!(
+            "protocol=http\nhost={}\nusername=x\npassword={jwt}\n\n",
+            console.addr()
+        );
+        let out = sandbox.run_with_stdin(&["-v", "git", "erase"], &erase);
+        assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+        assert!(sandbox.cache_files().is_empty());
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.contains("dropped the cached token of profile"))
+                .count(),
+            1,
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains(jwt.as_str()));
+    }
+
+    /// Item 5: `sh integrations/shell/curl.sh` (how a reader may run it)
+    /// works as bash does, not failing on `<(...)`.
+    #[test]
+    fn the_curl_script_run_with_sh_runs_under_bash() {
+        let console = Console::start();
+        if harness::require("bash").is_none() || harness::require("curl").is_none() {
+            return;
+        }
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.install_on_path();
+        let script = integration("shell/curl.sh");
+        let mut sh = sandbox.program("sh", &[script.to_str().unwrap()]);
+        let out = output_of(sh.current_dir(sandbox.home.path()), None);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("Stand-in Org"), "{}", out.stdout);
+    }
+}
