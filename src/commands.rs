@@ -8,15 +8,18 @@ use crate::config::{Flags, Settings, display_path};
 use crate::error::{Error, Result};
 use crate::token;
 
+/// What `clear` did, as one message: the caller says it through
+/// [`crate::log::say`], so a path with a line break stays on one line.
 pub fn clear(settings: &Settings) -> Result<String> {
     let path = token::cache_for(settings).path;
     Ok(if token::forget(settings, None)? {
-        format!("removed {}\n", display_path(&path))
+        format!("removed {}", display_path(&path))
     } else {
-        "no cached token to remove\n".into()
+        "no cached token to remove".into()
     })
 }
 
+/// What `clear --all` did, as one message (see [`clear`]).
 pub fn clear_all(dir: &Path) -> Result<String> {
     let files = cache::all_files(dir)
         .map_err(|e| Error::io(format!("cannot list {}", display_path(dir)), e))?;
@@ -43,7 +46,7 @@ pub fn clear_all(dir: &Path) -> Result<String> {
         ),
     };
     Ok(format!(
-        "removed {removed} cached file{} from {}{kept}\n",
+        "removed {removed} cached file{} from {}{kept}",
         if removed == 1 { "" } else { "s" },
         display_path(dir)
     ))

@@ -117,9 +117,9 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
         Command::Clear { all: true } => commands::clear_all(&config::cache_dir()?)?,
         Command::Clear { all: false } => commands::clear(&load(cli)?)?,
     };
-    for line in said.lines() {
-        log::say(format_args!("{line}"));
-    }
+    // One message, however many line breaks a path in it holds: say
+    // escapes them.
+    log::say(format_args!("{said}"));
     Ok((String::new(), 0))
 }
 

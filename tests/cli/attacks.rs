@@ -1760,6 +1760,21 @@ mod red_team_four_cli {
         }
     }
 
+    /// The same for `clear --all`: its one message names a cache directory
+    /// with a newline in it on one escaped line.
+    #[test]
+    fn clear_says_a_cache_directory_with_a_newline_on_one_line() {
+        let mut sandbox = Sandbox::new();
+        let dir = sandbox.path("cache\nhere");
+        std::fs::create_dir(&dir).unwrap();
+        sandbox.set("SNOWPLOW_CREDENTIALS_CACHE_DIR", dir.to_str().unwrap());
+        let out = sandbox.run(&["clear", "--all"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{}", out.stderr);
+        assert!(lines[0].contains("cache\\nhere"), "{}", lines[0]);
+    }
+
     /// A server on 127.0.0.1 (port 0) that answers one connection with
     /// `answer`, whatever it asked; the client's exit is when it is done.
     fn answering(answer: Vec<u8>, run: impl FnOnce(&str) -> Output) -> Output {
