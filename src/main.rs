@@ -2,7 +2,7 @@
 //!
 //! On Linux it is its own C `main` (`#![no_main]`), without std's wrapper:
 //! the wrapper's signal stack (for reporting a stack overflow) costs a
-//! static cache hit 11 of its system calls, a fifth of them (issue 20,
+//! static cache hit 11 system calls (of 62 before issue 20; see
 //! docs/speed.md). The two steps of the wrapper this program relies on are
 //! done by [`snowplow_credentials::start`] instead: fds 0-2 made valid (so
 //! no file we open can take a standard stream's place and receive output)
