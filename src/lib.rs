@@ -58,17 +58,10 @@ pub fn no_core_dumps() {
 }
 
 /// What std's own `main` would do before ours, and the arguments: for
-/// `main.rs`'s C `main` (see [`sys::start`]).
-///
-/// # Safety
-/// `argv` must hold `argc` pointers to NUL-terminated strings, as the C
-/// runtime passes them to `main`.
+/// `main.rs`'s C `main` (see `sys::start`).
 #[cfg(target_os = "linux")]
 #[doc(hidden)]
-pub unsafe fn start(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> Vec<OsString> {
-    // SAFETY: the caller's promise, passed on.
-    unsafe { sys::start(argc, argv) }
-}
+pub use sys::start;
 
 use std::ffi::OsString;
 use std::io::Write;

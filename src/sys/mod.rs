@@ -7,7 +7,8 @@
 //! trusted, when a key command is killed) are the callers', chiefly
 //! `files.rs`. What a platform lacks, its half says plainly: Windows reports
 //! no owners or modes ([`perms`] is `None`), installs no signal handler and
-//! has no Unix groups. Every `unsafe` block of the crate is in this folder,
+//! has no Unix groups. Every `unsafe` block of the crate is in this folder
+//! (but one in `main.rs`, which hands the C runtime's argv to [`start`]),
 //! each with a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks` is
 //! denied in Cargo.toml).
 
