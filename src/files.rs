@@ -137,10 +137,14 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 /// Opens `path` for reading without following a symlink or blocking on a
 /// FIFO, if it is a regular file that only we can read and no larger than
 /// `max` bytes. `Ok(None)` when it does not exist.
+#[cfg(test)]
 pub fn open_private(path: &Path, max: u64) -> io::Result<Option<File>> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    let file = match sys::no_follow_no_wait(&mut options).open(path) {
+    Ok(open_private_sized(path, max)?.map(|(file, _)| file))
+}
+
+/// [`open_private`], and the file's size when it was checked.
+fn open_private_sized(path: &Path, max: u64) -> io::Result<Option<(File, u64)>> {
+    let file = match sys::open_read(path, false) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -154,22 +158,34 @@ pub fn open_private(path: &Path, max: u64) -> io::Result<Option<File>> {
             "it is larger than {max} bytes, far more than this program writes"
         )));
     }
-    Ok(Some(file))
+    Ok(Some((file, meta.len())))
 }
 
 /// The whole of a private file (see [`open_private`]), at most `max` bytes.
 pub fn read_private(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
-    let Some(file) = open_private(path, max)? else {
+    let Some((file, size)) = open_private_sized(path, max)? else {
         return Ok(None);
     };
-    read_bounded(file, max).map(Some)
+    read_bounded(file, size, max).map(Some)
 }
 
 /// Reads at most `max` bytes; more is an error (a file can grow after its
-/// size was checked).
-fn read_bounded(file: File, max: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(2048);
-    file.take(max + 1).read_to_end(&mut bytes)?;
+/// size was checked). `size` is what fstat said: a file that still has that
+/// size is read by one `read` into one buffer (a regular file's read is
+/// only short at its end), one that changed is read to its end.
+fn read_bounded(mut file: File, size: u64, max: u64) -> io::Result<Vec<u8>> {
+    let size = size.min(max);
+    let mut bytes = vec![0; size as usize + 1];
+    let n = loop {
+        match file.read(&mut bytes) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => break other?,
+        }
+    };
+    bytes.truncate(n);
+    if n as u64 != size {
+        file.take(max + 1 - n as u64).read_to_end(&mut bytes)?;
+    }
     if bytes.len() as u64 > max {
         return Err(io::Error::other(format!("it is larger than {max} bytes")));
     }
@@ -236,9 +252,13 @@ pub const MAX_CONFIG: u64 = 1024 * 1024;
 /// commands. A symlink is followed, and both its own directories and its
 /// target's are checked. `Ok(None)` when it does not exist.
 pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileError> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    let file = match sys::no_wait(&mut options).open(path) {
+    // Not through a symlink first: then the walk below need not look at
+    // the file's own name again (one `lstat` less on every run).
+    let (opened, direct) = match sys::open_read(path, false) {
+        Err(e) if sys::is_refused_link(&e) => (sys::open_read(path, true), false),
+        other => (other, true),
+    };
+    let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ConfigFileError::Io(e)),
@@ -255,8 +275,8 @@ pub fn read_config(path: &Path) -> Result<Option<(String, bool)>, ConfigFileErro
             MAX_CONFIG / 1024
         ))));
     }
-    changeable_by_others(path, &meta)?;
-    let bytes = read_bounded(file, MAX_CONFIG).map_err(ConfigFileError::Io)?;
+    changeable_by_others(path, &meta, direct)?;
+    let bytes = read_bounded(file, meta.len(), MAX_CONFIG).map_err(ConfigFileError::Io)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| ConfigFileError::Io(io::Error::other("it is not UTF-8 text")))?;
     Ok(Some((text, not_owner_only(&meta))))
@@ -433,12 +453,18 @@ pub fn resolved(path: &Path) -> PathBuf {
 /// other than us and root and for write bits of group or others (a sticky
 /// directory, as /tmp, keeps others from replacing what is ours). Nothing
 /// to check where the platform has no owners or modes.
-fn changeable_by_others(path: &Path, meta: &fs::Metadata) -> Result<(), ConfigFileError> {
+/// `direct`: the file was opened at `path` without following a symlink, so
+/// its name needs no `lstat` (what it is, the open file's `meta` says).
+fn changeable_by_others(
+    path: &Path,
+    meta: &fs::Metadata,
+    direct: bool,
+) -> Result<(), ConfigFileError> {
     let Some(perms) = sys::perms(meta) else {
         return Ok(());
     };
     check_owner_and_mode(path, perms, false)?;
-    walk_checked(path).map(|_| ())
+    walk_checked(path, direct).map(|_| ())
 }
 
 /// The most symlinks followed on one path, as Linux's own limit.
@@ -459,9 +485,12 @@ enum Step {
 /// `visit` each step with its owner and mode and those of the directory
 /// holding it (the root is its own). One `lstat` per component; a missing
 /// last component is fine (a file about to be written). Nothing is walked
-/// where the platform has no owners or modes.
+/// where the platform has no owners or modes. `last_known`: the last
+/// component is a file already checked, not a symlink; it is not looked at
+/// (or shown) again.
 fn walk(
     path: &Path,
+    last_known: bool,
     mut visit: impl FnMut(&Path, Perms, Step, Perms) -> Result<(), ConfigFileError>,
 ) -> Result<PathBuf, ConfigFileError> {
     use std::path::Component;
@@ -494,6 +523,9 @@ fn walk(
             continue;
         }
         let next = done.join(&name);
+        if last_known && todo.is_empty() && hops == 0 {
+            return Ok(next);
+        }
         let meta = match fs::symlink_metadata(&next) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && todo.is_empty() => return Ok(next),
             other => other.map_err(io_err)?,
@@ -532,8 +564,9 @@ fn walk(
 /// [`walk`] with the config file's rule: every directory on the way passes
 /// [`check_owner_and_mode`], as the final file's do, and each symlink is
 /// ours or root's: whoever can replace a symlink can point it anywhere.
-fn walk_checked(path: &Path) -> Result<PathBuf, ConfigFileError> {
-    walk(path, |at, perms, step, _| match step {
+/// `last_known` as for [`walk`].
+fn walk_checked(path: &Path, last_known: bool) -> Result<PathBuf, ConfigFileError> {
+    walk(path, last_known, |at, perms, step, _| match step {
         Step::Dir => check_owner_and_mode(at, perms, true),
         // In a sticky directory (as /tmp) its owner can still swap it.
         Step::Link if !ours_or_root(perms) => Err(ConfigFileError::Owner {
@@ -564,7 +597,7 @@ fn planted(path: &Path, meta: &fs::Metadata) -> Option<String> {
         return None;
     }
     let mut found = None;
-    let walked = walk(path, |at, entry, step, dir| {
+    let walked = walk(path, false, |at, entry, step, dir| {
         // The file read is the one opened, whatever the path holds now.
         let entry = if step == Step::Last { file } else { entry };
         if dir.mode & 0o022 != 0 && !ours_or_root(entry) {
@@ -623,7 +656,7 @@ fn check_owner_and_mode(path: &Path, perms: Perms, dir: bool) -> Result<(), Conf
 /// here it gives a warning, since a Kubernetes `emptyDir` shared by a
 /// pod's containers is 0777.
 pub fn dir_open_to_others(path: &Path) -> Option<String> {
-    match walk_checked(path) {
+    match walk_checked(path, false) {
         Err(ConfigFileError::Owner { path, uid }) => Some(format!(
             "its directory {} belongs to user {uid}",
             path.display()

@@ -57,6 +57,12 @@ pub fn no_core_dumps() {
     sys::no_core_dumps();
 }
 
+/// What std's own `main` would do before ours, and the arguments: for
+/// `main.rs`'s C `main` (see `sys::start`).
+#[cfg(target_os = "linux")]
+#[doc(hidden)]
+pub use sys::start;
+
 use std::ffi::OsString;
 use std::io::Write;
 
@@ -69,6 +75,7 @@ use error::{Error, Result};
 /// messages to stderr (unless the protocol answers errors on stdout).
 /// Call it before starting any thread: it changes the environment.
 pub fn run(args: Vec<OsString>) -> u8 {
+    sys::keep_argv0(&args);
     http::take_proxy_variables();
     let result = cli::parse(args).and_then(|cli| {
         log::set_verbose(cli.verbose || log::verbose_from_environment()?);

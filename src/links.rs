@@ -71,7 +71,7 @@ pub fn install_links(dir: Option<PathBuf>, only: &[String], remove: bool) -> Res
 /// made absolute, or looked up in PATH when it has no `/`; only if it is
 /// this very binary.
 fn invoked_as(exe: &Path) -> Option<PathBuf> {
-    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    let argv0 = PathBuf::from(crate::sys::argv0()?);
     let found = if argv0.components().count() > 1 {
         std::path::absolute(&argv0).ok()
     } else {

@@ -1,17 +1,35 @@
 //! The binary: runs [`snowplow_credentials::run`] and exits with its code.
 //!
-//! It uses std's own `main`. That wrapper makes fds 0-2 valid (so no file we
-//! open can take a standard stream's place and receive output) and ignores
-//! SIGPIPE (so a reader that hangs up is an error we report, not a silent
-//! death); tests/cli/startup.rs checks both. It was once replaced by a C
-//! `main` (`#![no_main]`) to save the wrapper's cost on a cache hit; on the
-//! static release build that saving is 5-9 %, too little for six unsafe
-//! blocks (README, "Speed").
+//! On Linux it is its own C `main` (`#![no_main]`), without std's wrapper:
+//! the wrapper's signal stack (for reporting a stack overflow) costs a
+//! static cache hit 11 system calls (of 62 before issue 20; see
+//! docs/speed.md). The two steps of the wrapper this program relies on are
+//! done by [`snowplow_credentials::start`] instead: fds 0-2 made valid (so
+//! no file we open can take a standard stream's place and receive output)
+//! and SIGPIPE ignored (so a reader that hangs up is an error we report,
+//! not a silent death); tests/cli/startup.rs checks both. A stack overflow
+//! still stops the program (SIGSEGV on the guard page), just without std's
+//! message. Elsewhere, and in `cargo test`, std's `main` is used.
+#![cfg_attr(all(target_os = "linux", not(test)), no_main)]
 
+use std::ffi::OsString;
 use std::io::Write;
-use std::process::ExitCode;
 
-fn main() -> ExitCode {
+/// The C runtime's entry point.
+#[cfg(all(target_os = "linux", not(test)))]
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    // SAFETY: the C runtime passes `main` argc valid C strings in argv.
+    let args = unsafe { snowplow_credentials::start(argc, argv) };
+    std::ffi::c_int::from(hit_or_miss(args))
+}
+
+#[cfg(any(not(target_os = "linux"), test))]
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(hit_or_miss(std::env::args_os().collect()))
+}
+
+fn hit_or_miss(args: Vec<OsString>) -> u8 {
     // No core file may hold the key or a token (the platform layer says how).
     snowplow_credentials::no_core_dumps();
     // A panic is a bug; say so in one line without the payload, which could
@@ -27,5 +45,5 @@ fn main() -> ExitCode {
             "snowplow-credentials: internal error{place}; please report it"
         );
     }));
-    ExitCode::from(snowplow_credentials::run(std::env::args_os().collect()))
+    snowplow_credentials::run(args)
 }

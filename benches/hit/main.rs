@@ -14,7 +14,14 @@
 //! `--bench`, it only says how to run it.
 //!
 //! `HIT_BENCH_ROUNDS` (default 500) and `HIT_BENCH_STAMPEDES` (default 20)
-//! set the number of rounds.
+//! set the number of rounds. `HIT_BENCH_BASELINE` names other builds of
+//! this program (paths separated by `:`, say an older release) whose
+//! `token` hit is timed in the same rounds, to compare before and after.
+//!
+//! Issue 20's three targets close the report: a static hit at most 1.5×
+//! a static C program that writes one line (`examples/floor.c`), a dynamic
+//! hit at most 1.1× the dynamic Rust floor, and at most 25 system calls on
+//! a static hit with a config file.
 
 #[allow(dead_code)]
 #[path = "../../tests/support/console.rs"]
@@ -82,10 +89,26 @@ fn main() {
         Err(_) => Vec::new(),
     };
     let floor = lab.floor();
+    let c_floor = static_build::c_floor(lab.dir.path()).map(|path| lab.program(&path));
+    let baselines: Vec<(String, Program)> = std::env::var_os("HIT_BENCH_BASELINE")
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .filter(|p| p.is_file())
+                .map(|p| {
+                    let name = p.file_name().unwrap_or_default().to_string_lossy();
+                    (
+                        format!("baseline {name} token"),
+                        static_build::same_call(&hits[0].1, &p),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let store = lab.git_credential_store(&token);
     let gke = lab.gke(&token);
     let mut answering: Vec<(&str, &Program)> = hits.iter().map(|(n, p)| (*n, p)).collect();
     answering.extend(static_hits.iter().map(|(n, p)| (n.as_str(), p)));
+    answering.extend(baselines.iter().map(|(n, p)| (n.as_str(), p)));
     if let Some(store) = &store {
         answering.push(("git credential-store", store));
     }
@@ -104,6 +127,12 @@ fn main() {
     let mut cases: Vec<Case> = vec![("floor".into(), Box::new(|| floor.time()))];
     if let Some(program) = &true_program {
         cases.push(("true".into(), Box::new(|| program.time())));
+    }
+    if let Ok(program) = &c_floor {
+        cases.push(("C floor".into(), Box::new(|| program.time())));
+    }
+    for (name, program) in &baselines {
+        cases.push((name.clone(), Box::new(|| program.time())));
     }
     for (name, program) in &hits {
         cases.push((name.to_string(), Box::new(|| program.time())));
@@ -140,6 +169,26 @@ fn main() {
             .map(|(n, _)| (n.trim_start_matches("static "), median_of(n).unwrap()))
             .collect::<Vec<_>>(),
     );
+
+    let baseline_times: Vec<(&str, Duration)> = baselines
+        .iter()
+        .map(|(n, _)| (n.as_str(), median_of(n).unwrap()))
+        .collect();
+    report.baselines(median_of("token").expect("the token hit"), &baseline_times);
+    let static_token = median_of("static token");
+    let c_floor_time = median_of("C floor");
+    let dynamic_ratio = median_of("token").expect("the token hit").as_secs_f64()
+        / median_of("floor").expect("the floor").as_secs_f64();
+    let static_ratio = static_token
+        .zip(c_floor_time)
+        .map(|(hit, floor)| hit.as_secs_f64() / floor.as_secs_f64());
+    // System calls of a static hit with a config file (and of the C floor).
+    let static_syscalls = which("strace").and_then(|strace| {
+        let scratch = lab.dir.path();
+        let hit = static_hits.first()?.1.syscalls(&strace, scratch);
+        let floor = c_floor.as_ref().ok()?.syscalls(&strace, scratch);
+        Some((hit, floor))
+    });
 
     eprintln!("hit: timing misses against curl, {rounds} rounds");
     let miss_program = lab.ours(&["token"]);
@@ -237,6 +286,12 @@ fn main() {
         ))
     });
     report.counts(syscalls, instructions);
+    report.issue_20(
+        static_ratio,
+        c_floor.as_ref().err(),
+        dynamic_ratio,
+        static_syscalls,
+    );
     print!("{}", report.finish());
 }
 

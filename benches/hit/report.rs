@@ -15,6 +15,10 @@ const HIT_VS_GKE: f64 = 1.0 / 3.0;
 const MISS_VS_CURL: f64 = 1.3;
 /// A stampede at most this many times one miss.
 const STAMPEDE_VS_MISS: f64 = 1.5;
+/// Issue 20: a dynamic hit at most this many times the dynamic floor.
+const DYNAMIC_VS_FLOOR: f64 = 1.1;
+/// Issue 20: system calls of a static hit with a config file.
+const MAX_STATIC_SYSCALLS: usize = 25;
 const MAX_SIZE: u64 = 3 * 1024 * 1024;
 const MAX_RSS_KIB: u64 = 4 * 1024;
 /// What the table says for a reference program missing on this machine.
@@ -26,6 +30,8 @@ pub struct Report {
     size: u64,
     /// A hit's system calls, named in order.
     syscalls: Option<String>,
+    /// The static build's, likewise.
+    static_syscalls: Option<String>,
     met: usize,
     missed: usize,
 }
@@ -86,6 +92,7 @@ impl Report {
             rows: Vec::new(),
             size,
             syscalls: None,
+            static_syscalls: None,
             met: 0,
             missed: 0,
         }
@@ -324,6 +331,74 @@ impl Report {
         }
     }
 
+    /// The `token` hit beside other builds of it (`HIT_BENCH_BASELINE`).
+    pub fn baselines(&mut self, token: Duration, baselines: &[(&str, Duration)]) {
+        if baselines.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            self.out,
+            "| before and after, same rounds | median | this build × it |\n|---|---:|---:|"
+        );
+        let _ = writeln!(self.out, "| this build: `token` | {} | 1.00× |", ms(token));
+        for (name, time) in baselines {
+            let _ = writeln!(
+                self.out,
+                "| {name} | {} | {:.2}× |",
+                ms(*time),
+                ratio(token, *time)
+            );
+        }
+        self.out.push('\n');
+    }
+
+    /// Issue 20's three targets for a hit near the floor.
+    pub fn issue_20(
+        &mut self,
+        static_vs_c: Option<f64>,
+        no_c_floor: Option<&String>,
+        dynamic_vs_floor: f64,
+        static_syscalls: Option<(Vec<String>, Vec<String>)>,
+    ) {
+        let bound = crate::static_build::HIT_VS_C_FLOOR;
+        let (measured, result) = match (static_vs_c, no_c_floor) {
+            (Some(r), _) => (format!("{r:.2}×"), self.verdict(r <= bound).to_string()),
+            (None, Some(why)) => (format!("no C floor: {why}"), "SKIP".into()),
+            (None, None) => ("no static build".into(), "SKIP".into()),
+        };
+        self.rows.push([
+            "static hit (`token`) vs a static C program writing one line".into(),
+            measured,
+            format!("≤ {bound}×"),
+            result,
+        ]);
+        let result = self
+            .verdict(dynamic_vs_floor <= DYNAMIC_VS_FLOOR)
+            .to_string();
+        self.rows.push([
+            "dynamic hit (`token`) vs the dynamic Rust floor".into(),
+            format!("{dynamic_vs_floor:.2}×"),
+            format!("≤ {DYNAMIC_VS_FLOOR}×"),
+            result,
+        ]);
+        let (measured, result) = match &static_syscalls {
+            Some((hit, floor)) => (
+                format!("{} (C floor {})", hit.len(), floor.len()),
+                self.verdict(hit.len() <= MAX_STATIC_SYSCALLS).to_string(),
+            ),
+            None => ("strace or the static build missing".into(), "SKIP".into()),
+        };
+        self.rows.push([
+            "system calls of a static hit (`token`, with a config file; strace -f)".into(),
+            measured,
+            format!("≤ {MAX_STATIC_SYSCALLS}"),
+            result,
+        ]);
+        if let Some((hit, _)) = static_syscalls {
+            self.static_syscalls = Some(in_order(&hit));
+        }
+    }
+
     pub fn finish(mut self) -> String {
         let syscalls = self.syscalls.take();
         let _ = writeln!(
@@ -344,6 +419,12 @@ impl Report {
             let _ = writeln!(
                 self.out,
                 "\nSystem calls of a hit (`token`), in order: {names}."
+            );
+        }
+        if let Some(names) = self.static_syscalls.take() {
+            let _ = writeln!(
+                self.out,
+                "\nSystem calls of a static hit (`token`), in order: {names}."
             );
         }
         self.out

@@ -2,8 +2,11 @@
 //! build` makes it (std from source with Debian's Rust, linked by musl-gcc,
 //! no program interpreter), and its hits are timed in the same rounds as the
 //! floor, a dynamically linked Rust hello-world. Issue 13's target: a static
-//! hit at most 0.75× that floor. Where .ci/static's toolchain is not
-//! installed, the report says so instead of these rows.
+//! hit at most 0.75× that floor. Issue 20 adds the static floor: a C
+//! program that writes one line (`examples/floor.c`), linked static with
+//! musl-gcc; a static hit at most [`HIT_VS_C_FLOOR`] times it. Where
+//! .ci/static's toolchain is not installed, the report says so instead of
+//! these rows.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,6 +15,25 @@ use crate::measure::Program;
 
 /// A static hit at most this many times the (dynamic) floor.
 pub const HIT_VS_FLOOR: f64 = 0.75;
+
+/// A static hit at most this many times the static C floor (issue 20).
+pub const HIT_VS_C_FLOOR: f64 = 1.5;
+
+/// `examples/floor.c` compiled static with musl-gcc into `dir`, or why not.
+pub fn c_floor(dir: &Path) -> Result<PathBuf, String> {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/floor.c");
+    let out = dir.join("floor-c-static");
+    let status = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&out)
+        .arg(source)
+        .status()
+        .map_err(|e| format!("musl-gcc: {e}"))?;
+    if !status.success() {
+        return Err(format!("musl-gcc failed: {status}"));
+    }
+    Ok(out)
+}
 
 /// The static binary, copied to `dir` so a later build cannot swap it
 /// mid-run; or why there is none.

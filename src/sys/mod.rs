@@ -7,10 +7,12 @@
 //! trusted, when a key command is killed) are the callers', chiefly
 //! `files.rs`. What a platform lacks, its half says plainly: Windows reports
 //! no owners or modes ([`perms`] is `None`), installs no signal handler and
-//! has no Unix groups. Every `unsafe` block of the crate is in this folder,
+//! has no Unix groups. Every `unsafe` block of the crate is in this folder
+//! (but one in `main.rs`, which hands the C runtime's argv to [`start`]),
 //! each with a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks` is
 //! denied in Cargo.toml).
 
+mod arena;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
@@ -22,14 +24,32 @@ use windows as os;
 
 pub use os::{
     HOME_SHORT, Signals, Tree, cache_home, create_dir_all, create_mode, file_not_found, home,
-    install_link, is_busy, is_refused_link, no_core_dumps, no_follow_no_wait, no_wait, permissions,
-    perms, remove_link, set_group, spawn_apart, special_kind, sync_dir,
+    install_link, is_busy, is_refused_link, no_core_dumps, no_follow_no_wait, no_wait, open_read,
+    permissions, perms, remove_link, set_group, spawn_apart, special_kind, sync_dir,
 };
 // Windows has it too, but `sink` refuses `--group` there before asking.
 #[cfg_attr(windows, allow(unused_imports))]
 pub use os::{group_id, may_use_group};
 #[cfg(all(test, unix))]
 pub use unix::raise_sigterm;
+#[cfg(target_os = "linux")]
+pub use unix::start;
+
+/// argv[0] as the binary's `main` received it (std's `args_os` is empty on
+/// musl when the binary has its own C `main`).
+static ARGV0: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
+
+/// Keeps argv[0] for [`argv0`].
+pub fn keep_argv0(args: &[std::ffi::OsString]) {
+    if let Some(first) = args.first() {
+        let _ = ARGV0.set(first.clone());
+    }
+}
+
+/// The path this program was invoked by, as its `main` received it.
+pub fn argv0() -> Option<std::ffi::OsString> {
+    ARGV0.get().cloned().or_else(|| std::env::args_os().next())
+}
 
 /// The owner and mode bits of a file, where the platform has them (Unix).
 #[derive(Clone, Copy, Debug)]

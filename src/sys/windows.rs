@@ -46,6 +46,18 @@ pub fn no_follow_no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
     options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT)
 }
 
+/// Opens `path` to read (Windows has no FIFOs to wait on, and std's open
+/// already does what `follow` asks of Unix as far as it can).
+pub fn open_read(path: &Path, follow: bool) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if follow {
+        no_wait(&mut options).open(path)
+    } else {
+        no_follow_no_wait(&mut options).open(path)
+    }
+}
+
 /// Opening never waits on Windows (no FIFOs at file paths).
 pub fn no_wait(options: &mut OpenOptions) -> &mut OpenOptions {
     options
