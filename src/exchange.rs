@@ -19,7 +19,8 @@ use crate::warn;
 /// What the server gave: the token, and `expires_in` when the protocol has it.
 pub struct Issued {
     pub token: Secret<String>,
-    pub expires_in: Option<u64>,
+    /// Seconds, as sent: zero or negative means already expired.
+    pub expires_in: Option<i64>,
 }
 
 /// Exchanges `credentials` for a token, as `settings` say where and how.
@@ -204,7 +205,7 @@ fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<I
     #[derive(Deserialize)]
     struct OAuth {
         access_token: Option<String>,
-        expires_in: Option<u64>,
+        expires_in: Option<i64>,
     }
     let (field, parsed) = match auth {
         Credentials::Password { .. } => (

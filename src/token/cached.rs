@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{Peek, Served, Want, is_fresh, threshold};
+use super::{BadExpiry, Peek, Served, Want, is_fresh, threshold, usable_exp};
 use crate::cache::{Cache, Lock, Lookup};
 use crate::config::{Credentials, ENV_CACHE_DIR, Settings, env};
 use crate::error::{Error, Result};
@@ -150,31 +150,31 @@ fn exchange_now(
             settings.origin("host")
         ))
     })?;
-    let exp = claims
-        .exp
-        .or(issued.expires_in.map(|s| now.saturating_add(s)));
-    let Some(exp) = exp else {
-        debug!("the token has no readable exp claim, so it is served but not cached");
-        return Ok(Served {
-            token: issued.token,
-            exp: None,
-            refresh_at: None,
-        });
-    };
-    if exp <= now {
-        return Err(Error::Unavailable(format!(
-            "the token from {} expired at {}, before it arrived: check this machine's clock",
-            settings.host,
-            time::rfc3339(exp)
-        )));
-    }
-    if exp > time::LATEST {
-        return Err(Error::Unavailable(format!(
-            "the token from {} expires after the year 9999, which is not a real answer: check \
-             SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
-            settings.host
-        )));
-    }
+    // `expires_in` (the password grant's) counts only without an `exp`
+    // claim; zero or negative means already expired.
+    let from_expires_in = issued
+        .expires_in
+        .map(|secs| u64::try_from(secs).map_or(now, |secs| now.saturating_add(secs)));
+    let exp = usable_exp(claims.exp.or(from_expires_in), now).map_err(|why| {
+        Error::Unavailable(match why {
+            BadExpiry::Missing => format!(
+                "the token from {} has no expiry (no exp claim, no expires_in), so tools would \
+                 keep it forever: it is refused; check {} points at the Snowplow Console",
+                settings.host,
+                settings.origin("host")
+            ),
+            BadExpiry::Past(exp) => format!(
+                "the token from {} expired at {}, before it arrived: check this machine's clock",
+                settings.host,
+                time::rfc3339(exp)
+            ),
+            BadExpiry::Absurd => format!(
+                "the token from {} expires after the year 9999, which is not a real answer: \
+                 check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
+                settings.host
+            ),
+        })
+    })?;
     let iat = claims.iat.filter(|iat| *iat < exp).unwrap_or(now);
     if let Some(cache) = cache {
         match cache.write(&issued.token, exp, iat) {
