@@ -9,15 +9,12 @@ use std::time::Duration;
 
 use super::{BadExpiry, Peek, Served, Want, is_fresh, threshold, usable_exp};
 use crate::cache::{Cache, Lock, Lookup};
-use crate::config::{Credentials, ENV_CACHE_DIR, Settings, env};
+use crate::config::{self, Credentials, ENV_CACHE_DIR, Settings};
 use crate::error::{Error, Result};
 use crate::{debug, exchange, jwt, time, warn};
 
 /// The least a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
-/// Raises [`DEFAULT_LOCK_WAIT`] (seconds); the wait never ends before the
-/// holder's own bounds, whatever it says.
-pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 
 /// Our cache for the token of `settings`.
 pub fn cache_for(settings: &Settings) -> Cache {
@@ -28,6 +25,8 @@ pub fn cache_for(settings: &Settings) -> Cache {
 pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result<Served> {
     let cache = cache_for(settings);
     let now = time::now();
+    // Checked on every call, a hit too, so a bad value is never ignored.
+    let wait = lock_wait(settings, credentials)?;
     if !want.refresh {
         match fresh(settings, &cache, now, want.floor) {
             Ok(served) => {
@@ -38,7 +37,7 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
         }
     }
     let _lock = match cache.prepare() {
-        Ok(()) => match cache.lock(lock_wait(settings, credentials)?) {
+        Ok(()) => match cache.lock(wait) {
             Lock::Held(file) => Some(file),
             Lock::TimedOut => {
                 warn!(
@@ -75,22 +74,10 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
 /// How long to wait for another process's refresh: at least as long as that
 /// refresh may legitimately take (its key commands, each up to
 /// `command_timeout`, then the exchange), so that a slow prompt is not
-/// answered twice; [`DEFAULT_LOCK_WAIT`] or [`ENV_LOCK_WAIT`] if longer.
+/// answered twice; [`ENV_LOCK_WAIT`] (default [`DEFAULT_LOCK_WAIT`]) if
+/// longer.
 fn lock_wait(settings: &Settings, credentials: &Credentials) -> Result<Duration> {
-    let asked = match env(ENV_LOCK_WAIT) {
-        None => DEFAULT_LOCK_WAIT,
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|secs| *secs <= time::MAX_WAIT_SECS)
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "{ENV_LOCK_WAIT} must be a whole number of seconds up to {}, not `{v}`",
-                    time::MAX_WAIT_SECS
-                ))
-            })?,
-    };
+    let asked = config::lock_wait()?.map_or(DEFAULT_LOCK_WAIT, Duration::from_secs);
     let commands =
         Duration::from_secs(settings.command_timeout).saturating_mul(credentials.commands());
     let holder = commands
