@@ -93,6 +93,15 @@ impl Cache {
         }
     }
 
+    /// When the cached file was written (its modification time), if known:
+    /// a `--refresh` that waited for the lock serves a token written after
+    /// it started instead of exchanging again.
+    pub fn written(&self) -> Option<std::time::SystemTime> {
+        fs::symlink_metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
     /// Makes the directory private if needed; an error means the cache
     /// cannot be used at all.
     pub fn prepare(&self) -> io::Result<()> {
@@ -128,6 +137,11 @@ impl Cache {
             Err(fs::TryLockError::Error(e)) => return Lock::Failed(e),
             Err(fs::TryLockError::WouldBlock) => {}
         }
+        crate::debug!(
+            "waiting up to {} s for another process's refresh (lock on {})",
+            wait.as_secs(),
+            path.display()
+        );
         // Block in a thread so the wait can be bounded; the kernel wakes it
         // the moment the holder lets go, with no polling.
         let (tx, rx) = mpsc::channel();

@@ -23,6 +23,7 @@ pub fn cache_for(settings: &Settings) -> Cache {
 
 /// A token for `credentials`: cached if fresh, else newly exchanged.
 pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result<Served> {
+    let started = std::time::SystemTime::now();
     let cache = cache_for(settings);
     let now = time::now();
     // Checked on every call, a hit too, so a bad value is never ignored.
@@ -61,10 +62,11 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
             return exchange_now(settings, credentials, None, want);
         }
     };
-    // Another process may have refreshed while we waited for the lock.
-    if !want.refresh
-        && let Ok(served) = fresh(settings, &cache, time::now(), want.floor)
-    {
+    // Another process may have refreshed while we waited for the lock. For
+    // `--refresh`, only a token written after this call started will do:
+    // N concurrent `--refresh` calls then make one exchange, not N.
+    let new_enough = !want.refresh || cache.written().is_some_and(|at| at >= started);
+    if new_enough && let Ok(served) = fresh(settings, &cache, time::now(), want.floor) {
         debug!("another process refreshed the token while we waited");
         return Ok(served);
     }
