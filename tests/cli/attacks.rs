@@ -355,7 +355,7 @@ fn absurd_durations_are_config_errors_naming_the_setting() {
     snowplow-credentials: timeout in profile "default" of ~/.config/snowplow/credentials.toml is 9223372036854775807 seconds: at most 86400 (a day) is allowed
     snowplow-credentials: command_timeout in profile "default" of ~/.config/snowplow/credentials.toml is 18446744073709551615 seconds: at most 86400 (a day) is allowed
     snowplow-credentials: min_ttl in profile "default" of ~/.config/snowplow/credentials.toml is 18446744073709551615 seconds: at most 86400 (a day) is allowed
-    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds up to 86400, not `18446744073709551615`
+    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT is 18446744073709551615 seconds: at most 86400 (a day) is allowed
     "#);
 }
 
