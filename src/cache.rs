@@ -84,10 +84,22 @@ impl Cache {
             Err(e) => return Lookup::Unusable(format!("cannot use it: {e}")),
         };
         match serde_json::from_slice::<Entry>(&text) {
-            Ok(entry) if entry.identity == self.identity => Lookup::Found(entry),
+            Ok(entry) if entry.identity == self.identity => match token_disagrees(&entry) {
+                None => Lookup::Found(entry),
+                Some(why) => Lookup::Unusable(why.into()),
+            },
             Ok(_) => Lookup::Unusable("it belongs to another identity".into()),
             Err(_) => Lookup::Unusable("it is not a valid cache file".into()),
         }
+    }
+
+    /// When the cached file was written (its modification time), if known:
+    /// a `--refresh` that waited for the lock serves a token written after
+    /// it started instead of exchanging again.
+    pub fn written(&self) -> Option<std::time::SystemTime> {
+        fs::symlink_metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()
     }
 
     /// Makes the directory private if needed; an error means the cache
@@ -125,6 +137,11 @@ impl Cache {
             Err(fs::TryLockError::Error(e)) => return Lock::Failed(e),
             Err(fs::TryLockError::WouldBlock) => {}
         }
+        crate::debug!(
+            "waiting up to {} s for another process's refresh (lock on {})",
+            wait.as_secs(),
+            path.display()
+        );
         // Block in a thread so the wait can be bounded; the kernel wakes it
         // the moment the holder lets go, with no polling.
         let (tx, rx) = mpsc::channel();
@@ -140,6 +157,21 @@ impl Cache {
             Ok(Err(e)) => Lock::Failed(e),
             Err(_) => Lock::TimedOut,
         }
+    }
+}
+
+/// Why a cached entry is corrupt, checked on every read as a fresh token is
+/// on arrival: the token must be a JWT (so no newline or other byte can
+/// reach a tool's output), and its own `exp` claim decides, so the file's
+/// `exp` must match it. A token without the claim (the password grant's)
+/// keeps the file's `exp`, which came from `expires_in`. One payload parse.
+fn token_disagrees(entry: &Entry) -> Option<&'static str> {
+    match crate::jwt::claims(entry.token.expose()) {
+        Err(_) => Some("its token is not a JWT"),
+        Ok(claims) if claims.exp.is_some_and(|exp| exp != entry.exp) => {
+            Some("its expiry does not match its token's exp claim")
+        }
+        Ok(_) => None,
     }
 }
 
@@ -233,13 +265,15 @@ mod tests {
         let cache = Cache::new(dir.path().join("c"), "me".into());
         assert!(matches!(cache.read(), Lookup::Missing));
         cache.prepare().unwrap();
-        cache.write(&Secret::new("t.o.k".into()), 20, 10).unwrap();
+        // {} . {"exp":20} . sig
+        let token = "e30.eyJleHAiOjIwfQ.c2ln";
+        cache.write(&Secret::new(token.into()), 20, 10).unwrap();
         let Lookup::Found(entry) = cache.read() else {
             panic!("expected a hit")
         };
         assert_eq!(
             (entry.token.expose().as_str(), entry.exp, entry.iat),
-            ("t.o.k", 20, 10)
+            (token, 20, 10)
         );
         let other = Cache {
             identity: "someone else".into(),
@@ -250,6 +284,25 @@ mod tests {
         assert!(matches!(cache.read(), Lookup::Unusable(_)));
         assert!(cache.remove().unwrap());
         assert!(!cache.remove().unwrap());
+    }
+
+    #[test]
+    fn a_token_that_is_not_a_jwt_or_disagrees_with_its_exp_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("c"), "me".into());
+        cache.prepare().unwrap();
+        let miss = |token: &str, exp: u64| {
+            cache.write(&Secret::new(token.into()), exp, 10).unwrap();
+            matches!(cache.read(), Lookup::Unusable(_))
+        };
+        // A line injected into git's output.
+        assert!(miss("a.b.c\nhost=evil.com", 4_102_444_800));
+        assert!(miss("not-a-jwt", 4_102_444_800));
+        // The token's own exp (20) is past; the file claims a far one.
+        assert!(miss("e30.eyJleHAiOjIwfQ.c2ln", 4_102_444_800));
+        assert!(!miss("e30.eyJleHAiOjIwfQ.c2ln", 20));
+        // No exp claim (the password grant's): the file's exp stands.
+        assert!(!miss("e30.e30.c2ln", 4_102_444_800));
     }
 
     #[test]

@@ -406,8 +406,9 @@ api_key_env or api_key, or snowplow-cli's snowplow.yml or .env (~/.config/snowpl
 there is no flag for it, since argv is visible to all users (a token_file replaces it). A profile chosen with
 --profile or SNOWPLOW_CREDENTIALS_PROFILE ignores the SNOWPLOW_CONSOLE_* variables.
 
-Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory), SNOWPLOW_CREDENTIALS_LOCK_WAIT
-(seconds to wait for another refresh, default 30), SSL_CERT_FILE (a PEM bundle of the CAs to
+Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory, an absolute path),
+SNOWPLOW_CREDENTIALS_LOCK_WAIT (seconds to wait for another process's refresh, default 30, but
+never less than that refresh may take: its key commands and about 3 x --timeout), SSL_CERT_FILE (a PEM bundle of the CAs to
 trust instead of the system's), HTTPS_PROXY and NO_PROXY (read as curl reads them), and the
 variables above.
 Exit codes: 0 success, 1 failure, 2 usage error.

@@ -19,7 +19,8 @@ use crate::warn;
 /// What the server gave: the token, and `expires_in` when the protocol has it.
 pub struct Issued {
     pub token: Secret<String>,
-    pub expires_in: Option<u64>,
+    /// Seconds, as sent: zero or negative means already expired.
+    pub expires_in: Option<i64>,
 }
 
 /// Exchanges `credentials` for a token, as `settings` say where and how.
@@ -204,12 +205,13 @@ fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<I
     #[derive(Deserialize)]
     struct OAuth {
         access_token: Option<String>,
-        expires_in: Option<u64>,
+        expires_in: Option<serde_json::Number>,
     }
     let (field, parsed) = match auth {
         Credentials::Password { .. } => (
             "access_token",
-            serde_json::from_slice::<OAuth>(body).map(|o| (o.access_token, o.expires_in)),
+            serde_json::from_slice::<OAuth>(body)
+                .map(|o| (o.access_token, o.expires_in.as_ref().map(seconds))),
         ),
         _ => (
             "accessToken",
@@ -258,6 +260,14 @@ fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<I
         token: Secret::new(token),
         expires_in,
     })
+}
+
+/// `expires_in` as whole seconds: more than an i64 holds saturates, a
+/// fraction is dropped, and zero or negative stays so (already expired).
+fn seconds(n: &serde_json::Number) -> i64 {
+    n.as_i64()
+        .or_else(|| n.as_u64().map(|_| i64::MAX))
+        .unwrap_or_else(|| n.as_f64().map_or(0, |f| f as i64))
 }
 
 #[cfg(test)]

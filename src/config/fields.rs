@@ -26,6 +26,9 @@ pub const ENV_MIN_TTL: &str = "SNOWPLOW_CREDENTIALS_MIN_TTL";
 pub const ENV_TIMEOUT: &str = "SNOWPLOW_CREDENTIALS_TIMEOUT";
 pub const ENV_CACHE_DIR: &str = "SNOWPLOW_CREDENTIALS_CACHE_DIR";
 pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
+/// Seconds to wait for another process's refresh (default 30); never less
+/// than that refresh may take, whatever it says.
+pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 
 pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 /// Serve a cached token while more than this many seconds remain.

@@ -27,7 +27,7 @@ pub use crate::secret_source::SecretSource;
 use crate::url::{Origin, Url};
 use fields::Env;
 pub use fields::{
-    ENV_API_KEY, ENV_API_KEY_ID, ENV_CACHE_DIR, ENV_CONFIG, Flags, display_path, env,
+    ENV_API_KEY, ENV_API_KEY_ID, ENV_CACHE_DIR, ENV_CONFIG, ENV_LOCK_WAIT, Flags, display_path, env,
 };
 #[cfg(test)]
 use fields::{ENV_HOST, ENV_ORG_ID, ENV_PROFILE, ENV_TIMEOUT, ENV_TOKEN_FILE};
@@ -394,26 +394,74 @@ pub fn profile_names(flags: &Flags) -> Vec<String> {
     }
 }
 
+/// [`ENV_LOCK_WAIT`] in seconds, if set: the same rule as every duration
+/// setting (a whole number, at least 1, at most a day), so `-5`, `soon` or
+/// `0` are refused rather than ignored.
+pub fn lock_wait() -> Result<Option<u64>> {
+    let Some(text) = env(ENV_LOCK_WAIT) else {
+        return Ok(None);
+    };
+    let secs = <u64 as resolve::FromEnv>::from_env(ENV_LOCK_WAIT, text)?;
+    crate::time::seconds_rule(secs, 1)
+        .map(Some)
+        .map_err(|why| Error::Config(format!("{ENV_LOCK_WAIT} {why}")))
+}
+
 /// `$SNOWPLOW_CREDENTIALS_CACHE_DIR`, else `<user cache dir>/snowplow/credentials`.
 pub fn cache_dir() -> Result<PathBuf> {
     cache_dir_in(&env)
 }
 
 fn cache_dir_in(env: Env) -> Result<PathBuf> {
-    match env(ENV_CACHE_DIR) {
-        Some(dir) => Ok(PathBuf::from(dir)),
-        None => files::cache_home()
-            .map(|d| d.join("snowplow").join("credentials"))
-            // A relative HOME would put the cache in whatever directory we
-            // run in.
-            .filter(|d| d.is_absolute())
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "no home directory to keep the cache in: set HOME (an absolute path) or \
-                     {ENV_CACHE_DIR}"
-                ))
-            }),
+    if let Some(dir) = env(ENV_CACHE_DIR) {
+        return absolute_setting(ENV_CACHE_DIR, &dir, "");
     }
+    // The home the default cache is under (not on Windows, whose cache is
+    // under %LOCALAPPDATA% and whose home is %USERPROFILE%): one that does
+    // not exist is refused rather than created.
+    if cfg!(not(windows)) {
+        let or = format!(", or set {ENV_CACHE_DIR}");
+        match env("HOME") {
+            Some(home) => {
+                let home = absolute_setting("HOME", &home, &or)?;
+                if !home.is_dir() {
+                    return Err(Error::Config(format!(
+                        "HOME is {}, which is not an existing directory: set HOME to your home \
+                         directory{or}",
+                        home.display()
+                    )));
+                }
+            }
+            None => crate::debug!(
+                "HOME is not set: the cache goes under the home directory the password \
+                 database gives"
+            ),
+        }
+    }
+    files::cache_home()
+        .map(|d| d.join("snowplow").join("credentials"))
+        // A relative XDG_CACHE_HOME is ignored by the lookup; be sure.
+        .filter(|d| d.is_absolute())
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "no home directory to keep the cache in: set HOME (an absolute path) or \
+                 {ENV_CACHE_DIR}"
+            ))
+        })
+}
+
+/// The one rule for a path setting that must be absolute: a helper runs in
+/// whatever directory git or kubectl runs in (a repository's work tree), so
+/// a relative one would land there. `or` is another way out, for the
+/// message.
+fn absolute_setting(name: &str, value: &str, or: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(value);
+    if path.is_relative() {
+        return Err(Error::Config(format!(
+            "{name} is `{value}`, a relative path: set {name} to an absolute path{or}"
+        )));
+    }
+    Ok(path)
 }
 
 fn profile_place(profile: &str, path: &Path) -> String {

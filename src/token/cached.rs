@@ -7,17 +7,14 @@
 
 use std::time::Duration;
 
-use super::{Peek, Served, Want, is_fresh, threshold};
+use super::{BadExpiry, Peek, Served, Want, is_fresh, threshold, usable_exp};
 use crate::cache::{Cache, Lock, Lookup};
-use crate::config::{Credentials, ENV_CACHE_DIR, Settings, env};
+use crate::config::{self, Credentials, ENV_CACHE_DIR, Settings};
 use crate::error::{Error, Result};
 use crate::{debug, exchange, jwt, time, warn};
 
 /// The least a refresh waits for another process's refresh to finish.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
-/// Raises [`DEFAULT_LOCK_WAIT`] (seconds); the wait never ends before the
-/// holder's own bounds, whatever it says.
-pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 
 /// Our cache for the token of `settings`.
 pub fn cache_for(settings: &Settings) -> Cache {
@@ -26,8 +23,11 @@ pub fn cache_for(settings: &Settings) -> Cache {
 
 /// A token for `credentials`: cached if fresh, else newly exchanged.
 pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result<Served> {
+    let started = std::time::SystemTime::now();
     let cache = cache_for(settings);
     let now = time::now();
+    // Checked on every call, a hit too, so a bad value is never ignored.
+    let wait = lock_wait(settings, credentials)?;
     if !want.refresh {
         match fresh(settings, &cache, now, want.floor) {
             Ok(served) => {
@@ -38,7 +38,7 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
         }
     }
     let _lock = match cache.prepare() {
-        Ok(()) => match cache.lock(lock_wait(settings, credentials)?) {
+        Ok(()) => match cache.lock(wait) {
             Lock::Held(file) => Some(file),
             Lock::TimedOut => {
                 warn!(
@@ -62,10 +62,11 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
             return exchange_now(settings, credentials, None, want);
         }
     };
-    // Another process may have refreshed while we waited for the lock.
-    if !want.refresh
-        && let Ok(served) = fresh(settings, &cache, time::now(), want.floor)
-    {
+    // Another process may have refreshed while we waited for the lock. For
+    // `--refresh`, only a token written after this call started will do:
+    // N concurrent `--refresh` calls then make one exchange, not N.
+    let new_enough = !want.refresh || cache.written().is_some_and(|at| at >= started);
+    if new_enough && let Ok(served) = fresh(settings, &cache, time::now(), want.floor) {
         debug!("another process refreshed the token while we waited");
         return Ok(served);
     }
@@ -75,22 +76,10 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
 /// How long to wait for another process's refresh: at least as long as that
 /// refresh may legitimately take (its key commands, each up to
 /// `command_timeout`, then the exchange), so that a slow prompt is not
-/// answered twice; [`DEFAULT_LOCK_WAIT`] or [`ENV_LOCK_WAIT`] if longer.
+/// answered twice; [`ENV_LOCK_WAIT`] (default [`DEFAULT_LOCK_WAIT`]) if
+/// longer.
 fn lock_wait(settings: &Settings, credentials: &Credentials) -> Result<Duration> {
-    let asked = match env(ENV_LOCK_WAIT) {
-        None => DEFAULT_LOCK_WAIT,
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|secs| *secs <= time::MAX_WAIT_SECS)
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "{ENV_LOCK_WAIT} must be a whole number of seconds up to {}, not `{v}`",
-                    time::MAX_WAIT_SECS
-                ))
-            })?,
-    };
+    let asked = config::lock_wait()?.map_or(DEFAULT_LOCK_WAIT, Duration::from_secs);
     let commands =
         Duration::from_secs(settings.command_timeout).saturating_mul(credentials.commands());
     let holder = commands
@@ -150,31 +139,31 @@ fn exchange_now(
             settings.origin("host")
         ))
     })?;
-    let exp = claims
-        .exp
-        .or(issued.expires_in.map(|s| now.saturating_add(s)));
-    let Some(exp) = exp else {
-        debug!("the token has no readable exp claim, so it is served but not cached");
-        return Ok(Served {
-            token: issued.token,
-            exp: None,
-            refresh_at: None,
-        });
-    };
-    if exp <= now {
-        return Err(Error::Unavailable(format!(
-            "the token from {} expired at {}, before it arrived: check this machine's clock",
-            settings.host,
-            time::rfc3339(exp)
-        )));
-    }
-    if exp > time::LATEST {
-        return Err(Error::Unavailable(format!(
-            "the token from {} expires after the year 9999, which is not a real answer: check \
-             SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
-            settings.host
-        )));
-    }
+    // `expires_in` (the password grant's) counts only without an `exp`
+    // claim; zero or negative means already expired.
+    let from_expires_in = issued
+        .expires_in
+        .map(|secs| u64::try_from(secs).map_or(now, |secs| now.saturating_add(secs)));
+    let exp = usable_exp(claims.exp.or(from_expires_in), now).map_err(|why| {
+        Error::Unavailable(match why {
+            BadExpiry::Missing => format!(
+                "the token from {} has no expiry (no exp claim, no expires_in), so tools would \
+                 keep it forever: it is refused; check {} points at the Snowplow Console",
+                settings.host,
+                settings.origin("host")
+            ),
+            BadExpiry::Past(exp) => format!(
+                "the token from {} expired at {}, before it arrived: check this machine's clock",
+                settings.host,
+                time::rfc3339(exp)
+            ),
+            BadExpiry::Absurd => format!(
+                "the token from {} expires after the year 9999, which is not a real answer: \
+                 check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
+                settings.host
+            ),
+        })
+    })?;
     let iat = claims.iat.filter(|iat| *iat < exp).unwrap_or(now);
     if let Some(cache) = cache {
         match cache.write(&issued.token, exp, iat) {

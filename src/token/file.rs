@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Peek, Served, is_fresh, threshold};
+use super::{BadExpiry, Peek, Served, is_fresh, threshold, usable_exp};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::{debug, files, jwt, time, warn};
@@ -57,14 +57,12 @@ fn read(path: &Path) -> Result<FileToken> {
         .map_err(|e| unreadable(e.to_string()))?;
     let token = parse(&text).map_err(|why| unreadable(why.into()))?;
     let claims = jwt::claims(token.expose()).map_err(|e| unreadable(e.to_string()))?;
-    let Some(exp) = claims.exp else {
-        return Err(unreadable("its token has no expiry (exp claim)".into()));
+    // Its expiry by the one rule; whether it is past is `serve`'s call.
+    let exp = match usable_exp(claims.exp, 0) {
+        Ok(exp) => exp,
+        Err(BadExpiry::Past(exp)) => exp,
+        Err(why) => return Err(unreadable(format!("its token {why}"))),
     };
-    if exp > time::LATEST {
-        return Err(unreadable(
-            "its token expires after the year 9999, which is not a real expiry".into(),
-        ));
-    }
     Ok(FileToken {
         token,
         exp,
@@ -102,12 +100,12 @@ pub fn parse(text: &str) -> Result<Secret<String>, &'static str> {
 pub fn serve(path: &Path, min_ttl: u64, floor: u64) -> Result<Served> {
     let read = read(path)?;
     let now = time::now();
-    if read.exp <= now {
+    if let Err(BadExpiry::Past(exp)) = usable_exp(Some(read.exp), now) {
         return Err(Error::Unavailable(format!(
             "the token in {} expired at {}: whatever writes that file (ESO, Vault Agent, \
              snowplow-credentials sink) has not replaced it; check it",
             path.display(),
-            time::rfc3339(read.exp)
+            time::rfc3339(exp)
         )));
     }
     // Without `iat` the lifetime is unknown: `min_ttl` alone.

@@ -35,6 +35,42 @@ pub fn is_fresh(now: u64, exp: u64, threshold: u64) -> bool {
     exp.saturating_sub(now) > threshold
 }
 
+/// Why a token's expiry makes it unusable (written to follow "its token"), wherever the token came from
+/// (an exchange's answer, a token file, our cache).
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadExpiry {
+    /// No `exp` claim (nor a positive `expires_in`): a tool would keep it
+    /// forever, and it could never be cached.
+    Missing,
+    /// Already past (or zero, or negative).
+    Past(u64),
+    /// After the year 9999: not a real expiry.
+    Absurd,
+}
+
+impl std::fmt::Display for BadExpiry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadExpiry::Missing => f.write_str("has no expiry (exp claim)"),
+            BadExpiry::Past(exp) => write!(f, "expired at {}", crate::time::rfc3339(*exp)),
+            BadExpiry::Absurd => {
+                f.write_str("expires after the year 9999, which is not a real expiry")
+            }
+        }
+    }
+}
+
+/// The one rule for a token's expiry: it must have one, in the future and
+/// before the year 9999, or the token is not served at all.
+pub fn usable_exp(exp: Option<u64>, now: u64) -> std::result::Result<u64, BadExpiry> {
+    match exp {
+        None => Err(BadExpiry::Missing),
+        Some(exp) if exp <= now => Err(BadExpiry::Past(exp)),
+        Some(exp) if exp > crate::time::LATEST => Err(BadExpiry::Absurd),
+        Some(exp) => Ok(exp),
+    }
+}
+
 /// A token to hand out.
 pub struct Served {
     pub token: Secret<String>,
@@ -218,6 +254,18 @@ mod tests {
         assert!(forget(&settings, Some(JWT)).unwrap());
         assert!(matches!(peek(&settings), Peek::None));
         assert!(!peek(&settings).servable());
+    }
+
+    #[test]
+    fn a_token_without_a_usable_expiry_is_refused() {
+        assert_eq!(usable_exp(None, 1_000), Err(BadExpiry::Missing));
+        assert_eq!(usable_exp(Some(0), 1_000), Err(BadExpiry::Past(0)));
+        assert_eq!(usable_exp(Some(1_000), 1_000), Err(BadExpiry::Past(1_000)));
+        assert_eq!(
+            usable_exp(Some(crate::time::LATEST + 1), 1_000),
+            Err(BadExpiry::Absurd)
+        );
+        assert_eq!(usable_exp(Some(1_001), 1_000), Ok(1_001));
     }
 
     #[test]

@@ -355,7 +355,7 @@ fn absurd_durations_are_config_errors_naming_the_setting() {
     snowplow-credentials: timeout in profile "default" of ~/.config/snowplow/credentials.toml is 9223372036854775807 seconds: at most 86400 (a day) is allowed
     snowplow-credentials: command_timeout in profile "default" of ~/.config/snowplow/credentials.toml is 18446744073709551615 seconds: at most 86400 (a day) is allowed
     snowplow-credentials: min_ttl in profile "default" of ~/.config/snowplow/credentials.toml is 18446744073709551615 seconds: at most 86400 (a day) is allowed
-    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds up to 86400, not `18446744073709551615`
+    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT is 18446744073709551615 seconds: at most 86400 (a day) is allowed
     "#);
 }
 
@@ -1935,5 +1935,250 @@ mod red_team_four_cli {
         let out = output_of(sh.current_dir(sandbox.home.path()), None);
         assert_eq!(out.code, 0, "{out:?}");
         assert!(out.stdout.contains("Stand-in Org"), "{}", out.stdout);
+    }
+}
+
+/// The fourth outside review's findings on tokens, the cache and the paths
+/// and waits around them; each test failed before its fix.
+mod red_team_four_tokens {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    use super::{WATCHDOG, set_mode};
+    use crate::console::{self, Console};
+    use crate::harness::{Sandbox, finish_within};
+    use crate::machine::write_private;
+
+    /// 4.1: a Console token with no `exp`, or `exp` 0, was served (tools
+    /// then kept it forever) and never cached.
+    #[test]
+    fn a_console_token_without_a_usable_expiry_is_refused() {
+        let console = Console::start();
+        console.set_exp_claim(false);
+        let sandbox = Sandbox::for_console(&console);
+        for args in [&["token"][..], &["aws"]] {
+            let out = sandbox.run(args);
+            assert_eq!(out.code, 1, "{out:?}");
+            assert!(out.stdout.is_empty(), "{out:?}");
+            assert!(
+                out.stderr.contains("has no expiry") && out.stderr.ends_with("Console\n"),
+                "{}",
+                out.stderr
+            );
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        }
+        console.set_exp_claim(true);
+        console.set_exp(0);
+        let out = sandbox.run(&["token"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr.contains("expired at 1970-01-01T00:00:00Z"),
+            "{out:?}"
+        );
+        assert!(sandbox.cache_files().is_empty());
+    }
+
+    /// 4.1: the password grant's `expires_in: 0` on a token without `exp`.
+    #[test]
+    fn a_password_grant_token_that_expires_in_zero_is_refused() {
+        let console = Console::start();
+        console.set_exp_claim(false);
+        console.set_lifetime(0);
+        let mut sandbox = Sandbox::new();
+        sandbox.write_password_profile(
+            &console,
+            &format!(
+                r#"password_command = ["printf", "%s\n", "{}"]"#,
+                console::PASSWORD
+            ),
+        );
+        let out = sandbox.run(&["token"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stdout.is_empty() && out.stderr.contains("before it arrived"),
+            "{out:?}"
+        );
+    }
+
+    /// Writes a cache entry for the sandbox's one identity: first makes the
+    /// real entry with a `token` call, then rewrites its token and exp.
+    fn plant(sandbox: &Sandbox, token: &str, exp: u64) {
+        sandbox.run(&["token"]).success();
+        let [file] = &sandbox.cache_files()[..] else {
+            panic!("one cache file")
+        };
+        let mut entry: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        entry["token"] = token.into();
+        entry["exp"] = exp.into();
+        write_private(file, &entry.to_string());
+        set_mode(file, 0o600);
+    }
+
+    /// 4.2: a cached token was served as stored: a newline in it injected
+    /// a line into git's output.
+    #[test]
+    fn a_cached_token_that_is_not_a_jwt_is_a_miss() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        plant(&sandbox, "a.b.c\nhost=evil.com", console::FAR_FUTURE_EXP);
+        let out = sandbox.run(&["token", "-v"]);
+        out.success();
+        assert!(!out.stdout.contains("evil"), "{out:?}");
+        assert!(
+            out.stderr.contains("its token is not a JWT"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stdout.trim(), console.issued().last().unwrap());
+    }
+
+    /// 4.2: the file's `exp` was trusted over the token's own.
+    #[test]
+    fn a_cached_token_whose_own_exp_is_past_is_a_miss() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        let past = console::make_jwt(&serde_json::json!({"iat": 1, "exp": 2}));
+        plant(&sandbox, &past, console::FAR_FUTURE_EXP);
+        let out = sandbox.run(&["token", "-v"]);
+        out.success();
+        assert_ne!(out.stdout.trim(), past);
+        assert!(
+            out.stderr.contains("does not match its token's exp claim"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(console.token_requests(), 2);
+    }
+
+    /// 4.3: a relative cache directory landed in the current directory (a
+    /// repository, under git).
+    #[test]
+    fn a_relative_cache_dir_is_refused() {
+        let console = Console::start();
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.set("SNOWPLOW_CREDENTIALS_CACHE_DIR", "cache");
+        let mut cmd = sandbox.command(&["token"]);
+        cmd.current_dir(sandbox.home.path());
+        let out = crate::harness::output_of(&mut cmd, None);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(
+            out.stderr,
+            "snowplow-credentials: SNOWPLOW_CREDENTIALS_CACHE_DIR is `cache`, a relative path: \
+             set SNOWPLOW_CREDENTIALS_CACHE_DIR to an absolute path\n"
+        );
+        assert!(!sandbox.path("cache").exists());
+        assert_eq!(console.token_requests(), 0);
+    }
+
+    /// 4.4: a HOME that does not exist was created (as root, anywhere).
+    #[test]
+    fn a_home_that_does_not_exist_is_refused_not_created() {
+        let console = Console::start();
+        let mut sandbox = Sandbox::for_console(&console);
+        let missing = sandbox.path("nonexistent");
+        sandbox
+            .set("HOME", missing.to_str().unwrap())
+            .unset("XDG_CACHE_HOME")
+            .unset("SNOWPLOW_CREDENTIALS_CACHE_DIR");
+        let out = sandbox.run(&["token"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr
+                .contains("which is not an existing directory: set HOME to your home")
+                && out
+                    .stderr
+                    .ends_with("or set SNOWPLOW_CREDENTIALS_CACHE_DIR\n"),
+            "{}",
+            out.stderr
+        );
+        assert!(!missing.exists());
+        // Unset, the password database's home is used, and -v says so.
+        sandbox.unset("HOME");
+        let out = sandbox.run(&["token", "-v"]);
+        assert!(out.stderr.contains("HOME is not set"), "{}", out.stderr);
+    }
+
+    /// 4.6: a lock wait that is not a duration was accepted on a hit and
+    /// `-5`, `0` never refused like other durations.
+    #[test]
+    fn a_bad_lock_wait_is_refused_like_any_duration() {
+        let console = Console::start();
+        let mut sandbox = Sandbox::for_console(&console);
+        sandbox.run(&["token"]).success();
+        for (value, why) in [
+            ("-5", "must be a whole number of seconds, not `-5`"),
+            ("0", "must be at least 1 second, not 0"),
+            (
+                "86401",
+                "is 86401 seconds: at most 86400 (a day) is allowed",
+            ),
+        ] {
+            sandbox.set("SNOWPLOW_CREDENTIALS_LOCK_WAIT", value);
+            let out = sandbox.run(&["token"]);
+            assert_eq!(out.code, 1, "{value}: {out:?}");
+            assert_eq!(
+                out.stderr,
+                format!("snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT {why}\n")
+            );
+        }
+        assert_eq!(console.token_requests(), 1);
+    }
+
+    /// 4.5: N concurrent `--refresh` calls made N exchanges, one after
+    /// another. The test holds the lock until every call is waiting for it
+    /// (each says so under -v), so all started before any new token.
+    #[test]
+    fn concurrent_refreshes_share_one_exchange() {
+        const CALLS: usize = 10;
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        sandbox.run(&["token"]).success();
+        let lock_path = sandbox.cache_files()[0].with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .unwrap();
+        lock.lock().unwrap();
+        let (waiting, waited) = mpsc::channel();
+        let mut children = Vec::new();
+        for _ in 0..CALLS {
+            let mut child = sandbox.spawn(&["token", "--refresh", "-v"]);
+            let stderr = child.stderr.take().unwrap();
+            let waiting = waiting.clone();
+            let rest = std::thread::spawn(move || {
+                let mut lines = Vec::new();
+                for line in BufReader::new(stderr).lines() {
+                    let line = line.unwrap();
+                    if line.contains("waiting up to") {
+                        let _ = waiting.send(());
+                    }
+                    lines.push(line);
+                }
+                lines
+            });
+            children.push((child, rest));
+        }
+        for _ in 0..CALLS {
+            waited
+                .recv_timeout(WATCHDOG)
+                .expect("every call waits for the lock");
+        }
+        drop(lock);
+        let mut served = Vec::new();
+        for (child, rest) in children {
+            let out = finish_within(child, WATCHDOG);
+            let stderr = rest.join().unwrap().join("\n");
+            assert_eq!(out.code, 0, "{stderr}");
+            served.push(out.stdout.trim().to_string());
+        }
+        // One initial exchange, then at most two for the ten refreshes.
+        let exchanges = console.token_requests() - 1;
+        assert!(
+            exchanges <= 2,
+            "{exchanges} exchanges for {CALLS} --refresh calls"
+        );
+        assert!(served.iter().all(|t| *t != console.issued()[0]));
     }
 }

@@ -312,7 +312,7 @@ fn missing_settings_name_the_variable_and_the_key() {
     snowplow-credentials: no password to exchange for a token: set one of password_command, password_env, password in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no client secret: $S is not set (named by profile "default" of ~/.config/snowplow/credentials.toml)
     snowplow-credentials: SNOWPLOW_CREDENTIALS_TIMEOUT must be a whole number of seconds, not `soon`
-    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds up to 86400, not `forever`
+    snowplow-credentials: SNOWPLOW_CREDENTIALS_LOCK_WAIT must be a whole number of seconds, not `forever`
     "#);
     assert_eq!(console.token_requests(), 0);
 }

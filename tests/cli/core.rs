@@ -200,15 +200,14 @@ fn password_grant_lifetime_comes_from_expires_in_without_exp() {
 }
 
 #[test]
-fn a_token_without_exp_is_served_but_not_cached() {
+fn a_token_without_exp_is_refused() {
     let console = Console::start();
     console.set_exp_claim(false);
     let sandbox = Sandbox::for_console(&console);
-    let out = sandbox.run(&["token", "-v"]);
-    out.success();
-    assert!(out.stderr.contains("not cached"), "{}", out.stderr);
-    sandbox.run(&["token"]).success();
-    assert_eq!(console.token_requests(), 2);
+    let out = sandbox.run(&["token"]);
+    out.failure();
+    assert!(out.stderr.contains("has no expiry"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
     assert!(sandbox.cache_files().is_empty());
 }
 

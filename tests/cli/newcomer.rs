@@ -951,7 +951,7 @@ fn a_relative_home_is_ignored_as_a_relative_xdg_config_home_is() {
     let out = output_of(&mut cmd, None);
     assert_snapshot!(format!("{}\n{}", out.code, out.stderr), @"
     1
-    snowplow-credentials: no home directory to keep the cache in: set HOME (an absolute path) or SNOWPLOW_CREDENTIALS_CACHE_DIR
+    snowplow-credentials: HOME is `.`, a relative path: set HOME to an absolute path, or set SNOWPLOW_CREDENTIALS_CACHE_DIR
     ");
     assert!(!sandbox.home.path().join(".cache").exists());
 }

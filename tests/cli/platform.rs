@@ -24,7 +24,10 @@ fn a_refresh_replaces_the_cache_while_other_processes_read_it() {
         })
         .collect();
     let outputs: Vec<_> = children.into_iter().map(finish).collect();
-    assert_eq!(console.token_requests(), 9, "one warm-up and 8 refreshes");
+    // One warm-up, then 8 refreshes: concurrent ones share an exchange
+    // (a refresh that waited serves a token written after it started).
+    let requests = console.token_requests();
+    assert!((2..=9).contains(&requests), "{requests} token requests");
     let issued = console.issued();
     for out in &outputs {
         out.success();
@@ -43,7 +46,7 @@ fn a_refresh_replaces_the_cache_while_other_processes_read_it() {
     assert_eq!(files.len(), 1, "no temporary file left: {files:?}");
     let last = sandbox.run(&["token"]);
     assert!(issued.contains(&last.success().stdout.trim().to_string()));
-    assert_eq!(console.token_requests(), 9, "the last one was a hit");
+    assert_eq!(console.token_requests(), requests, "the last one was a hit");
 }
 
 /// Runs `program` as git runs a credential helper: `get`, the request on
