@@ -408,18 +408,23 @@ pub fn lock_wait() -> Result<Option<u64>> {
 }
 
 /// `$SNOWPLOW_CREDENTIALS_CACHE_DIR`, else `<user cache dir>/snowplow/credentials`.
+/// Nothing is written there by `clear --all`, so a missing home is no error.
 pub fn cache_dir() -> Result<PathBuf> {
-    cache_dir_in(&env)
+    cache_dir_in(&env, false)
 }
 
-fn cache_dir_in(env: Env) -> Result<PathBuf> {
+/// `writes`: a cache will be written there (a token is exchanged, not read
+/// from a `token_file`), so a home that does not exist is refused rather
+/// than created. A `token_file` profile writes no cache, so it still works
+/// for users such as Debian's `nobody`, whose HOME is /nonexistent.
+fn cache_dir_in(env: Env, writes: bool) -> Result<PathBuf> {
     if let Some(dir) = env(ENV_CACHE_DIR) {
         return absolute_setting(ENV_CACHE_DIR, &dir, "");
     }
     // The home the default cache is under (not on Windows, whose cache is
     // under %LOCALAPPDATA% and whose home is %USERPROFILE%): one that does
     // not exist is refused rather than created.
-    if cfg!(not(windows)) {
+    if cfg!(not(windows)) && writes {
         let or = format!(", or set {ENV_CACHE_DIR}");
         match env("HOME") {
             Some(home) => {

@@ -337,6 +337,7 @@ impl Resolver<'_> {
         let command_timeout = self.seconds(&COMMAND_TIMEOUT, command_timeout)?;
         let hosts = self.hosts()?;
         let source = self.source(org, key_id)?;
+        let cache_dir = cache_dir_in(self.env, matches!(source, Source::Exchange(_)))?;
         Ok(Settings {
             profile: self.profile_name,
             file: self.file,
@@ -347,7 +348,7 @@ impl Resolver<'_> {
             timeout,
             command_timeout: command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT),
             hosts,
-            cache_dir: cache_dir_in(self.env)?,
+            cache_dir,
             origins: self.origins,
         })
     }

@@ -2093,6 +2093,18 @@ mod red_team_four_tokens {
             out.stderr
         );
         assert!(!missing.exists());
+        // A token_file profile writes no cache: it works there (Debian's
+        // `nobody` has HOME=/nonexistent).
+        let token_file = sandbox.path("token");
+        let jwt = console::make_jwt(&serde_json::json!({ "exp": 4_000_000_000_u64 }));
+        crate::machine::write_private(&token_file, &jwt);
+        sandbox.set(
+            "SNOWPLOW_CREDENTIALS_TOKEN_FILE",
+            token_file.to_str().unwrap(),
+        );
+        sandbox.run(&["token"]).success();
+        assert!(!missing.exists());
+        sandbox.unset("SNOWPLOW_CREDENTIALS_TOKEN_FILE");
         // Unset, the password database's home is used, and -v says so.
         sandbox.unset("HOME");
         let out = sandbox.run(&["token", "-v"]);
