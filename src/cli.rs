@@ -20,6 +20,7 @@ use lexopt::prelude::*;
 use crate::config::Flags;
 use crate::config::fields::{self, FIELDS};
 use crate::error::{Error, Result};
+use crate::exec;
 use crate::protocol::{self, Call, TOOLS, ToolEntry};
 use crate::sink;
 use crate::usage::{Arg, Entry, Group, Kind, Shape};
@@ -48,6 +49,8 @@ pub enum Command {
     },
     /// Keep a token file fresh.
     Sink(sink::Options),
+    /// Run a command with the key (or a token) in its environment.
+    Exec(exec::Options),
     /// `completions SHELL`: the script to install.
     Completions(Shell),
     /// `__complete N WORD...`, what the scripts call on TAB: see complete.rs.
@@ -317,6 +320,39 @@ const COMMANDS: &[Spec] = &[
     },
     Spec {
         entry: Entry {
+            words: &["exec"],
+            link: None,
+            group: Group::Setup,
+            args: &[
+                switch("token"),
+                Arg::OneOf(&["--"]),
+                value("CMD", Kind::Command, Shape::Required),
+                value("ARGS...", Kind::File, Shape::Optional),
+            ],
+            about: "run CMD with the key (--token: only a token) in its environment",
+            details: "Sets SNOWPLOW_CONSOLE_HOST, SNOWPLOW_CONSOLE_ORG_ID,\n\
+                      SNOWPLOW_CONSOLE_ORGANIZATION_ID, SNOWPLOW_CONSOLE_API_KEY_ID and\n\
+                      SNOWPLOW_CONSOLE_API_KEY for CMD alone (snowplow-cli, the Terraform provider),\n\
+                      the key read from where the profile keeps it. --token sets\n\
+                      SNOWPLOW_CONSOLE_TOKEN (a JWT) instead, and no key. On Unix the program\n\
+                      becomes CMD: its exit status and signals are CMD's own.\n\
+                      snowplow-credentials exec --profile prod -- snowplow-cli ds list\n",
+            wrong: Some(exec::USAGE),
+        },
+        // The command after `--` is taken apart from the other words
+        // (see `parse`): nothing else may follow `exec`.
+        parse: |args, own| {
+            let token = own.has("token");
+            let options = exec::Options {
+                token,
+                argv: Vec::new(),
+            };
+            args.is_empty().then_some(Ok(Command::Exec(options)))
+        },
+        strays: None,
+    },
+    Spec {
+        entry: Entry {
             words: &["completions"],
             link: None,
             group: Group::Setup,
@@ -407,6 +443,8 @@ Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory), SNOWPLOW_CREDENTI
 (seconds to wait for another refresh, default 30), SSL_CERT_FILE (a PEM bundle of the CAs to
 trust instead of the system's), HTTPS_PROXY and NO_PROXY (read as curl reads them), and the
 variables above.
+`exec` also sets SNOWPLOW_CONSOLE_ORGANIZATION_ID (the Terraform provider's name for the
+organization) and, with --token, SNOWPLOW_CONSOLE_TOKEN.
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
@@ -492,15 +530,41 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut line = Line::default();
     line.positional
         .extend(link_command(&argv0).map(String::from));
+    // What follows `--` is `exec`'s command, kept as given (not UTF-8 is
+    // fine, and its options are its own); for any other command, words as
+    // lexopt would give them.
+    let mut args: Vec<OsString> = args.collect();
+    let after = match args.iter().position(|a| a == "--") {
+        Some(at) => {
+            let after = args.split_off(at + 1);
+            args.pop();
+            Some(after)
+        }
+        None => None,
+    };
     let mut parser = lexopt::Parser::from_args(args);
     while line.read(&mut parser)? {}
+    let exec = line.positional.first().is_some_and(|w| w == "exec");
+    if !exec {
+        for word in after.iter().flatten() {
+            let word = word.clone().into_string();
+            let word = word.map_err(lexopt::Error::NonUnicodeValue)?;
+            line.positional.push(word);
+        }
+    }
     let command = if line.help {
         let word = line.positional.first().and_then(|w| entry_of(w));
         Command::Help(word.map(|entry| entry.words[0]))
     } else if line.version {
         Command::Version
     } else {
-        command(&line.positional, &line.own)?
+        match command(&line.positional, &line.own)? {
+            Command::Exec(options) => match after {
+                Some(argv) if !argv.is_empty() => Command::Exec(exec::Options { argv, ..options }),
+                _ => return Err(usage(exec::USAGE)),
+            },
+            command => command,
+        }
     };
     let Line {
         flags,

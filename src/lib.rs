@@ -12,6 +12,7 @@ mod complete;
 mod config;
 mod error;
 mod exchange;
+mod exec;
 mod files;
 mod http;
 mod ids;
@@ -100,6 +101,9 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             return Ok((out, 0));
         }
         Command::Sink(options) => return Ok((sink::run(&load(cli)?, options)?, 0)),
+        Command::Exec(options) => {
+            return Ok((String::new(), exec::run(&load(cli)?, options, cli.refresh)?));
+        }
         Command::Status { json } => {
             let settings = load(cli)?;
             let (out, fresh) = status::status(&settings, *json);

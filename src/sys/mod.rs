@@ -21,9 +21,9 @@ use unix as os;
 use windows as os;
 
 pub use os::{
-    HOME_SHORT, Signals, Tree, cache_home, create_dir_all, create_mode, file_not_found, home,
-    install_link, is_busy, is_refused_link, no_core_dumps, no_follow_no_wait, no_wait, permissions,
-    perms, remove_link, set_group, spawn_apart, special_kind, sync_dir,
+    HOME_SHORT, Signals, Tree, become_or_run, cache_home, create_dir_all, create_mode,
+    file_not_found, home, install_link, is_busy, is_refused_link, no_core_dumps, no_follow_no_wait,
+    no_wait, permissions, perms, remove_link, set_group, spawn_apart, special_kind, sync_dir,
 };
 // Windows has it too, but `sink` refuses `--group` there before asking.
 #[cfg_attr(windows, allow(unused_imports))]

@@ -194,6 +194,14 @@ pub fn no_core_dumps() {
     };
 }
 
+// Becoming another program (`exec`).
+
+/// Replaces this process with `command` (execve): its exit status, signals
+/// and terminal are then its own. Returns only if it could not start.
+pub fn become_or_run(command: &mut Command) -> io::Result<u8> {
+    Err(command.exec())
+}
+
 // Child processes (key commands).
 
 /// A started command and whatever it started, to kill if it overruns its

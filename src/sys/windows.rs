@@ -178,6 +178,18 @@ pub fn group_id(_name: &CStr) -> Option<u32> {
 /// Windows writes no core files: nothing to do.
 pub fn no_core_dumps() {}
 
+// Running another program (`exec`).
+
+/// Windows has no exec: runs `command` as a child, waits, and gives its
+/// exit code (one that does not fit a byte reads as a failure, 1).
+pub fn become_or_run(command: &mut Command) -> io::Result<u8> {
+    let status = command.status()?;
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(1))
+}
+
 // Child processes (key commands).
 
 /// A started command and every process it starts, gathered in a job

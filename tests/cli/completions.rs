@@ -61,7 +61,7 @@ ask snowplow-credentials install-links ''
     let out = run_shell(&sandbox, &bash, &["--norc", "--noprofile", "-c", &probe]);
     assert_snapshot!(out.stdout, @"
     complete -F _snowplow_credentials snowplow-credentials
-    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink completions
+    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink exec completions
     snowplow-credentials gi -> git
     snowplow-credentials git  -> get store erase
     snowplow-credentials --host x docker l -> list
@@ -120,6 +120,7 @@ end"
     console-url	print the Console's URL (with PATH; {org} is the organization ID)
     credential-process	AWS credential_process (alias: credential-process)
     docker	Docker credential helper (also as docker-credential-snowplow)
+    exec	run CMD with the key (--token: only a token) in its environment
     exec-credential	Kubernetes exec credential plugin (alias: exec-credential)
     git	git credential helper (also as git-credential-snowplow)
     header	print `Authorization: Bearer <token>`

@@ -48,6 +48,9 @@ mod curl_make;
 #[cfg(unix)]
 mod docker;
 mod docs;
+// exec: Unix children that report signals and become the process.
+#[cfg(unix)]
+mod exec;
 mod faults;
 #[cfg(unix)]
 mod git;
