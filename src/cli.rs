@@ -21,6 +21,7 @@ use crate::config::Flags;
 use crate::config::fields::{self, FIELDS};
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::key_commands;
 use crate::protocol::{self, Call, TOOLS, ToolEntry};
 use crate::sink;
 use crate::usage::{Arg, Entry, Group, Kind, Shape};
@@ -51,6 +52,8 @@ pub enum Command {
     Sink(sink::Options),
     /// Run a command with the key (or a token) in its environment.
     Exec(exec::Options),
+    /// The profile's key in the OS keychain.
+    Key(key_commands::Action),
     /// `completions SHELL`: the script to install.
     Completions(Shell),
     /// `__complete N WORD...`, what the scripts call on TAB: see complete.rs.
@@ -353,6 +356,43 @@ const COMMANDS: &[Spec] = &[
     },
     Spec {
         entry: Entry {
+            words: &["key"],
+            link: None,
+            group: Group::Setup,
+            args: &[
+                Arg::OneOf(&["set", "get", "delete", "migrate"]),
+                switch("force"),
+            ],
+            about: "keep the profile's API key in the OS keychain",
+            details: "The entry is named by the Console host, organization and key ID. set reads\n\
+                      the key from the terminal (no echo) or from stdin, never from an argument.\n\
+                      get prints it to a pipe or file (--force: to the terminal too). Then set\n\
+                      api_key_source = \"keychain\" in the profile (see docs/keychain.md).\n\
+                      migrate moves an inline api_key, or snowplow-cli's key (snowplow.yml, .env),\n\
+                      into the keychain, and takes it out of the file once it reads back.\n\
+                      On Linux SNOWPLOW_CREDENTIALS_KEYCHAIN=keyutils or secret-service chooses\n\
+                      the store (secret-service only in builds with that feature).\n",
+            wrong: Some(
+                "key needs one action: set, get, delete or migrate (--force goes with get)",
+            ),
+        },
+        parse: |args, own| {
+            use key_commands::Action;
+            let force = own.has("force");
+            let action = match args {
+                ["set"] => Action::Set,
+                ["get"] => Action::Get { force },
+                ["delete"] => Action::Delete,
+                ["migrate"] => Action::Migrate,
+                _ => return None,
+            };
+            let force_fits = matches!(action, Action::Get { .. }) || !force;
+            force_fits.then_some(Ok(Command::Key(action)))
+        },
+        strays: None,
+    },
+    Spec {
+        entry: Entry {
             words: &["completions"],
             link: None,
             group: Group::Setup,
@@ -435,7 +475,8 @@ Commands:
 
 const HELP_TAIL: &str = "
 The API key is read from SNOWPLOW_CONSOLE_API_KEY, the profile's api_key_command,
-api_key_env or api_key, or snowplow-cli's snowplow.yml or .env (~/.config/snowplow/);
+api_key_env, api_key or api_key_source = \"keychain\" (the OS keychain: see `key`), or
+snowplow-cli's snowplow.yml or .env (~/.config/snowplow/; a keychain entry first);
 there is no flag for it, since argv is visible to all users (a token_file replaces it). A profile chosen with
 --profile or SNOWPLOW_CREDENTIALS_PROFILE ignores the SNOWPLOW_CONSOLE_* variables.
 
@@ -444,7 +485,8 @@ Environment: SNOWPLOW_CREDENTIALS_CACHE_DIR (cache directory), SNOWPLOW_CREDENTI
 trust instead of the system's), HTTPS_PROXY and NO_PROXY (read as curl reads them), and the
 variables above.
 `exec` also sets SNOWPLOW_CONSOLE_ORGANIZATION_ID (the Terraform provider's name for the
-organization) and, with --token, SNOWPLOW_CONSOLE_TOKEN.
+organization) and, with --token, SNOWPLOW_CONSOLE_TOKEN. On Linux SNOWPLOW_CREDENTIALS_KEYCHAIN
+chooses the keychain: keyutils (the default) or secret-service (builds with that feature).
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 

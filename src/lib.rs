@@ -18,6 +18,8 @@ mod http;
 mod ids;
 mod jwt;
 mod key_command;
+mod key_commands;
+mod keychain;
 mod links;
 mod log;
 mod protocol;
@@ -101,6 +103,13 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             return Ok((out, 0));
         }
         Command::Sink(options) => return Ok((sink::run(&load(cli)?, options)?, 0)),
+        Command::Key(action) => {
+            let (out, said) = key_commands::run(&load(cli)?, *action)?;
+            for line in said.lines() {
+                log::say(format_args!("{line}"));
+            }
+            return Ok((out, 0));
+        }
         Command::Exec(options) => {
             return Ok((String::new(), exec::run(&load(cli)?, options, cli.refresh)?));
         }

@@ -26,10 +26,17 @@ pub use os::{
     no_wait, permissions, perms, remove_link, set_group, spawn_apart, special_kind, sync_dir,
 };
 // Windows has it too, but `sink` refuses `--group` there before asking.
+pub use os::without_echo;
 #[cfg_attr(windows, allow(unused_imports))]
 pub use os::{group_id, may_use_group};
 #[cfg(all(test, unix))]
 pub use unix::raise_sigterm;
+#[cfg(target_os = "linux")]
+pub use unix::{
+    KeyringRefusal, key_read, keyring_refusal, user_key_add, user_key_search, user_key_unlink,
+};
+#[cfg(windows)]
+pub use windows::{credential_delete, credential_read, credential_write};
 
 /// The owner and mode bits of a file, where the platform has them (Unix).
 #[derive(Clone, Copy, Debug)]

@@ -61,7 +61,7 @@ ask snowplow-credentials install-links ''
     let out = run_shell(&sandbox, &bash, &["--norc", "--noprofile", "-c", &probe]);
     assert_snapshot!(out.stdout, @"
     complete -F _snowplow_credentials snowplow-credentials
-    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink exec completions
+    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink exec key completions
     snowplow-credentials gi -> git
     snowplow-credentials git  -> get store erase
     snowplow-credentials --host x docker l -> list
@@ -126,6 +126,7 @@ end"
     header	print `Authorization: Bearer <token>`
     help	print this help, or one command's (also: COMMAND --help)
     install-links	link the git/docker/terraform helper names to this binary
+    key	keep the profile's API key in the OS keychain
     kubernetes	Kubernetes exec credential plugin (alias: exec-credential)
     sink	keep the token file PATH fresh until stopped (--once: write it and exit)
     status	show the profile, identity, served hosts and cached token's expiry

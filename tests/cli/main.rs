@@ -54,6 +54,9 @@ mod exec;
 mod faults;
 #[cfg(unix)]
 mod git;
+// keychain: Linux's kernel keyring, driven with keyctl.
+#[cfg(target_os = "linux")]
+mod keychain;
 #[cfg(unix)]
 mod kubernetes;
 mod load;
