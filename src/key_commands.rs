@@ -184,13 +184,14 @@ fn read_key(entry: &Entry) -> Result<Secret<String>> {
 
 /// Asks on stderr and reads one line from the terminal with echo off
 /// (`sys::without_echo` restores it whatever happens). Where that cannot
-/// be done (Windows), the key is asked for on stdin instead.
+/// be done (Windows), nothing is asked: the key is to be piped in.
 fn prompt(question: &str) -> Result<String> {
     use std::io::{BufRead, Write};
-    let _ = write!(std::io::stderr(), "{question}");
     let mut line = String::new();
-    let read =
-        crate::sys::without_echo(|| std::io::stdin().lock().take(MAX_INPUT).read_line(&mut line));
+    let read = crate::sys::without_echo(|| {
+        let _ = write!(std::io::stderr(), "{question}");
+        std::io::stdin().lock().take(MAX_INPUT).read_line(&mut line)
+    });
     match read {
         Ok(read) => read.map_err(|e| Error::io("cannot read the API key from the terminal", e))?,
         Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
