@@ -57,6 +57,9 @@ mod git;
 // keychain: Linux's kernel keyring, driven with keyctl.
 #[cfg(target_os = "linux")]
 mod keychain;
+// keychain_windows: Windows Credential Manager (under Wine in .ci/cross).
+#[cfg(windows)]
+mod keychain_windows;
 #[cfg(unix)]
 mod kubernetes;
 mod load;
