@@ -20,6 +20,8 @@ use lexopt::prelude::*;
 use crate::config::Flags;
 use crate::config::fields::{self, FIELDS};
 use crate::error::{Error, Result};
+use crate::exec;
+use crate::key_commands;
 use crate::protocol::{self, Call, TOOLS, ToolEntry};
 use crate::sink;
 use crate::usage::{Arg, Entry, Group, Kind, Shape};
@@ -48,6 +50,10 @@ pub enum Command {
     },
     /// Keep a token file fresh.
     Sink(sink::Options),
+    /// Run a command with the key (or a token) in its environment.
+    Exec(exec::Options),
+    /// The profile's key in the OS keychain.
+    Key(key_commands::Action),
     /// `completions SHELL`: the script to install.
     Completions(Shell),
     /// `__complete N WORD...`, what the scripts call on TAB: see complete.rs.
@@ -320,6 +326,76 @@ const COMMANDS: &[Spec] = &[
     },
     Spec {
         entry: Entry {
+            words: &["exec"],
+            link: None,
+            group: Group::Setup,
+            args: &[
+                switch("token"),
+                Arg::OneOf(&["--"]),
+                value("CMD", Kind::Command, Shape::Required),
+                value("ARGS...", Kind::File, Shape::Optional),
+            ],
+            about: "run CMD with the key (--token: only a token) in its environment",
+            details: "Sets SNOWPLOW_CONSOLE_HOST, SNOWPLOW_CONSOLE_ORG_ID,\n\
+                      SNOWPLOW_CONSOLE_ORGANIZATION_ID, SNOWPLOW_CONSOLE_API_KEY_ID and\n\
+                      SNOWPLOW_CONSOLE_API_KEY for CMD alone (snowplow-cli, the Terraform provider),\n\
+                      the key read from where the profile keeps it. --token sets\n\
+                      SNOWPLOW_CONSOLE_TOKEN (a JWT) instead, and no key. On Unix the program\n\
+                      becomes CMD: its exit status and signals are CMD's own.\n\
+                      snowplow-credentials exec --profile prod -- snowplow-cli ds list\n",
+            wrong: Some(exec::USAGE),
+        },
+        // The command after `--` is taken apart from the other words
+        // (see `parse`): nothing else may follow `exec`.
+        parse: |args, own| {
+            let token = own.has("token");
+            let options = exec::Options {
+                token,
+                argv: Vec::new(),
+            };
+            args.is_empty().then_some(Ok(Command::Exec(options)))
+        },
+        strays: None,
+    },
+    Spec {
+        entry: Entry {
+            words: &["key"],
+            link: None,
+            group: Group::Setup,
+            args: &[
+                Arg::OneOf(&["set", "get", "delete", "migrate"]),
+                switch("force"),
+            ],
+            about: "keep the profile's API key in the OS keychain",
+            details: "The entry is named by the Console host, organization and key ID. set reads\n\
+                      the key from the terminal (no echo) or from stdin, never from an argument.\n\
+                      get prints it to a pipe or file (--force: to the terminal too). Then set\n\
+                      api_key_source = \"keychain\" in the profile (see docs/keychain.md).\n\
+                      migrate moves an inline api_key, or snowplow-cli's key (snowplow.yml, .env),\n\
+                      into the keychain, and takes it out of the file once it reads back.\n\
+                      On Linux SNOWPLOW_CREDENTIALS_KEYCHAIN=keyutils or secret-service chooses\n\
+                      the store (secret-service only in builds with that feature).\n",
+            wrong: Some(
+                "key needs one action: set, get, delete or migrate (--force goes with get)",
+            ),
+        },
+        parse: |args, own| {
+            use key_commands::Action;
+            let force = own.has("force");
+            let action = match args {
+                ["set"] => Action::Set,
+                ["get"] => Action::Get { force },
+                ["delete"] => Action::Delete,
+                ["migrate"] => Action::Migrate,
+                _ => return None,
+            };
+            let force_fits = matches!(action, Action::Get { .. }) || !force;
+            force_fits.then_some(Ok(Command::Key(action)))
+        },
+        strays: None,
+    },
+    Spec {
+        entry: Entry {
             words: &["completions"],
             link: None,
             group: Group::Setup,
@@ -402,7 +478,8 @@ Commands:
 
 const HELP_TAIL: &str = "
 The API key is read from SNOWPLOW_CONSOLE_API_KEY, the profile's api_key_command,
-api_key_env or api_key, or snowplow-cli's snowplow.yml or .env (~/.config/snowplow/);
+api_key_env, api_key or api_key_source = \"keychain\" (the OS keychain: see `key`), or
+snowplow-cli's snowplow.yml or .env (~/.config/snowplow/; a keychain entry first);
 there is no flag for it, since argv is visible to all users (a token_file replaces it). A profile chosen with
 --profile or SNOWPLOW_CREDENTIALS_PROFILE ignores the SNOWPLOW_CONSOLE_* variables.
 
@@ -411,6 +488,9 @@ SNOWPLOW_CREDENTIALS_LOCK_WAIT (seconds to wait for another process's refresh, d
 never less than that refresh may take: its key commands and about 3 x --timeout), SSL_CERT_FILE (a PEM bundle of the CAs to
 trust instead of the system's), HTTPS_PROXY and NO_PROXY (read as curl reads them), and the
 variables above.
+`exec` also sets SNOWPLOW_CONSOLE_ORGANIZATION_ID (the Terraform provider's name for the
+organization) and, with --token, SNOWPLOW_CONSOLE_TOKEN. On Linux SNOWPLOW_CREDENTIALS_KEYCHAIN
+chooses the keychain: keyutils (the default) or secret-service (builds with that feature).
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 
@@ -496,8 +576,28 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut line = Line::default();
     let linked = link_command(&argv0);
     line.positional.extend(linked.map(String::from));
+    // What follows `--` is `exec`'s command, kept as given (not UTF-8 is
+    // fine, and its options are its own); for any other command, words as
+    // lexopt would give them.
+    let mut args: Vec<OsString> = args.collect();
+    let after = match args.iter().position(|a| a == "--") {
+        Some(at) => {
+            let after = args.split_off(at + 1);
+            args.pop();
+            Some(after)
+        }
+        None => None,
+    };
     let mut parser = lexopt::Parser::from_args(args);
     while line.read(&mut parser)? {}
+    let exec = line.positional.first().is_some_and(|w| w == "exec");
+    if !exec {
+        for word in after.iter().flatten() {
+            let word = word.clone().into_string();
+            let word = word.map_err(lexopt::Error::NonUnicodeValue)?;
+            line.positional.push(word);
+        }
+    }
     let command = if line.help {
         let word = line.positional.first().and_then(|w| entry_of(w));
         Command::Help(word.map(|entry| entry.words[0]))
@@ -510,7 +610,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
         }
         Command::Version
     } else {
-        command(&line.positional, &line.own)?
+        match command(&line.positional, &line.own)? {
+            Command::Exec(options) => match after {
+                Some(argv) if !argv.is_empty() => Command::Exec(exec::Options { argv, ..options }),
+                _ => return Err(usage(exec::USAGE)),
+            },
+            command => command,
+        }
     };
     let Line {
         flags,

@@ -12,11 +12,14 @@ mod complete;
 mod config;
 mod error;
 mod exchange;
+mod exec;
 mod files;
 mod http;
 mod ids;
 mod jwt;
 mod key_command;
+mod key_commands;
+mod keychain;
 mod links;
 mod log;
 mod protocol;
@@ -107,6 +110,16 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             return Ok((out, 0));
         }
         Command::Sink(options) => return Ok((sink::run(&load(cli)?, options)?, 0)),
+        Command::Key(action) => {
+            let (out, said) = key_commands::run(&load(cli)?, *action)?;
+            for line in said.lines() {
+                log::say(format_args!("{line}"));
+            }
+            return Ok((out, 0));
+        }
+        Command::Exec(options) => {
+            return Ok((String::new(), exec::run(&load(cli)?, options, cli.refresh)?));
+        }
         Command::Status { json } => {
             let settings = load(cli)?;
             let (out, fresh) = status::status(&settings, *json);

@@ -1,6 +1,7 @@
 //! Where a secret comes from: an environment variable, a command such as
 //! `pass show snowplow` or `op read …` (run by `key_command.rs`), the
-//! private config file, or snowplow-cli's files; and the checks every
+//! private config file, the OS keychain (`keychain/`), or snowplow-cli's
+//! files; and the checks every
 //! secret passes, wherever it came from.
 //!
 //! Secrets are read only on a cache miss: the configuration only locates
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::key_command;
+use crate::keychain;
 use crate::secret::Secret;
 
 /// Reads the API key from snowplow-cli's files in the directories given, if
@@ -37,6 +39,11 @@ pub enum SecretSource {
     /// Configured nowhere: fine for a cache hit, and this message for an
     /// exchange.
     Missing(String),
+    /// The OS keychain's entry (`api_key_source = "keychain"`).
+    Keychain(Box<keychain::Entry>),
+    /// The keychain's entry if it has one, else the other source: for
+    /// snowplow-cli's identity, whose key may have been moved there.
+    KeychainFirst(Box<keychain::Entry>, Box<SecretSource>),
 }
 
 impl SecretSource {
@@ -75,6 +82,10 @@ impl SecretSource {
                 .trim()
                 .to_string(),
             SecretSource::Missing(message) => return Err(Error::Config(message.clone())),
+            SecretSource::Keychain(entry) => keychain::read(entry)?.expose().trim().to_string(),
+            SecretSource::KeychainFirst(entry, other) => {
+                return keychain::read_or(entry, || other.read(what, place, timeout_secs, hidden));
+            }
         };
         let from = self.origin(place);
         if value.is_empty() {

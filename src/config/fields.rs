@@ -29,6 +29,11 @@ pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 /// Seconds to wait for another process's refresh (default 30); never less
 /// than that refresh may take, whatever it says.
 pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
+/// Linux: which keychain store holds keys (`secret-service` or `keyutils`).
+pub const ENV_KEYCHAIN: &str = crate::keychain::ENV_STORE;
+/// Set in a D-Bus session: where the Secret Service, if built in, is the
+/// default store.
+const ENV_DBUS: &str = "DBUS_SESSION_BUS_ADDRESS";
 
 pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 /// Serve a cached token while more than this many seconds remain.
@@ -316,6 +321,27 @@ pub const COMMAND_TIMEOUT: Field = Field {
     slot: None,
     least: 1,
 };
+
+/// A profile's own key with no flag or variable: `"keychain"` reads the
+/// API key from the OS keychain (see [`keychain_choice`] for which store).
+pub const API_KEY_SOURCE: Field = Field {
+    name: "api_key_source",
+    key: true,
+    flag: None,
+    short: None,
+    var: None,
+    placeholder: None,
+    help: "",
+    slot: None,
+    least: 0,
+};
+
+/// The keychain store keys are kept in: [`ENV_KEYCHAIN`], else the
+/// build's default given whether a D-Bus session is there.
+pub fn keychain_choice(env: Env) -> Result<crate::keychain::Choice> {
+    let asked = env(ENV_KEYCHAIN);
+    crate::keychain::Choice::from_setting(asked.as_deref(), env(ENV_DBUS).is_some())
+}
 
 /// Every global option, in `--help` order.
 pub const FIELDS: &[&Field] = &[

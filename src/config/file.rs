@@ -28,6 +28,14 @@ pub(super) enum AuthKind {
     Password,
 }
 
+/// Where the API key is kept when not in the profile: `api_key_source`.
+#[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum KeySource {
+    /// The OS keychain, under the profile's identity (see keychain/).
+    Keychain,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Profile {
@@ -43,6 +51,7 @@ pub(super) struct Profile {
     pub api_key_command: Option<Vec<String>>,
     pub api_key_env: Option<String>,
     pub api_key: Option<Secret<String>>,
+    pub api_key_source: Option<KeySource>,
     pub auth_url: Option<String>,
     pub audience: Option<String>,
     pub client_id: Option<String>,
@@ -199,9 +208,9 @@ mod tests {
             "config file /etc/credentials.toml, line 2, column 1: unknown field `org_idd`, \
              expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, \
              `command_timeout`, `auth`, `token_file`, `api_key_command`, `api_key_env`, \
-             `api_key`, `auth_url`, `audience`, `client_id`, `client_secret_command`, \
-             `client_secret_env`, `client_secret`, `username`, `password_command`, \
-             `password_env`, `password`"
+             `api_key`, `api_key_source`, `auth_url`, `audience`, `client_id`, \
+             `client_secret_command`, `client_secret_env`, `client_secret`, `username`, \
+             `password_command`, `password_env`, `password`"
         );
         // "é" is two bytes but one column.
         let e = error("[profiles.default]\nusername = \"é\"  junk\n");

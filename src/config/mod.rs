@@ -13,6 +13,7 @@
 
 pub mod fields;
 mod file;
+pub mod migrate;
 mod resolve;
 pub mod snowplow_cli;
 #[cfg(test)]

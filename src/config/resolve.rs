@@ -14,6 +14,7 @@ use super::file::{AuthKind, Profile, Read, dirs};
 use super::snowplow_cli::{self, CliFile};
 use secrets::{API_KEY, CLIENT_SECRET, PASSWORD};
 
+mod keychain;
 mod secrets;
 use super::fields::{
     API_KEY_ID, COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT, DEFAULT_HOST, DEFAULT_MIN_TTL,
@@ -336,7 +337,7 @@ impl Resolver<'_> {
         let command_timeout = self.setting(&COMMAND_TIMEOUT, None, |p| p.command_timeout)?;
         let command_timeout = self.seconds(&COMMAND_TIMEOUT, command_timeout)?;
         let hosts = self.hosts()?;
-        let source = self.source(org, key_id)?;
+        let source = self.source(org, key_id, &host)?;
         let cache_dir = cache_dir_in(self.env, matches!(source, Source::Exchange(_)))?;
         Ok(Settings {
             profile: self.profile_name,
@@ -444,7 +445,12 @@ impl Resolver<'_> {
             .collect()
     }
 
-    fn source(&mut self, org: Option<String>, key_id: Option<String>) -> Result<Source> {
+    fn source(
+        &mut self,
+        org: Option<String>,
+        key_id: Option<String>,
+        host: &Url,
+    ) -> Result<Source> {
         if let Some(path) = self.token_file()? {
             return Ok(Source::File { path, org });
         }
@@ -455,6 +461,7 @@ impl Resolver<'_> {
             return Err(self.no_org());
         };
         let key = self.secret(&API_KEY)?;
+        let key = self.keychain(key, host, &org, key_id.as_deref())?;
         Ok(Source::Exchange(match key_id {
             Some(key_id) => Credentials::V3 { org, key_id, key },
             None => Credentials::V2 { org, key },
@@ -480,6 +487,7 @@ impl Resolver<'_> {
                 (p.api_key_command.is_some(), "api_key_command"),
                 (p.api_key_env.is_some(), "api_key_env"),
                 (p.api_key.is_some(), "api_key"),
+                (p.api_key_source.is_some(), "api_key_source"),
             ];
             if let Some((_, key)) = sources.iter().find(|(set, _)| *set) {
                 return Err(Error::Config(format!(

@@ -23,11 +23,13 @@ use unix as os;
 use windows as os;
 
 pub use os::{
-    HOME_SHORT, Signals, Tree, cache_home, create_dir_all, create_mode, file_not_found, home,
-    install_link, is_busy, is_refused_link, no_core_dumps, no_follow_no_wait, no_wait, open_read,
-    permissions, perms, remove_link, set_group, spawn_apart, special_kind, sync_dir,
+    HOME_SHORT, Signals, Tree, become_or_run, cache_home, create_dir_all, create_mode,
+    file_not_found, home, install_link, is_busy, is_refused_link, no_core_dumps, no_follow_no_wait,
+    no_wait, open_read, permissions, perms, remove_link, set_group, spawn_apart, special_kind,
+    sync_dir,
 };
 // Windows has it too, but `sink` refuses `--group` there before asking.
+pub use os::without_echo;
 #[cfg_attr(windows, allow(unused_imports))]
 pub use os::{group_id, may_use_group};
 #[cfg(all(test, unix))]
@@ -50,6 +52,11 @@ pub fn keep_argv0(args: &[std::ffi::OsString]) {
 pub fn argv0() -> Option<std::ffi::OsString> {
     ARGV0.get().cloned().or_else(|| std::env::args_os().next())
 }
+pub use unix::{
+    KeyringRefusal, key_read, keyring_refusal, user_key_add, user_key_search, user_key_unlink,
+};
+#[cfg(windows)]
+pub use windows::{credential_delete, credential_read, credential_write};
 
 /// The owner and mode bits of a file, where the platform has them (Unix).
 #[derive(Clone, Copy, Debug)]

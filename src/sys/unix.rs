@@ -277,6 +277,14 @@ pub unsafe fn start(
         .collect()
 }
 
+// Becoming another program (`exec`).
+
+/// Replaces this process with `command` (execve): its exit status, signals
+/// and terminal are then its own. Returns only if it could not start.
+pub fn become_or_run(command: &mut Command) -> io::Result<u8> {
+    Err(command.exec())
+}
+
 // Child processes (key commands).
 
 /// A started command and whatever it started, to kill if it overruns its
@@ -502,4 +510,173 @@ pub fn raise_sigterm() {
     // SAFETY: raise has no memory-safety preconditions; the handler
     // installed by `Signals::install` only records the signal.
     unsafe { libc::raise(libc::SIGTERM) };
+}
+
+// The kernel keyring (keyutils): two system calls, no library, so the
+// static build has it too. The keychain decides what to store and where.
+
+/// The user keyring, `@u`.
+#[cfg(target_os = "linux")]
+const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+#[cfg(target_os = "linux")]
+const KEYCTL_SETPERM: libc::c_long = 5;
+#[cfg(target_os = "linux")]
+const KEYCTL_UNLINK: libc::c_long = 9;
+#[cfg(target_os = "linux")]
+const KEYCTL_SEARCH: libc::c_long = 10;
+#[cfg(target_os = "linux")]
+const KEYCTL_READ: libc::c_long = 11;
+
+/// A key's serial number in the kernel keyring.
+#[cfg(target_os = "linux")]
+pub type KeySerial = libc::c_long;
+
+/// Why the kernel refused a keyring call, as far as a caller's advice goes.
+#[cfg(target_os = "linux")]
+pub enum KeyringRefusal {
+    /// keyctl is not allowed here (seccomp in containers, no keyrings).
+    Refused,
+    /// This user's key quota is full.
+    Quota,
+    Other,
+}
+
+/// Sorts a keyring error for the caller's advice.
+#[cfg(target_os = "linux")]
+pub fn keyring_refusal(e: &io::Error) -> KeyringRefusal {
+    match e.raw_os_error() {
+        Some(libc::EPERM | libc::EACCES | libc::ENOSYS) => KeyringRefusal::Refused,
+        Some(libc::EDQUOT) => KeyringRefusal::Quota,
+        _ => KeyringRefusal::Other,
+    }
+}
+
+/// No such key, or one that has expired or been revoked: none to use.
+#[cfg(target_os = "linux")]
+fn key_gone(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOKEY | libc::EKEYEXPIRED | libc::EKEYREVOKED)
+    )
+}
+
+/// Adds (or updates) the `user` key `desc` with `payload` in the user
+/// keyring, then gives it the permissions `perm`.
+#[cfg(target_os = "linux")]
+pub fn user_key_add(desc: &CStr, payload: &[u8], perm: u32) -> io::Result<KeySerial> {
+    // SAFETY: NUL-terminated strings and a buffer with its length, all
+    // valid for the call; the kernel copies them.
+    let serial = unsafe {
+        libc::syscall(
+            libc::SYS_add_key,
+            c"user".as_ptr(),
+            desc.as_ptr(),
+            payload.as_ptr(),
+            payload.len(),
+            KEY_SPEC_USER_KEYRING,
+        )
+    };
+    if serial < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain integer arguments.
+    if unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, serial, perm) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(serial)
+}
+
+/// The `user` key `desc` in the user keyring, if there is one.
+#[cfg(target_os = "linux")]
+pub fn user_key_search(desc: &CStr) -> io::Result<Option<KeySerial>> {
+    // SAFETY: NUL-terminated strings; 0 links the result to no keyring.
+    let serial = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SEARCH,
+            KEY_SPEC_USER_KEYRING,
+            c"user".as_ptr(),
+            desc.as_ptr(),
+            0 as libc::c_long,
+        )
+    };
+    if serial < 0 {
+        let e = io::Error::last_os_error();
+        return if key_gone(&e) { Ok(None) } else { Err(e) };
+    }
+    Ok(Some(serial))
+}
+
+/// The payload of key `serial`, or `None` if it went away meanwhile.
+#[cfg(target_os = "linux")]
+pub fn key_read(serial: KeySerial) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        // SAFETY: the buffer and its length; the kernel writes at most
+        // that many bytes and returns the payload's full length.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_keyctl,
+                KEYCTL_READ,
+                serial,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if key_gone(&e) { Ok(None) } else { Err(e) };
+        }
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if n <= buf.len() {
+            buf.truncate(n);
+            return Ok(Some(buf));
+        }
+        buf.resize(n, 0);
+    }
+}
+
+/// Unlinks key `serial` from the user keyring: false if it was gone.
+#[cfg(target_os = "linux")]
+pub fn user_key_unlink(serial: KeySerial) -> io::Result<bool> {
+    // SAFETY: plain integer arguments.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_UNLINK,
+            serial,
+            KEY_SPEC_USER_KEYRING,
+        )
+    };
+    if done < 0 {
+        let e = io::Error::last_os_error();
+        return if key_gone(&e) { Ok(false) } else { Err(e) };
+    }
+    Ok(true)
+}
+
+// Reading a secret from the terminal.
+
+/// Runs `read` with the terminal on stdin not echoing what is typed (the
+/// newline still shows), and restores its settings whatever `read` does.
+pub fn without_echo<T>(read: impl FnOnce() -> T) -> io::Result<T> {
+    let fd = io::stdin().as_raw_fd();
+    // SAFETY: termios is plain data, zero is a valid value, and tcgetattr
+    // fills it.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor and a termios to fill.
+    if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut quiet = saved;
+    quiet.c_lflag &= !libc::ECHO;
+    quiet.c_lflag |= libc::ECHONL;
+    // SAFETY: a valid descriptor and termios.
+    if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let value = read();
+    // SAFETY: as above; the settings read before are put back.
+    unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+    Ok(value)
 }

@@ -190,6 +190,18 @@ pub fn group_id(_name: &CStr) -> Option<u32> {
 /// Windows writes no core files: nothing to do.
 pub fn no_core_dumps() {}
 
+// Running another program (`exec`).
+
+/// Windows has no exec: runs `command` as a child, waits, and gives its
+/// exit code (one that does not fit a byte reads as a failure, 1).
+pub fn become_or_run(command: &mut Command) -> io::Result<u8> {
+    let status = command.status()?;
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(1))
+}
+
 // Child processes (key commands).
 
 /// A started command and every process it starts, gathered in a job
@@ -287,4 +299,124 @@ impl Signals {
     pub fn received(&self) -> Option<&'static str> {
         None
     }
+}
+
+// Windows Credential Manager: generic credentials through advapi32's
+// CredWriteW, CredReadW and CredDeleteW (no bindings crate).
+
+#[repr(C)]
+struct Credential {
+    flags: u32,
+    kind: u32,
+    target_name: *mut u16,
+    comment: *mut u16,
+    last_written: [u32; 2],
+    blob_size: u32,
+    blob: *mut u8,
+    persist: u32,
+    attribute_count: u32,
+    attributes: *mut std::ffi::c_void,
+    target_alias: *mut u16,
+    user_name: *mut u16,
+}
+
+const CRED_TYPE_GENERIC: u32 = 1;
+/// Kept for this user on this machine: not roamed.
+const CRED_PERSIST_LOCAL_MACHINE: u32 = 2;
+const ERROR_NOT_FOUND: i32 = 1168;
+
+#[link(name = "advapi32")]
+unsafe extern "system" {
+    fn CredWriteW(credential: *const Credential, flags: u32) -> i32;
+    fn CredReadW(target: *const u16, kind: u32, flags: u32, out: *mut *mut Credential) -> i32;
+    fn CredDeleteW(target: *const u16, kind: u32, flags: u32) -> i32;
+    fn CredFree(buffer: *mut std::ffi::c_void);
+}
+
+fn wide(text: &str) -> Vec<u16> {
+    text.encode_utf16().chain(std::iter::once(0)).collect()
+}
+
+/// Stores `blob` as the generic credential `target` (user name `user`),
+/// replacing one of that name.
+pub fn credential_write(target: &str, user: &str, blob: &[u8]) -> io::Result<()> {
+    let mut target = wide(target);
+    let mut user = wide(user);
+    let mut blob = blob.to_vec();
+    let blob_size = u32::try_from(blob.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too large"))?;
+    let credential = Credential {
+        flags: 0,
+        kind: CRED_TYPE_GENERIC,
+        target_name: target.as_mut_ptr(),
+        comment: std::ptr::null_mut(),
+        last_written: [0, 0],
+        blob_size,
+        blob: blob.as_mut_ptr(),
+        persist: CRED_PERSIST_LOCAL_MACHINE,
+        attribute_count: 0,
+        attributes: std::ptr::null_mut(),
+        target_alias: std::ptr::null_mut(),
+        user_name: user.as_mut_ptr(),
+    };
+    // SAFETY: every pointer in `credential` points into a buffer that
+    // lives until the call returns; CredWriteW copies what it keeps.
+    if unsafe { CredWriteW(&credential, 0) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The blob of the generic credential `target`, if there is one.
+pub fn credential_read(target: &str) -> io::Result<Option<Vec<u8>>> {
+    let target = wide(target);
+    let mut found: *mut Credential = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name and an out pointer, freed below.
+    if unsafe { CredReadW(target.as_ptr(), CRED_TYPE_GENERIC, 0, &mut found) } == 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(ERROR_NOT_FOUND) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    // SAFETY: CredReadW succeeded, so `found` points at a credential whose
+    // blob (when not null) holds blob_size bytes; it is freed once copied
+    // and not used after.
+    let bytes = unsafe {
+        let credential = &*found;
+        let bytes = match credential.blob.is_null() {
+            true => Vec::new(),
+            false => {
+                std::slice::from_raw_parts(credential.blob, credential.blob_size as usize).to_vec()
+            }
+        };
+        CredFree(found.cast());
+        bytes
+    };
+    Ok(Some(bytes))
+}
+
+/// Deletes the generic credential `target`: false if there was none.
+pub fn credential_delete(target: &str) -> io::Result<bool> {
+    let target = wide(target);
+    // SAFETY: a NUL-terminated name, valid for the call.
+    if unsafe { CredDeleteW(target.as_ptr(), CRED_TYPE_GENERIC, 0) } == 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(ERROR_NOT_FOUND) => Ok(false),
+            _ => Err(e),
+        };
+    }
+    Ok(true)
+}
+
+// Reading a secret from the terminal.
+
+/// Not done here (the console's mode API is not declared): the caller
+/// asks for the secret on stdin instead.
+pub fn without_echo<T>(_read: impl FnOnce() -> T) -> io::Result<T> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no echo-free terminal input here",
+    ))
 }

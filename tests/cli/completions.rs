@@ -61,7 +61,7 @@ ask snowplow-credentials install-links ''
     let out = run_shell(&sandbox, &bash, &["--norc", "--noprofile", "-c", &probe]);
     assert_snapshot!(out.stdout, @"
     complete -F _snowplow_credentials snowplow-credentials
-    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink completions
+    snowplow-credentials  -> token header status clear aws credential-process git kubernetes exec-credential docker terraform bazel console-url install-links help sink exec key completions
     snowplow-credentials gi -> git
     snowplow-credentials git  -> get store erase
     snowplow-credentials --host x docker l -> list
@@ -120,11 +120,13 @@ end"
     console-url	print the Console's URL (with PATH; {org} is the organization ID)
     credential-process	AWS credential_process (alias: credential-process)
     docker	Docker credential helper (also as docker-credential-snowplow)
+    exec	run CMD with the key (--token: only a token) in its environment
     exec-credential	Kubernetes exec credential plugin (alias: exec-credential)
     git	git credential helper (also as git-credential-snowplow)
     header	print `Authorization: Bearer <token>`
     help	print this help, or one command's (also: COMMAND --help)
     install-links	link the git/docker/terraform helper names to this binary
+    key	keep the profile's API key in the OS keychain
     kubernetes	Kubernetes exec credential plugin (alias: exec-credential)
     sink	keep the token file PATH fresh until stopped (--once: write it and exit)
     status	show the profile, identity, served hosts and cached token's expiry

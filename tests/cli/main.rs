@@ -48,9 +48,18 @@ mod curl_make;
 #[cfg(unix)]
 mod docker;
 mod docs;
+// exec: Unix children that report signals and become the process.
+#[cfg(unix)]
+mod exec;
 mod faults;
 #[cfg(unix)]
 mod git;
+// keychain: Linux's kernel keyring, driven with keyctl.
+#[cfg(target_os = "linux")]
+mod keychain;
+// keychain_windows: Windows Credential Manager (under Wine in .ci/cross).
+#[cfg(windows)]
+mod keychain_windows;
 #[cfg(unix)]
 mod kubernetes;
 mod load;

@@ -84,7 +84,7 @@ fn snowplow_cli_setup_needs_no_setup_of_ours() {
     --- stdout
     <JWT 1>
     --- stderr
-    snowplow-credentials: no profile of ours; org_id from org-id in ~/.config/snowplow/snowplow.yml; api_key_id from api-key-id in ~/.config/snowplow/snowplow.yml; host from host in ~/.config/snowplow/snowplow.yml; min_ttl from default; timeout from default; api_key from api-key in ~/.config/snowplow/snowplow.yml
+    snowplow-credentials: no profile of ours; org_id from org-id in ~/.config/snowplow/snowplow.yml; api_key_id from api-key-id in ~/.config/snowplow/snowplow.yml; host from host in ~/.config/snowplow/snowplow.yml; min_ttl from default; timeout from default; api_key from the OS keychain if it has the key, else api-key in ~/.config/snowplow/snowplow.yml
     snowplow-credentials: cache hit: <HOME>/.cache/snowplow/credentials/token-<HASH>.json
     ");
 }
@@ -149,7 +149,7 @@ fn the_environment_beats_dotenv_which_beats_snowplow_yml_field_by_field() {
     );
     assert_eq!(
         source_of(&status, "api_key"),
-        "api-key in ~/.config/snowplow/snowplow.yml"
+        "the OS keychain if it has the key, else api-key in ~/.config/snowplow/snowplow.yml"
     );
     sandbox.run(&["token"]).success();
     assert_eq!(

@@ -1,0 +1,207 @@
+//! `key set | get | delete | migrate`: the selected profile's API key in
+//! the OS keychain (see keychain/), under its identity: Console host,
+//! organization and key ID.
+//!
+//! The key never comes from argv: `set` reads it from the terminal without
+//! echo, or from stdin when that is not a terminal. `get` prints it only to
+//! a pipe or file unless `--force`. `migrate` removes a plain-text key only
+//! after reading it back from the store.
+
+use std::io::{IsTerminal, Read};
+
+use std::path::Path;
+
+use crate::config::fields::keychain_choice;
+use crate::config::{Credentials, SecretSource, Settings, migrate};
+use crate::error::{Error, Result};
+use crate::keychain::{self, Entry, Store};
+use crate::secret::Secret;
+
+/// What `key` was asked to do.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub enum Action {
+    Set,
+    Get { force: bool },
+    Delete,
+    Migrate,
+}
+
+/// Runs the action; returns what to print on stdout and the lines to say.
+pub fn run(settings: &Settings, action: Action) -> Result<(String, String)> {
+    let entry = entry(settings)?;
+    let store = keychain::store(entry.store)?;
+    match action {
+        Action::Set => {
+            let key = read_key(&entry)?;
+            keychain::check(key.expose())?;
+            store.set(&entry, &key)?;
+            let said = format!("stored {} in {}", entry.describe(), store.name());
+            Ok((String::new(), said))
+        }
+        Action::Get { force } => {
+            if !force && std::io::stdout().is_terminal() {
+                return Err(Error::Usage(
+                    "key get prints the key itself: pipe it to the program that needs it, or \
+                     add --force to show it on this terminal"
+                        .into(),
+                ));
+            }
+            let key = keychain::read(&entry)?;
+            Ok((format!("{}\n", key.expose()), String::new()))
+        }
+        Action::Delete => {
+            let said = match store.delete(&entry)? {
+                true => format!("deleted {} from {}", entry.describe(), store.name()),
+                false => format!(
+                    "no {} in {}: nothing to delete",
+                    entry.describe(),
+                    store.name()
+                ),
+            };
+            Ok((String::new(), said))
+        }
+        Action::Migrate => Ok((String::new(), migrate(settings, &entry, &*store)?)),
+    }
+}
+
+/// Moves the plain-text key into the store, and only once it reads back
+/// the same, out of its file(s); returns what it did, line by line.
+fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<String> {
+    let credentials = settings.source.credentials();
+    let Some(Credentials::V3 { key, .. } | Credentials::V2 { key, .. }) = credentials else {
+        unreachable!("entry() accepted only API keys");
+    };
+    let place = settings.profile_place();
+    let hidden = credentials
+        .map(Credentials::secret_vars)
+        .unwrap_or_default();
+    let (source, edits, mut notes) = match key {
+        SecretSource::Inline(_) if settings.file.is_some() => {
+            let path = settings.file.as_deref().unwrap_or(Path::new(""));
+            let edit = migrate::profile_key(path, &settings.profile)?;
+            (key, vec![edit], Vec::new())
+        }
+        SecretSource::KeychainFirst(_, inner)
+            if matches!(
+                **inner,
+                SecretSource::Inline(_) | SecretSource::SnowplowCli { .. }
+            ) =>
+        {
+            let value = inner.read("API key", &place, settings.command_timeout, &hidden)?;
+            let mut edits = Vec::new();
+            let mut notes = Vec::new();
+            for (path, yml, key) in migrate::cli_keys()? {
+                if &key == value.expose() {
+                    edits.push(migrate::cli_key(&path, yml)?);
+                } else {
+                    notes.push(format!(
+                        "{} holds a different API key, left as it is",
+                        crate::config::display_path(&path)
+                    ));
+                }
+            }
+            notes.push(
+                "snowplow-cli now finds no key in its files: run it as `snowplow-credentials \
+                 exec -- snowplow-cli …`"
+                    .into(),
+            );
+            (&**inner, edits, notes)
+        }
+        SecretSource::Keychain(_) => {
+            return Ok(format!(
+                "{} already reads its key from {}: nothing to migrate",
+                place,
+                store.name()
+            ));
+        }
+        _ => {
+            return Err(Error::Config(format!(
+                "the API key comes from {}, not from a plain-text file: to keep it in the \
+                 keychain instead, pipe it to `snowplow-credentials key set` and set \
+                 api_key_source = \"keychain\" in {place}",
+                settings.origin("api_key")
+            )));
+        }
+    };
+    let key = source.read("API key", &place, settings.command_timeout, &hidden)?;
+    keychain::check(key.expose())?;
+    store.set(entry, &key)?;
+    let back = store.get(entry)?;
+    if back.as_ref().map(|k| k.expose()) != Some(key.expose()) {
+        return Err(Error::Config(format!(
+            "{} did not give back the key just stored: no file was changed",
+            store.name()
+        )));
+    }
+    let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
+    for edit in edits {
+        crate::files::write_atomic(&edit.path, edit.text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot rewrite {}", edit.path.display()), e))?;
+        said.push(edit.what);
+    }
+    said.append(&mut notes);
+    Ok(said.join("\n"))
+}
+
+/// The keychain entry of the selected profile's key.
+pub fn entry(settings: &Settings) -> Result<Entry> {
+    let (org, key_id) = match settings.source.credentials() {
+        Some(Credentials::V3 { org, key_id, .. }) => (org, key_id.as_str()),
+        Some(Credentials::V2 { org, .. }) => (org, ""),
+        _ => {
+            return Err(Error::Config(format!(
+                "the keychain holds API keys, and {} uses {}",
+                settings.profile_place(),
+                settings.source.describe()
+            )));
+        }
+    };
+    Ok(Entry {
+        host: settings.host.to_string(),
+        org: org.clone(),
+        key_id: key_id.to_string(),
+        store: keychain_choice(&crate::config::env)?,
+    })
+}
+
+/// The most `set` reads from stdin.
+const MAX_INPUT: u64 = 64 * 1024;
+
+/// The key, from the terminal without echo, else all of stdin, trimmed.
+fn read_key(entry: &Entry) -> Result<Secret<String>> {
+    let stdin = std::io::stdin();
+    let text = if stdin.is_terminal() {
+        prompt(&format!("API key for {}: ", entry.describe()))?
+    } else {
+        let mut text = String::new();
+        (stdin.lock().take(MAX_INPUT))
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("cannot read the API key from standard input", e))?;
+        text
+    };
+    Ok(Secret::new(text.trim().to_string()))
+}
+
+/// Asks on stderr and reads one line from the terminal with echo off
+/// (`sys::without_echo` restores it whatever happens). Where that cannot
+/// be done (Windows), nothing is asked: the key is to be piped in.
+fn prompt(question: &str) -> Result<String> {
+    use std::io::{BufRead, Write};
+    let mut line = String::new();
+    let read = crate::sys::without_echo(|| {
+        let _ = write!(std::io::stderr(), "{question}");
+        std::io::stdin().lock().take(MAX_INPUT).read_line(&mut line)
+    });
+    match read {
+        Ok(read) => read.map_err(|e| Error::io("cannot read the API key from the terminal", e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            return Err(Error::Usage(
+                "key set reads the key from standard input here: pipe it in (Get-Clipboard | \
+                 snowplow-credentials key set)"
+                    .into(),
+            ));
+        }
+        Err(e) => return Err(Error::io("cannot turn off the terminal's echo", e)),
+    };
+    Ok(line)
+}
