@@ -558,6 +558,34 @@ fn link_command(argv0: &OsString) -> Option<&'static str> {
         .map(|(_, cmd)| cmd)
 }
 
+/// The command a fully read line asks for. `--help` and `--version` win over
+/// the words around them, which is why they are decided here, after every
+/// word was read, and not as the parser meets them. `linked` says the first
+/// word came from a link name; `after` is what followed `--`, the only place
+/// `exec` takes its command from.
+fn line_command(line: &Line, linked: bool, after: Option<Vec<OsString>>) -> Result<Command> {
+    Ok(if line.help {
+        let word = line.positional.first().and_then(|w| entry_of(w));
+        Command::Help(word.map(|entry| entry.words[0]))
+    } else if line.version {
+        // Words beside it must still make a command line (`token
+        // --version`), or be a helper name's own command: `--version extra`
+        // is the usage error `extra` is, not a version.
+        if line.positional.len() > usize::from(linked) {
+            command(&line.positional, &line.own)?;
+        }
+        Command::Version
+    } else {
+        match command(&line.positional, &line.own)? {
+            Command::Exec(options) => match after {
+                Some(argv) if !argv.is_empty() => Command::Exec(exec::Options { argv, ..options }),
+                _ => return Err(usage(exec::USAGE)),
+            },
+            command => command,
+        }
+    })
+}
+
 pub fn parse(args: Vec<OsString>) -> Result<Cli> {
     let mut args = args.into_iter();
     let argv0 = args.next().unwrap_or_default();
@@ -598,26 +626,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli> {
             line.positional.push(word);
         }
     }
-    let command = if line.help {
-        let word = line.positional.first().and_then(|w| entry_of(w));
-        Command::Help(word.map(|entry| entry.words[0]))
-    } else if line.version {
-        // Words beside it must still make a command line (`token
-        // --version`), or be a helper name's own command: `--version extra`
-        // is the usage error `extra` is, not a version.
-        if line.positional.len() > usize::from(linked.is_some()) {
-            command(&line.positional, &line.own)?;
-        }
-        Command::Version
-    } else {
-        match command(&line.positional, &line.own)? {
-            Command::Exec(options) => match after {
-                Some(argv) if !argv.is_empty() => Command::Exec(exec::Options { argv, ..options }),
-                _ => return Err(usage(exec::USAGE)),
-            },
-            command => command,
-        }
-    };
+    let command = line_command(&line, linked.is_some(), after)?;
     let Line {
         flags,
         refresh,

@@ -196,7 +196,14 @@ fn trace_id(body: &[u8]) -> Option<String> {
     safe.then_some(id)
 }
 
-fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<Issued> {
+/// A token answer's token and its `expires_in`, each of which may be absent.
+type Fields = (Option<String>, Option<i64>);
+
+/// What a token answer's body decodes to, in its issuer's own shape: the
+/// Console's `accessToken`, or an identity server's OAuth `access_token` and
+/// `expires_in`. On its own so that [`parse_token`] deals only with what
+/// came back; also returns the token's field name, which its errors cite.
+fn decode_token(auth: &Credentials, body: &[u8]) -> (&'static str, serde_json::Result<Fields>) {
     #[derive(Deserialize)]
     struct Console {
         #[serde(rename = "accessToken")]
@@ -207,7 +214,7 @@ fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<I
         access_token: Option<String>,
         expires_in: Option<serde_json::Number>,
     }
-    let (field, parsed) = match auth {
+    match auth {
         Credentials::Password { .. } => (
             "access_token",
             serde_json::from_slice::<OAuth>(body)
@@ -217,7 +224,11 @@ fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<I
             "accessToken",
             serde_json::from_slice::<Console>(body).map(|c| (c.access_token, None)),
         ),
-    };
+    }
+}
+
+fn parse_token(settings: &Settings, auth: &Credentials, body: &[u8]) -> Result<Issued> {
+    let (field, parsed) = decode_token(auth, body);
     // The setting that chose the server that answered.
     let (setting, meant) = match auth {
         Credentials::Password { .. } => (

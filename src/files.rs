@@ -493,7 +493,6 @@ fn walk(
     last_known: bool,
     mut visit: impl FnMut(&Path, Perms, Step, Perms) -> Result<(), ConfigFileError>,
 ) -> Result<PathBuf, ConfigFileError> {
-    use std::path::Component;
     let io_err = ConfigFileError::Io;
     let absolute = std::path::absolute(path).map_err(io_err)?;
     let perms_of = |p: &Path| fs::metadata(p).map(|m| sys::perms(&m)).map_err(io_err);
@@ -505,16 +504,7 @@ fn walk(
     let mut done_perms = root;
     // Names still to walk, last first; `done` never holds a symlink.
     let mut todo: Vec<std::ffi::OsString> = Vec::new();
-    let push = |todo: &mut Vec<std::ffi::OsString>, p: &Path| {
-        for part in p.components().rev() {
-            match part {
-                Component::Normal(name) => todo.push(name.to_os_string()),
-                Component::ParentDir => todo.push("..".into()),
-                _ => {}
-            }
-        }
-    };
-    push(&mut todo, &absolute);
+    push_names(&mut todo, &absolute);
     let mut hops = 0;
     while let Some(name) = todo.pop() {
         if name == ".." {
@@ -535,18 +525,12 @@ fn walk(
         };
         if meta.is_symlink() {
             visit(&next, perms, Step::Link, done_perms)?;
-            hops += 1;
-            if hops > MAX_HOPS {
-                return Err(io_err(io::Error::other(
-                    "it goes through too many symlinks",
-                )));
-            }
-            let target = fs::read_link(&next).map_err(io_err)?;
+            let target = follow(&next, &mut hops)?;
             if target.is_absolute() {
                 done = PathBuf::from("/");
                 done_perms = root;
             }
-            push(&mut todo, &target);
+            push_names(&mut todo, &target);
             continue;
         }
         let step = if todo.is_empty() {
@@ -559,6 +543,34 @@ fn walk(
         done_perms = perms;
     }
     Ok(done)
+}
+
+/// Adds the names of `path` to [`walk`]'s `todo`, last first so that `pop`
+/// gives them in order. Only names and `..` count: the root and `.` add no
+/// step, and `..` stays a name because it is resolved against what was
+/// walked (symlinks already followed), not against the text.
+fn push_names(todo: &mut Vec<std::ffi::OsString>, path: &Path) {
+    use std::path::Component;
+    for part in path.components().rev() {
+        match part {
+            Component::Normal(name) => todo.push(name.to_os_string()),
+            Component::ParentDir => todo.push("..".into()),
+            _ => {}
+        }
+    }
+}
+
+/// Where the symlink `link` points, counted as one more of [`walk`]'s `hops`:
+/// a loop of symlinks would otherwise be walked forever, so past
+/// [`MAX_HOPS`] the path is refused before reading the link.
+fn follow(link: &Path, hops: &mut u32) -> Result<PathBuf, ConfigFileError> {
+    *hops += 1;
+    if *hops > MAX_HOPS {
+        return Err(ConfigFileError::Io(io::Error::other(
+            "it goes through too many symlinks",
+        )));
+    }
+    fs::read_link(link).map_err(ConfigFileError::Io)
 }
 
 /// [`walk`] with the config file's rule: every directory on the way passes

@@ -88,23 +88,7 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             ) =>
         {
             let value = inner.read("API key", &place, settings.command_timeout, &hidden)?;
-            let mut edits = Vec::new();
-            let mut notes = Vec::new();
-            for (path, yml, key) in migrate::cli_keys()? {
-                if &key == value.expose() {
-                    edits.push(migrate::cli_key(&path, yml)?);
-                } else {
-                    notes.push(format!(
-                        "{} holds a different API key, left as it is",
-                        crate::config::display_path(&path)
-                    ));
-                }
-            }
-            notes.push(
-                "snowplow-cli now finds no key in its files: run it as `snowplow-credentials \
-                 exec -- snowplow-cli …`"
-                    .into(),
-            );
+            let (edits, notes) = cli_key_edits(&value)?;
             (&**inner, edits, notes)
         }
         SecretSource::Keychain(_) => {
@@ -124,15 +108,7 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
         }
     };
     let key = source.read("API key", &place, settings.command_timeout, &hidden)?;
-    keychain::check(key.expose())?;
-    store.set(entry, &key)?;
-    let back = store.get(entry)?;
-    if back.as_ref().map(|k| k.expose()) != Some(key.expose()) {
-        return Err(Error::Config(format!(
-            "{} did not give back the key just stored: no file was changed",
-            store.name()
-        )));
-    }
+    store_checked(store, entry, &key)?;
     let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
     for edit in edits {
         crate::files::write_atomic(&edit.path, edit.text.as_bytes())
@@ -141,6 +117,47 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
     }
     said.append(&mut notes);
     Ok(said.join("\n"))
+}
+
+/// The edits that take `value` out of snowplow-cli's own files, and a note
+/// for each file that holds another key: only a file holding this very key
+/// may lose it, as the store will keep this one alone. Ends with a note on
+/// how to run snowplow-cli from now on.
+fn cli_key_edits(value: &Secret<String>) -> Result<(Vec<migrate::Edit>, Vec<String>)> {
+    let mut edits = Vec::new();
+    let mut notes = Vec::new();
+    for (path, yml, key) in migrate::cli_keys()? {
+        if &key == value.expose() {
+            edits.push(migrate::cli_key(&path, yml)?);
+        } else {
+            notes.push(format!(
+                "{} holds a different API key, left as it is",
+                crate::config::display_path(&path)
+            ));
+        }
+    }
+    notes.push(
+        "snowplow-cli now finds no key in its files: run it as `snowplow-credentials \
+         exec -- snowplow-cli …`"
+            .into(),
+    );
+    Ok((edits, notes))
+}
+
+/// Stores `key` under `entry` and reads it back: a store that accepts a key
+/// but returns another (or none) must stop `migrate` before any file loses
+/// its only copy.
+fn store_checked(store: &dyn Store, entry: &Entry, key: &Secret<String>) -> Result<()> {
+    keychain::check(key.expose())?;
+    store.set(entry, key)?;
+    let back = store.get(entry)?;
+    if back.as_ref().map(|k| k.expose()) != Some(key.expose()) {
+        return Err(Error::Config(format!(
+            "{} did not give back the key just stored: no file was changed",
+            store.name()
+        )));
+    }
+    Ok(())
 }
 
 /// The keychain entry of the selected profile's key.

@@ -156,6 +156,53 @@ fn is_host(host: &str, bracketed: bool) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
+/// Splits an authority (already known to carry no userinfo) into its host,
+/// without brackets, and the text after its `:`, if any. On its own because an
+/// IPv6 literal is full of colons: only the `:` after its closing `]` starts a
+/// port, while for a name it is the last one. `shown` is the URL as errors may
+/// print it.
+fn split_authority<'a>(
+    authority: &'a str,
+    shown: &str,
+) -> Result<(&'a str, Option<&'a str>), String> {
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| format!("`{shown}` has an unclosed `[`"))?;
+        Ok(match after {
+            "" => (host, None),
+            after => (
+                host,
+                Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or_else(|| format!("`{shown}` has a bad port"))?,
+                ),
+            ),
+        })
+    } else {
+        Ok(match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        })
+    }
+}
+
+/// The port a URL names, or the scheme's `default` when it names none (or
+/// ends in a bare `:`, as `http://host:/` means the default too). Port 0 is
+/// refused: no server listens there. `shown` is the URL as errors may print
+/// it.
+fn port_or_default(port: Option<&str>, default: u16, shown: &str) -> Result<u16, String> {
+    match port {
+        None | Some("") => Ok(default),
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("`{shown}` has a bad port")),
+    }
+}
+
 impl Url {
     pub fn parse(input: &str, default_scheme: &str) -> Result<Url, String> {
         let input = input.trim();
@@ -181,27 +228,7 @@ impl Url {
             ));
         }
         let bracketed = authority.starts_with('[');
-        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-            let (host, after) = bracketed
-                .split_once(']')
-                .ok_or_else(|| format!("`{shown}` has an unclosed `[`"))?;
-            match after {
-                "" => (host, None),
-                after => (
-                    host,
-                    Some(
-                        after
-                            .strip_prefix(':')
-                            .ok_or_else(|| format!("`{shown}` has a bad port"))?,
-                    ),
-                ),
-            }
-        } else {
-            match authority.rsplit_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (authority, None),
-            }
-        };
+        let (host, port) = split_authority(authority, &shown)?;
         if host.is_empty() {
             return Err(format!("`{shown}` has no host"));
         }
@@ -211,14 +238,7 @@ impl Url {
                  `.`) or an IP address; a wildcard `*` is not supported, list each host"
             ));
         }
-        let port = match port {
-            None | Some("") => default,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("`{shown}` has a bad port"))?,
-        };
+        let port = port_or_default(port, default, &shown)?;
         // Dropping them silently would call another URL than the one given.
         if tail.contains(['?', '#']) {
             return Err(format!(

@@ -144,26 +144,8 @@ fn exchange_now(
     let from_expires_in = issued
         .expires_in
         .map(|secs| u64::try_from(secs).map_or(now, |secs| now.saturating_add(secs)));
-    let exp = usable_exp(claims.exp.or(from_expires_in), now).map_err(|why| {
-        Error::Unavailable(match why {
-            BadExpiry::Missing => format!(
-                "the token from {} has no expiry (no exp claim, no expires_in), so tools would \
-                 keep it forever: it is refused; check {} points at the Snowplow Console",
-                settings.host,
-                settings.origin("host")
-            ),
-            BadExpiry::Past(exp) => format!(
-                "the token from {} expired at {}, before it arrived: check this machine's clock",
-                settings.host,
-                time::rfc3339(exp)
-            ),
-            BadExpiry::Absurd => format!(
-                "the token from {} expires after the year 9999, which is not a real answer: \
-                 check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
-                settings.host
-            ),
-        })
-    })?;
+    let exp =
+        usable_exp(claims.exp.or(from_expires_in), now).map_err(|why| bad_expiry(settings, why))?;
     let iat = claims.iat.filter(|iat| *iat < exp).unwrap_or(now);
     if let Some(cache) = cache {
         match cache.write(&issued.token, exp, iat) {
@@ -185,6 +167,31 @@ fn exchange_now(
         // A new token is served even when shorter-lived than the threshold;
         // report no earlier than now, so clients do not discard it at once.
         refresh_at: Some(exp.saturating_sub(threshold).max(now.min(exp))),
+    })
+}
+
+/// The error for a new token whose expiry [`usable_exp`] refused, saying
+/// what to check for each reason: a token that cannot be served or cached
+/// comes from the wrong server or a wrong clock, and the user must be told
+/// which.
+fn bad_expiry(settings: &Settings, why: BadExpiry) -> Error {
+    Error::Unavailable(match why {
+        BadExpiry::Missing => format!(
+            "the token from {} has no expiry (no exp claim, no expires_in), so tools would \
+             keep it forever: it is refused; check {} points at the Snowplow Console",
+            settings.host,
+            settings.origin("host")
+        ),
+        BadExpiry::Past(exp) => format!(
+            "the token from {} expired at {}, before it arrived: check this machine's clock",
+            settings.host,
+            time::rfc3339(exp)
+        ),
+        BadExpiry::Absurd => format!(
+            "the token from {} expires after the year 9999, which is not a real answer: \
+             check SNOWPLOW_CONSOLE_HOST points at the Snowplow Console",
+            settings.host
+        ),
     })
 }
 
