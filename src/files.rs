@@ -600,14 +600,11 @@ fn ours_or_root(perms: Perms) -> bool {
 /// only keeps them from removing ours). Anyone could have created such an
 /// entry, and a token they planted would make our tools act in their
 /// organization. An entry in a directory only its owner can write is
-/// trusted whoever owns it (Vault Agent writes as its own user), and a file
-/// of ours or root's holds nothing another user wrote, so its path is not
-/// walked at all.
+/// trusted whoever owns it (Vault Agent writes as its own user). The path
+/// is walked even to a file of ours or root's: another user's symlink in a
+/// shared directory would otherwise choose which of root's files we serve.
 fn planted(path: &Path, meta: &fs::Metadata) -> Option<String> {
     let file = sys::perms(meta)?;
-    if ours_or_root(file) {
-        return None;
-    }
     let mut found = None;
     let walked = walk(path, false, |at, entry, step, dir| {
         // The file read is the one opened, whatever the path holds now.

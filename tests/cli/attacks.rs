@@ -1340,6 +1340,14 @@ mod holes {
         set_mode(&shared, 0o1777);
         std::os::unix::fs::chown(&planted, Some(0), None).unwrap();
         assert_eq!(token(&planted).success().stdout.trim(), jwt);
+        // Root's file, reached through another user's symlink in the shared
+        // directory: that user chose which file we serve, so refused.
+        let link = shared.join("their-link");
+        std::os::unix::fs::symlink(&planted, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(OTHER_UID), None).unwrap();
+        let out = token(&link);
+        out.failure();
+        assert_snapshot!(home(&out, &sandbox), @"snowplow-credentials: cannot use the token file <HOME>/shared/their-link: <HOME>/shared/their-link belongs to user 65534 and sits in <HOME>/shared, which others may write (mode 1777), so anyone could have put it there: it must be yours or root's, or sit in a directory only its owner can write; check what writes it (ESO, Vault Agent, snowplow-credentials sink) or the profile's token_file");
         // Another user's in a directory only its owner may write: served.
         let private = sandbox.path("private");
         mkdir(&private, 0o755);
