@@ -204,7 +204,8 @@ fn arg_values(arg: &Arg) -> Vec<(String, String)> {
 /// The profile names of the config file that `--config`, else the
 /// environment, else the default names; none if it cannot be read. The file
 /// is read by the loader's own rules (so one the commands refuse offers
-/// nothing), and a name with a control character is dropped, not escaped:
+/// nothing), and a name with a control or bidirectional formatting
+/// character is dropped, not escaped:
 /// the shells print candidates raw (an escape sequence would reach the
 /// terminal) and read one a line (a newline or tab would split it).
 fn profiles(config: Option<PathBuf>) -> Vec<String> {
@@ -213,7 +214,7 @@ fn profiles(config: Option<PathBuf>) -> Vec<String> {
         ..Flags::default()
     };
     let mut names = config::profile_names(&flags);
-    names.retain(|name| !name.contains(char::is_control));
+    names.retain(|name| !name.contains(crate::log::hides_or_moves_text));
     names
 }
 

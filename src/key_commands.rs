@@ -191,9 +191,15 @@ fn read_key(entry: &Entry) -> Result<Secret<String>> {
         prompt(&format!("API key for {}: ", entry.describe()))?
     } else {
         let mut text = String::new();
-        (stdin.lock().take(MAX_INPUT))
+        // One byte past the limit tells "too much" from "exactly the limit".
+        (stdin.lock().take(MAX_INPUT + 1))
             .read_to_string(&mut text)
             .map_err(|e| Error::io("cannot read the API key from standard input", e))?;
+        if text.len() as u64 > MAX_INPUT {
+            return Err(Error::Input(format!(
+                "standard input holds more than {MAX_INPUT} bytes: give the bare API key"
+            )));
+        }
         text
     };
     Ok(Secret::new(text.trim().to_string()))

@@ -47,19 +47,50 @@ pub fn verbose() -> bool {
 /// that cannot be written (a full disk, `2>/dev/full`) is ignored: there is
 /// nowhere left to say anything, and the exit code still tells.
 pub fn say(line: std::fmt::Arguments) {
-    let line = escape_controls(&line.to_string());
+    let line = shortened(escape_controls(&line.to_string()));
     let _ = writeln!(std::io::stderr(), "snowplow-credentials: {line}");
 }
 
-/// `text` with every control character (newline, ESC, …) written as an
-/// escape (`\n`, `\u{1b}`): a message quotes names, paths and values from
-/// outside, and must stay one line that cannot repaint the terminal. The one
-/// rule for every message, on stderr and (Docker's) stdout.
+/// The longest message [`say`] writes: a message may quote a value from
+/// outside (a path, a profile name) of any length, and a megabyte "line"
+/// helps nobody.
+const MAX_MESSAGE: usize = 4096;
+
+/// `line` cut at [`MAX_MESSAGE`] bytes (on a character boundary), saying how
+/// much was cut.
+fn shortened(mut line: String) -> String {
+    if line.len() > MAX_MESSAGE {
+        let mut at = MAX_MESSAGE;
+        while !line.is_char_boundary(at) {
+            at -= 1;
+        }
+        let cut = line.len() - at;
+        line.truncate(at);
+        line.push_str(&format!("… ({cut} more bytes cut)"));
+    }
+    line
+}
+
+/// Whether `c` may not reach a terminal as it is: a control character
+/// (newline, ESC, …) or a bidirectional formatting one (U+202E and its
+/// kin), which reorders what the terminal shows around it.
+pub fn hides_or_moves_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character [`hides_or_moves_text`] written as an escape
+/// (`\n`, `\u{1b}`, `\u{202e}`): a message quotes names, paths and values
+/// from outside, and must stay one line that cannot repaint or reorder the
+/// terminal. The one rule for every message, on stderr and (Docker's)
+/// stdout.
 pub fn escape_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {
             out.extend(c.escape_debug());
+        } else if hides_or_moves_text(c) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
@@ -93,4 +124,15 @@ macro_rules! info {
     ($($arg:tt)*) => {
         $crate::log::say(format_args!($($arg)*))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bidirectional_overrides_are_escaped_and_long_messages_cut() {
+        assert_eq!(super::escape_controls("a\u{202e}b\nc"), "a\\u{202e}b\\nc");
+        let long = super::shortened("é".repeat(3000));
+        assert!(long.len() < super::MAX_MESSAGE + 40, "{}", long.len());
+        assert!(long.ends_with("… (1904 more bytes cut)"), "{long}");
+    }
 }

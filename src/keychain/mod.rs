@@ -139,9 +139,16 @@ pub fn check(key: &str) -> Result<()> {
             "the API key is empty: nothing was stored".into(),
         ));
     }
-    if key.contains(['\r', '\n', '\0']) {
+    if key.contains(['\r', '\n']) {
         return Err(Error::Input(
             "the API key has more than one line: give the bare value".into(),
+        ));
+    }
+    // It goes into an HTTP header, where a control character is refused at
+    // every exchange: refuse it here, once, where it can be fixed.
+    if key.chars().any(char::is_control) {
+        return Err(Error::Input(
+            "the API key holds a control character: give the bare value".into(),
         ));
     }
     if key.len() > MAX_KEY {
@@ -223,6 +230,10 @@ mod tests {
         assert!(check("").is_err());
         assert!(check("a\nb").is_err());
         assert!(check(&"x".repeat(MAX_KEY + 1)).is_err());
+        for bad in ["abc\u{1b}def", "abc\0def", "a\tb"] {
+            let why = check(bad).unwrap_err().to_string();
+            assert!(why.contains("control character"), "{bad:?}: {why}");
+        }
         assert!(check("fine").is_ok());
     }
 

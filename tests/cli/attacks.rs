@@ -1426,7 +1426,8 @@ mod holes {
         std::fs::remove_file(&config).unwrap();
         sandbox.write_config(
             "[profiles.ok]\n[profiles.\"osc\\u001b]0;pwned\\u0007\"]\n\
-             [profiles.\"two\\nlines\"]\n[profiles.\"tab\\tbed\"]\n",
+             [profiles.\"two\\nlines\"]\n[profiles.\"tab\\tbed\"]\n\
+             [profiles.\"bidi\\u202ex\"]\n",
         );
         assert_eq!(complete().stdout, "ok\tprofile\n");
     }
