@@ -52,6 +52,7 @@ pub fn keep_argv0(args: &[std::ffi::OsString]) {
 pub fn argv0() -> Option<std::ffi::OsString> {
     ARGV0.get().cloned().or_else(|| std::env::args_os().next())
 }
+#[cfg(target_os = "linux")]
 pub use unix::{
     KeyringRefusal, key_read, keyring_refusal, user_key_add, user_key_search, user_key_unlink,
 };
