@@ -202,7 +202,9 @@ pub fn read_or(
     }
 }
 
-/// A stored key that is not UTF-8 text.
+/// A stored key that is not UTF-8 text. (Only where a store exists: none
+/// on macOS yet.)
+#[cfg(any(target_os = "linux", windows))]
 fn not_text(entry: &Entry, store: &str) -> Error {
     Error::Config(format!(
         "the entry for {} in {store} is not text: store it again with \
