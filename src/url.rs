@@ -6,9 +6,11 @@
 //! - whether a host a tool asks about is one we serve ([`Origin::same_as`]),
 //!   so that a global `credential.helper = snowplow` never hands a Console
 //!   token to another site;
-//! - what a host is: letters, digits, `-`, `_` and `.`, or an IP literal;
-//!   never a wildcard, and never a user name or password, which no message
-//!   repeats ([`without_userinfo`] is applied before any URL is quoted).
+//! - what a host is: dot-separated labels of letters, digits, `-` and `_`
+//!   (none empty, none starting or ending with `-`), an IPv4 literal or
+//!   `[::1]`; never a wildcard, and never a user name or password, which no
+//!   message repeats ([`without_userinfo`] is applied before any URL is
+//!   quoted, and a configured URL holds no `@` anywhere).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -46,7 +48,7 @@ impl Origin {
     /// through [`Url::parse`], which refuses a query or fragment.
     pub fn parse(input: &str, default_scheme: &str) -> Result<Origin, String> {
         let before_query = input.split(['?', '#']).next().unwrap_or_default();
-        Url::parse(before_query, default_scheme).map(|u| u.origin)
+        parse_parts(before_query, default_scheme).map(|(origin, _)| origin)
     }
 
     /// Reads a host as git and Terraform name it: `host[:port]` alone, with
@@ -142,18 +144,47 @@ pub fn without_userinfo(input: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Whether `host` (without brackets) is a host name or IP literal: letters,
-/// digits, `-`, `_` and `.`, or an IPv6 address. A `*` is refused like any
-/// other character: nothing here matches by pattern, so
+/// Whether `host` (without brackets) is a host name or IP literal:
+/// dot-separated labels of letters, digits, `-` and `_`, none empty and none
+/// starting or ending with `-` (so `reg..example.com` and `-reg.example.com`
+/// are refused, as DNS would refuse them), or the IPv6 loopback `::1`. Other
+/// IPv6 literals are refused: the HTTP client cannot connect to them. A `*`
+/// is refused like any other character: nothing here matches by pattern, so
 /// `*.example.com` would only ever match itself.
 fn is_host(host: &str, bracketed: bool) -> bool {
     if bracketed {
-        return host.parse::<std::net::Ipv6Addr>().is_ok();
+        return host
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     }
-    !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    host.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && (label.bytes()).all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    })
+}
+
+/// The message for a URL given with a user name or password, which it does
+/// not repeat.
+fn userinfo_refused(shown: &str) -> String {
+    format!(
+        "`{shown}` was given with a user name or password (not shown here): put none \
+         in the URL, the key or token is the only credential sent"
+    )
+}
+
+/// Whether `input`, which has no `://`, starts as a URL with a scheme but a
+/// slash missing (`https:/host`, `http:host/x`): a word of letters (then
+/// letters, digits, `+`, `-`, `.`) and a `:` not followed by a port number.
+/// Read as a bare host it would name a machine called `https`.
+fn is_scheme_without_slashes(input: &str) -> bool {
+    let Some((word, after)) = input.split_once(':') else {
+        return false;
+    };
+    word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && (word.bytes()).all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && !after.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// Splits an authority (already known to carry no userinfo) into its host,
@@ -203,57 +234,74 @@ fn port_or_default(port: Option<&str>, default: u16, shown: &str) -> Result<u16,
     }
 }
 
+/// Reads `[scheme://]host[:port][/path]` into its origin and the text after
+/// the authority, for [`Url::parse`] and [`Origin::parse`] alike: the one
+/// reading of a scheme, host and port.
+fn parse_parts<'a>(input: &'a str, default_scheme: &str) -> Result<(Origin, &'a str), String> {
+    let input = input.trim();
+    let shown = without_userinfo(input);
+    // A CR or LF here would end up in a request line or header.
+    if input.contains(char::is_control) {
+        return Err(format!("`{shown}` has a control character"));
+    }
+    let (scheme, rest) = match input.split_once("://") {
+        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
+        None if is_scheme_without_slashes(input) => {
+            return Err(format!(
+                "`{shown}` starts with a scheme but not `://`: write it `https://host` \
+                 (or give the host alone)"
+            ));
+        }
+        None => (default_scheme.to_string(), input),
+    };
+    let Some(default) = default_port(&scheme) else {
+        return Err(format!("`{shown}` is not an http or https URL"));
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err(userinfo_refused(&shown));
+    }
+    let bracketed = authority.starts_with('[');
+    let (host, port) = split_authority(authority, &shown)?;
+    if host.is_empty() {
+        return Err(format!("`{shown}` has no host"));
+    }
+    if !is_host(host, bracketed) {
+        return Err(format!(
+            "`{shown}` has a bad host: give a host name (labels of letters, digits, `-`, `_`, \
+             joined by `.`, none starting or ending with `-`), an IPv4 address or [::1]; \
+             a wildcard `*` is not supported, list each host"
+        ));
+    }
+    let port = port_or_default(port, default, &shown)?;
+    let origin = Origin {
+        scheme,
+        host: host.to_ascii_lowercase(),
+        port,
+    };
+    Ok((origin, tail))
+}
+
 impl Url {
+    /// Reads a configured URL: [`parse_parts`], and a path with neither a
+    /// query or fragment nor an `@` anywhere (an `@` in the path may be a
+    /// password pasted in the wrong place, and every message would quote it).
     pub fn parse(input: &str, default_scheme: &str) -> Result<Url, String> {
-        let input = input.trim();
-        let shown = without_userinfo(input);
-        // A CR or LF here would end up in a request line or header.
-        if input.contains(char::is_control) {
-            return Err(format!("`{shown}` has a control character"));
+        let (origin, tail) = parse_parts(input, default_scheme)?;
+        let shown = without_userinfo(input.trim());
+        if tail.contains('@') {
+            return Err(userinfo_refused(&shown));
         }
-        let (scheme, rest) = match input.split_once("://") {
-            Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-            None => (default_scheme.to_string(), input),
-        };
-        let Some(default) = default_port(&scheme) else {
-            return Err(format!("`{shown}` is not an http or https URL"));
-        };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        if authority.contains('@') {
-            // Not repeated: it may be a password.
-            return Err(format!(
-                "`{shown}` was given with a user name or password (not shown here): put none \
-                 in the URL, the key or token is the only credential sent"
-            ));
-        }
-        let bracketed = authority.starts_with('[');
-        let (host, port) = split_authority(authority, &shown)?;
-        if host.is_empty() {
-            return Err(format!("`{shown}` has no host"));
-        }
-        if !is_host(host, bracketed) {
-            return Err(format!(
-                "`{shown}` has a bad host: give a host name (letters, digits, `-`, `_`, \
-                 `.`) or an IP address; a wildcard `*` is not supported, list each host"
-            ));
-        }
-        let port = port_or_default(port, default, &shown)?;
         // Dropping them silently would call another URL than the one given.
         if tail.contains(['?', '#']) {
             return Err(format!(
-                "`{shown}` has a query or fragment (`?` or `#`): give the scheme, host, port and path only"
+                "`{shown}` has a query or fragment (`?` or `#`): remove it, a URL given here \
+                 carries none"
             ));
         }
         let path = tail.trim_end_matches('/').to_string();
-        Ok(Url {
-            origin: Origin {
-                scheme,
-                host: host.to_ascii_lowercase(),
-                port,
-            },
-            path,
-        })
+        Ok(Url { origin, path })
     }
 
     /// The one rule for where a secret may travel: `https` anywhere, plain
@@ -343,6 +391,83 @@ mod tests {
             assert!(!e.contains("s3cr3t"), "{e}");
             let e = Origin::parse_host(bad, "https").unwrap_err();
             assert!(!e.contains("s3cr3t"), "{e}");
+        }
+    }
+
+    /// Red team round four: `https:/u:pw@h` read as a bare host named a
+    /// machine `https`; a scheme missing a slash is refused, unquoted
+    /// password and all, while a bare host and `host:port` still read.
+    #[test]
+    fn a_scheme_without_both_slashes_is_refused() {
+        for bad in [
+            "https:/u:SECRETPW@h.com",
+            "http:/127.0.0.1:8080/x",
+            "https:/h.com",
+            "https:h.com",
+            "HTTPS:/h.com",
+            "ftp:/h.com",
+            "https:",
+        ] {
+            let e = Url::parse(bad, "https").unwrap_err();
+            assert!(!e.contains("SECRETPW"), "{e}");
+            assert!(Origin::parse(bad, "https").is_err(), "{bad}");
+        }
+        let e = Url::parse("https:/h.com", "https").unwrap_err();
+        assert!(e.contains("`://`"), "{e}");
+        assert_eq!(
+            origin("console.example.com").to_string(),
+            "https://console.example.com"
+        );
+        assert_eq!(
+            origin("localhost:8080").to_string(),
+            "https://localhost:8080"
+        );
+        assert_eq!(
+            origin("localhost:8080/x").to_string(),
+            "https://localhost:8080"
+        );
+    }
+
+    /// Red team round four: an `@` in a configured URL's path was quoted
+    /// as is, `user:pw@` and all; it is refused, without repeating it. A
+    /// tool may still ask about such a URL: only its origin is read.
+    #[test]
+    fn a_configured_url_has_no_at_sign_anywhere() {
+        for bad in [
+            "https://h.com/u:SECRETPW@x",
+            "https://h.com/a/u:SECRETPW@x/",
+        ] {
+            let e = Url::parse(bad, "https").unwrap_err();
+            assert!(!e.contains("SECRETPW"), "{e}");
+            assert!(e.contains("user name or password"), "{e}");
+        }
+        assert_eq!(origin("https://h.com/u@x").to_string(), "https://h.com");
+    }
+
+    /// Red team round four: empty labels, labels at a `-`, and IPv6
+    /// literals the client cannot reach were accepted as hosts.
+    #[test]
+    fn a_host_name_is_dns_labels_and_ipv6_is_loopback_only() {
+        for bad in [
+            "https://reg..example.com",
+            "https://-reg.example.com",
+            "https://reg-.example.com",
+            "https://reg.-example.com",
+            "https://.example.com",
+            "https://example.com.",
+            "https://[::2]",
+            "https://[2001:db8::1]:8443",
+        ] {
+            assert!(Url::parse(bad, "https").is_err(), "{bad}");
+        }
+        for ok in [
+            "https://re-g.ex_ample.com",
+            "https://a.b-c.d",
+            "http://[::1]:1",
+            "http://[0:0:0:0:0:0:0:1]",
+            "http://127.0.0.1",
+        ] {
+            assert!(Url::parse(ok, "https").is_ok(), "{ok}");
         }
     }
 

@@ -1448,8 +1448,86 @@ mod holes {
             errors.push(home(&out, &sandbox).trim_end().to_string());
         }
         assert_snapshot!(errors.join("\n"), @r#"
-        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://*.example.com` has a bad host: give a host name (letters, digits, `-`, `_`, `.`) or an IP address; a wildcard `*` is not supported, list each host
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://*.example.com` has a bad host: give a host name (labels of letters, digits, `-`, `_`, joined by `.`, none starting or ending with `-`), an IPv4 address or [::1]; a wildcard `*` is not supported, list each host
         snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://registry.example.com/v2` has a path: hosts are matched by scheme, host and port only, so give those alone (`https://registry.example.com`)
+        "#);
+    }
+
+    /// Red team round four: a Console host with one slash after its scheme
+    /// was read as a bare host named `https` (status printed it, password
+    /// and all, and `token` tried to reach it); one with `user:pw@` in its
+    /// path was quoted as is. Both are refused, from every source, without
+    /// repeating the password.
+    #[test]
+    fn a_console_host_missing_a_slash_or_with_an_at_in_its_path_is_refused() {
+        let file = tempfile::tempdir().unwrap();
+        let token = file.path().join("token");
+        write_private(&token, &jwt());
+        for host in [
+            "https:/u:SECRETPW@h.com",
+            "http:/127.0.0.1:1/x",
+            "https://h.com/u:SECRETPW@x",
+        ] {
+            for args in [
+                vec!["status"],
+                vec!["console-url"],
+                vec!["token"],
+                vec!["--host", host, "token"],
+            ] {
+                let mut sandbox = token_file_sandbox(&token);
+                if args[0] != "--host" {
+                    sandbox.set("SNOWPLOW_CONSOLE_HOST", host);
+                }
+                let out = sandbox.run(&args);
+                out.failure();
+                assert!(
+                    !out.stdout.contains("SECRETPW"),
+                    "{host} {args:?}: {}",
+                    out.stdout
+                );
+                assert!(
+                    !out.stderr.contains("SECRETPW"),
+                    "{host} {args:?}: {}",
+                    out.stderr
+                );
+                assert!(out.stderr.contains("bad Console host"), "{}", out.stderr);
+            }
+            let mut sandbox = token_file_sandbox(&token);
+            sandbox.unset("SNOWPLOW_CONSOLE_HOST");
+            sandbox.write_config(&format!("[profiles.default]\nhost = \"{host}\"\n"));
+            let out = sandbox.run(&["token"]);
+            out.failure();
+            assert!(!out.stderr.contains("SECRETPW"), "{}", out.stderr);
+            assert!(out.stderr.contains("bad Console host"), "{}", out.stderr);
+        }
+    }
+
+    /// Red team round four: `hosts` took empty labels, labels at a `-` and
+    /// IPv6 literals the client cannot reach; a query got a hint naming a
+    /// path, which `hosts` refuses.
+    #[test]
+    fn hosts_entries_with_bad_labels_ipv6_or_a_query_are_refused() {
+        let file = tempfile::tempdir().unwrap();
+        let token = file.path().join("token");
+        write_private(&token, &jwt());
+        let mut errors = Vec::new();
+        for entry in [
+            "https://reg..example.com",
+            "https://-reg.example.com",
+            "https://[::2]",
+            "https://reg.example.com?x",
+        ] {
+            let sandbox = token_file_sandbox(&token);
+            sandbox.write_config(&format!("[profiles.default]\nhosts = [\"{entry}\"]\n"));
+            let out = sandbox.run(&["token"]);
+            out.failure();
+            errors.push(home(&out, &sandbox).trim_end().to_string());
+        }
+        assert_snapshot!(errors.join("\n"), @r#"
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://reg..example.com` has a bad host: give a host name (labels of letters, digits, `-`, `_`, joined by `.`, none starting or ending with `-`), an IPv4 address or [::1]; a wildcard `*` is not supported, list each host
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://-reg.example.com` has a bad host: give a host name (labels of letters, digits, `-`, `_`, joined by `.`, none starting or ending with `-`), an IPv4 address or [::1]; a wildcard `*` is not supported, list each host
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://[::2]` has a bad host: give a host name (labels of letters, digits, `-`, `_`, joined by `.`, none starting or ending with `-`), an IPv4 address or [::1]; a wildcard `*` is not supported, list each host
+        snowplow-credentials: bad entry in hosts of profile "default" of ~/.config/snowplow/credentials.toml: `https://reg.example.com?x` has a query or fragment (`?` or `#`): remove it, a URL given here carries none
         "#);
     }
 

@@ -574,8 +574,8 @@ fn configuration_errors_name_what_to_set() {
     snowplow-credentials: cannot read config file /nonexistent/credentials.toml (from SNOWPLOW_CREDENTIALS_CONFIG): No such file or directory (os error 2)
     snowplow-credentials: refusing to send credentials to http://console.example.com over plain http: use an https URL (plain http is allowed only to this machine: localhost, 127.0.0.0/8, ::1)
     snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `ftp://console.example.com` is not an http or https URL
-    snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `https://console.example.com/path?x#y` has a query or fragment (`?` or `#`): give the scheme, host, port and path only
-    snowplow-credentials: bad Console host from --host: `https://h.example.com#y` has a query or fragment (`?` or `#`): give the scheme, host, port and path only
+    snowplow-credentials: bad Console host from SNOWPLOW_CONSOLE_HOST: `https://console.example.com/path?x#y` has a query or fragment (`?` or `#`): remove it, a URL given here carries none
+    snowplow-credentials: bad Console host from --host: `https://h.example.com#y` has a query or fragment (`?` or `#`): remove it, a URL given here carries none
     "#);
 }
 
