@@ -23,11 +23,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::Settings;
+use crate::config::{Settings, snowplow_cli};
 use crate::error::{Error, Result};
 use crate::signals::Stop;
 use crate::token::{self, Served, Want};
-use crate::{debug, files, info, time};
+use crate::{debug, files, info, jwt, time};
 
 /// The first retry's delay after a failure; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: u64 = 1;
@@ -214,17 +214,29 @@ fn check_paths(settings: &Settings, opts: &Options) -> Result<()> {
     Ok(())
 }
 
-/// Refuses to replace the config file in use (even with `--force`: the
-/// sink would destroy what it runs on) and, without `--force`, any existing
-/// file that does not look like one the sink wrote.
+/// Refuses to replace a config file (even with `--force`: the sink would
+/// destroy what it runs on, or the only copy of a key) and, without
+/// `--force`, any existing file that does not look like one the sink wrote.
 fn refuse_foreign(settings: &Settings, opts: &Options) -> Result<()> {
-    let in_use: Vec<PathBuf> = settings.file.iter().map(|f| files::resolved(f)).collect();
+    let ours = settings.file.iter().chain(&settings.file_without_profile);
+    let in_use: Vec<PathBuf> = ours.map(|f| files::resolved(f)).collect();
+    let theirs: Vec<PathBuf> = snowplow_cli::paths()
+        .iter()
+        .map(|f| files::resolved(f))
+        .collect();
     for (path, header) in
         std::iter::once((&opts.path, false)).chain(opts.header.iter().map(|h| (h, true)))
     {
-        if in_use.contains(&files::resolved(path)) {
+        let at = files::resolved(path);
+        if in_use.contains(&at) {
             return Err(Error::Usage(format!(
                 "sink: {} is the config file in use: give the token file another path",
+                path.display()
+            )));
+        }
+        if theirs.contains(&at) {
+            return Err(Error::Usage(format!(
+                "sink: {} is snowplow-cli's settings file: give the token file another path",
                 path.display()
             )));
         }
@@ -268,38 +280,31 @@ fn read_existing(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     Ok(Some(contents))
 }
 
-/// Whether `contents` is exactly what the sink writes: a token (a JWT's
-/// three base64url parts, nothing else), or for the header file the line
-/// `Authorization: Bearer <token>`. An empty file holds nothing to lose,
-/// so it counts too. Anything else (a config file, snowplow-cli's
-/// snowplow.yml, a key) is someone else's.
+/// Whether `contents` is exactly what the sink writes: a token (a JWT
+/// with an `exp`, as [`jwt::claims`] reads it, nothing else), or for the
+/// header file the line `Authorization: Bearer <token>`. An empty file
+/// holds nothing to lose, so it counts too. Anything else (a config file,
+/// snowplow-cli's snowplow.yml, a key, a host name) is someone else's.
 fn looks_written_by_us(contents: &[u8], header: bool) -> bool {
+    if contents.is_empty() {
+        return true;
+    }
     let token = if header {
         match contents
             .strip_prefix(b"Authorization: Bearer ")
             .and_then(|rest| rest.strip_suffix(b"\n"))
         {
             Some(token) => token,
-            None => return contents.is_empty(),
+            None => return false,
         }
     } else {
         contents
     };
-    if contents.is_empty() {
-        return true;
-    }
-    let parts: Vec<&[u8]> = token.split(|b| *b == b'.').collect();
     token.len() as u64 <= files::MAX_TOKEN_FILE
-        && parts.len() == 3
-        && parts.iter().all(|part| {
-            !part.is_empty()
-                && part
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-        })
+        && std::str::from_utf8(token)
+            .is_ok_and(|token| jwt::claims(token).is_ok_and(|c| c.exp.is_some()))
 }
 
-/// Gets a token and writes it; returns its expiry and when to refresh it.
 fn step(settings: &Settings, opts: &Options, refresh: bool) -> Result<(u64, u64)> {
     let want = Want {
         refresh,
@@ -508,9 +513,15 @@ mod tests {
             b"a.b.c\n",
             b"a..c",
             b"key",
+            b"www.example.com",
+            b"1.2.3",
+            b"x.y.z",
+            b"eyJhbGciOiJub25lIn0.e30.c2ln",
         ] {
             assert!(!looks_written_by_us(other, false), "{other:?}");
         }
+        let dotted = b"Authorization: Bearer www.example.com\n";
+        assert!(!looks_written_by_us(dotted, true));
     }
 
     #[test]

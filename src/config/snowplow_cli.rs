@@ -58,11 +58,22 @@ fn env_name(key: &str) -> &'static str {
         .map_or("", |(_, env)| env)
 }
 
+/// snowplow-cli's file names, in precedence order: `.env`, `snowplow.yml`.
+const NAMES: [&str; 2] = [".env", "snowplow.yml"];
+
+/// Every place snowplow-cli's files may be, whether they exist or not:
+/// the sink never replaces one (it may hold the only copy of the key).
+pub fn paths() -> Vec<PathBuf> {
+    let dirs = super::file::dirs(&super::env);
+    let each = |name: &'static str| dirs.iter().map(move |d| d.join(name));
+    NAMES.into_iter().flat_map(each).collect()
+}
+
 /// snowplow-cli's files in precedence order (`.env` first, then
 /// `snowplow.yml`), each the first found in `dirs`.
 pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
     let mut found = Vec::new();
-    for (name, yml) in [(".env", false), ("snowplow.yml", true)] {
+    for (name, yml) in NAMES.into_iter().zip([false, true]) {
         for dir in dirs {
             let path = dir.join(name);
             if let Some(text) = read_checked(&path)? {

@@ -1624,8 +1624,10 @@ mod sink_and_key_command {
         // What it wrote itself, it replaces; the foreign file with --force.
         let token = dir.join("token");
         let header = dir.join("header");
-        std::fs::write(&token, "aaa.bbb.ccc").unwrap();
-        std::fs::write(&header, "Authorization: Bearer aaa.bbb.ccc\n").unwrap();
+        // {"alg":"none"} . {"exp":1} . sig
+        let jwt = "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.c2ln";
+        std::fs::write(&token, jwt).unwrap();
+        std::fs::write(&header, format!("Authorization: Bearer {jwt}\n")).unwrap();
         let args = ["sink", s(&token), "--header-file", s(&header), "--once"];
         sandbox.run(&args).success();
         let issued = console.issued()[0].clone();
@@ -1637,6 +1639,92 @@ mod sink_and_key_command {
             .run(&["sink", s(&yml), "--once", "--force"])
             .success();
         assert_eq!(std::fs::read_to_string(&yml).unwrap(), issued);
+    }
+
+    /// snowplow-cli's snowplow.yml and .env, the config in use, were
+    /// replaced with --force: the only copy of the API key became a JWT.
+    #[test]
+    fn the_sink_never_replaces_snowplow_clis_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let console = Console::start();
+        let sandbox = Sandbox::new();
+        let dir = sandbox.path(".config/snowplow");
+        std::fs::create_dir_all(&dir).unwrap();
+        let yml = dir.join("snowplow.yml");
+        let env = dir.join(".env");
+        let yml_text = format!(
+            "console:\n  org-id: {}\n  api-key-id: {}\n  api-key: {}\n  host: {}\n",
+            console::ORG,
+            console::KEY_ID,
+            console::KEY,
+            console.url()
+        );
+        let env_text = format!("SNOWPLOW_CONSOLE_ORG_ID=\"{}\"\n", console::ORG);
+        for (path, text) in [(&yml, &yml_text), (&env, &env_text)] {
+            std::fs::write(path, text).unwrap();
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(path, private).unwrap();
+        }
+        // The identity comes from these files: no config of ours.
+        sandbox.run(&["token"]).success();
+        let before = console.token_requests();
+        let run = sandbox.path("run");
+        std::fs::create_dir_all(&run).unwrap();
+        let mut seen = String::new();
+        for target in [&yml, &env, &dir.join("../snowplow/./snowplow.yml")] {
+            for args in [
+                vec!["sink", s(target), "--once", "--force"],
+                vec![
+                    "sink",
+                    s(&run.join("t")),
+                    "--header-file",
+                    s(target),
+                    "--once",
+                    "--force",
+                ],
+            ] {
+                let out = sandbox.run(&args);
+                assert_eq!(out.code, 2, "{args:?}: {out:?}");
+                seen.push_str(&stderr_of(&out, &sandbox, &console));
+            }
+        }
+        assert!(
+            seen.lines()
+                .all(|l| l.contains("is snowplow-cli's settings file")),
+            "{seen}"
+        );
+        assert_eq!(seen.lines().count(), 6, "{seen}");
+        assert_eq!(std::fs::read_to_string(&yml).unwrap(), yml_text);
+        assert_eq!(std::fs::read_to_string(&env).unwrap(), env_text);
+        assert_eq!(console.token_requests(), before);
+    }
+
+    /// Any three dot-separated words (a host name, a version) passed for
+    /// a token the sink wrote, and were replaced without --force.
+    #[test]
+    fn the_sink_takes_only_a_jwt_for_its_own() {
+        let console = Console::start();
+        let sandbox = Sandbox::for_console(&console);
+        sandbox.write_config("[profiles.default]\n");
+        let dir = sandbox.path("run");
+        std::fs::create_dir_all(&dir).unwrap();
+        let token = dir.join("token");
+        let header = dir.join("header");
+        for words in ["www.example.com", "1.2.3", "x.y.z"] {
+            std::fs::write(&token, words).unwrap();
+            let out = sandbox.run(&["sink", s(&token), "--once"]);
+            assert_eq!(out.code, 2, "{words}: {out:?}");
+            assert_eq!(std::fs::read_to_string(&token).unwrap(), words);
+        }
+        std::fs::remove_file(&token).unwrap();
+        let line = "Authorization: Bearer www.example.com\n";
+        std::fs::write(&header, line).unwrap();
+        let args = ["sink", s(&token), "--header-file", s(&header), "--once"];
+        let out = sandbox.run(&args);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(stderr_of(&out, &sandbox, &console).contains("was not written by the sink"));
+        assert_eq!(std::fs::read_to_string(&header).unwrap(), line);
+        assert_eq!(console.token_requests(), 0);
     }
 
     /// 18.8: `--group 4294967295` was taken (chown's "no change"), a group
