@@ -19,7 +19,9 @@ fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let mut vars: Vec<(String, String)> = (vars.iter())
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    vars.push((ENV_CACHE_DIR.into(), "/cache".into()));
+    // Absolute on this platform: `/cache` has no drive on Windows.
+    let cache = if cfg!(windows) { r"C:\cache" } else { "/cache" };
+    vars.push((ENV_CACHE_DIR.into(), cache.into()));
     move |name| {
         (vars.iter())
             .find(|(k, v)| k == name && !v.is_empty())
