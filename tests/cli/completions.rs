@@ -54,7 +54,7 @@ ask snowplow-credentials --host x docker l
 ask snowplow-credentials token --pro
 ask snowplow-credentials --profile ''
 ask snowplow-credentials completions ''
-mkdir -p somewhere/inner; cd somewhere
+mkdir -p "$HOME/somewhere/inner"; cd "$HOME/somewhere"
 ask snowplow-credentials install-links ''
 "#
     );
