@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 
-use secret_service::EncryptionType;
+use secret_service::blocking::Item;
 use secret_service::blocking::SecretService as Service;
+use secret_service::{EncryptionType, SearchItemsResult};
 
 use super::{Entry, Store};
 use crate::error::{Error, Result};
@@ -25,6 +26,16 @@ fn attributes(entry: &Entry) -> HashMap<&'static str, String> {
         ("service", "snowplow-credentials".to_string()),
         ("account", entry.name()),
     ])
+}
+
+/// The items stored for `entry`, unlocked and locked: what `get` and
+/// `delete` look at.
+fn search<'a>(service: &'a Service<'a>, entry: &Entry) -> Result<SearchItemsResult<Item<'a>>> {
+    let attrs = attributes(entry);
+    let attrs = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    service
+        .search_items(attrs)
+        .map_err(|e| failed("search", &e))
 }
 
 fn connect() -> Result<Service<'static>> {
@@ -67,11 +78,7 @@ impl Store for SecretService {
 
     fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
         let service = connect()?;
-        let attrs = attributes(entry);
-        let attrs = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let found = service
-            .search_items(attrs)
-            .map_err(|e| failed("search", &e))?;
+        let found = search(&service, entry)?;
         let Some(item) = found.unlocked.first() else {
             return match found.locked.is_empty() {
                 true => Ok(None),
@@ -87,11 +94,7 @@ impl Store for SecretService {
 
     fn delete(&self, entry: &Entry) -> Result<bool> {
         let service = connect()?;
-        let attrs = attributes(entry);
-        let attrs = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let found = service
-            .search_items(attrs)
-            .map_err(|e| failed("search", &e))?;
+        let found = search(&service, entry)?;
         if !found.locked.is_empty() {
             return Err(locked());
         }
