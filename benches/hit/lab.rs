@@ -169,7 +169,11 @@ impl Lab {
             ("SNOWPLOW_CONSOLE_API_KEY", console::KEY.to_string()),
             ("SNOWPLOW_CONSOLE_HOST", self.console.url()),
         ];
-        self.ours_in(&self.path("empty-home"), args, &vars)
+        // An existing HOME with nothing in it: a HOME that does not exist
+        // is refused where a cache would be written.
+        let home = self.path("empty-home");
+        std::fs::create_dir_all(&home).expect("cannot create the empty home");
+        self.ours_in(&home, args, &vars)
     }
 
     fn ours_in(&self, home: &Path, args: &[&str], vars: &[(&str, String)]) -> Program {

@@ -88,13 +88,15 @@ impl Program {
     pub fn output(&self) -> String {
         let out = self
             .command(&[], Stdio::piped())
+            .stderr(Stdio::piped())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.display()));
         assert!(
             out.status.success(),
-            "{} failed: {}",
+            "{} failed: {}: {}",
             self.display(),
-            out.status
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
