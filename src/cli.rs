@@ -322,7 +322,7 @@ const COMMANDS: &[Spec] = &[
             ),
             _ => None,
         },
-        strays: Some("--once, --force, --header-file, --mode and --group go with `sink`"),
+        strays: Some("--once, --header-file, --mode and --group go with `sink`"),
     },
     Spec {
         entry: Entry {
@@ -744,7 +744,13 @@ fn stray_options(entry: &Entry, own: &Given, late: bool) -> Result<()> {
             .into_iter()
             .filter(|c| c.entry().flag(name).is_some());
         let owners: Vec<Found> = owners.collect();
-        match owners.iter().find_map(|c| c.strays()) {
+        // An option two commands share (--force) is named with both: a
+        // command's own message speaks only for options it alone has.
+        let own_message = match owners.as_slice() {
+            [only] => only.strays(),
+            _ => None,
+        };
+        match own_message {
             Some(message) if late => return Err(Error::Usage(message.into())),
             None if !late => {
                 let with = owners.iter().map(|c| format!("`{}`", c.entry().words[0]));
@@ -768,6 +774,25 @@ mod tests {
     /// The command a line makes, as Debug shows it.
     fn command_of(words: &[&str]) -> String {
         format!("{:?}", parse_words(words).unwrap().command)
+    }
+
+    /// An option of one command has that command's message; one that two
+    /// commands share names both, whichever the user meant.
+    #[test]
+    fn a_stray_option_names_every_command_it_goes_with() {
+        let message = |words: &[&str]| parse_words(words).unwrap_err().to_string();
+        assert_eq!(
+            message(&["sc", "token", "--once"]),
+            "--once, --header-file, --mode and --group go with `sink`"
+        );
+        assert_eq!(
+            message(&["sc", "token", "--force"]),
+            "--force goes with `sink` or `key` (see snowplow-credentials --help)"
+        );
+        assert_eq!(
+            message(&["sc", "git", "get", "--force"]),
+            "--force goes with `sink` or `key` (see snowplow-credentials --help)"
+        );
     }
 
     #[test]
