@@ -11,7 +11,7 @@ use crate::console::{self, Console};
 use crate::harness::{self, Sandbox, output_of};
 
 /// A profile whose key is in the keychain.
-fn keychain_profile(sandbox: &Sandbox, console: &Console) {
+pub(crate) fn keychain_profile(sandbox: &Sandbox, console: &Console) {
     sandbox.write_config(&format!(
         "[profiles.kc]\norg_id = \"{}\"\napi_key_id = \"{}\"\nhost = \"{}\"\n\
          api_key_source = \"keychain\"\n",
@@ -22,7 +22,7 @@ fn keychain_profile(sandbox: &Sandbox, console: &Console) {
 }
 
 /// Whether this system lets us use the kernel keyring (a container may not).
-fn keyring_usable() -> bool {
+pub(crate) fn keyring_usable() -> bool {
     let ok = std::process::Command::new("sh")
         .args([
             "-c",

@@ -56,6 +56,8 @@ mod faults;
 mod git;
 // keychain: Linux's kernel keyring, driven with keyctl.
 #[cfg(target_os = "linux")]
+mod key_terminal;
+#[cfg(target_os = "linux")]
 mod keychain;
 // keychain_windows: Windows Credential Manager (under Wine in .ci/cross).
 #[cfg(windows)]
