@@ -658,8 +658,11 @@ pub fn user_key_unlink(serial: KeySerial) -> io::Result<bool> {
 // Reading a secret from the terminal.
 
 /// Runs `read` with the terminal on stdin not echoing what is typed (the
-/// newline still shows), and restores its settings whatever `read` does.
+/// newline still shows), and restores its settings whatever `read` does,
+/// and also when Ctrl-C, a hang-up or SIGTERM ends us at the prompt: a
+/// terminal left without echo would hide what its user types next.
 pub fn without_echo<T>(read: impl FnOnce() -> T) -> io::Result<T> {
+    use std::sync::atomic::Ordering;
     let fd = io::stdin().as_raw_fd();
     // SAFETY: termios is plain data, zero is a valid value, and tcgetattr
     // fills it.
@@ -668,15 +671,87 @@ pub fn without_echo<T>(read: impl FnOnce() -> T) -> io::Result<T> {
     if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    // Leaked on purpose: a handler may read it at any moment until the
+    // process ends, and it is asked for once per process.
+    echo::SAVED.store(Box::into_raw(Box::new(saved)), Ordering::SeqCst);
+    let previous = echo::restore_on_signals()?;
     let mut quiet = saved;
     quiet.c_lflag &= !libc::ECHO;
     quiet.c_lflag |= libc::ECHONL;
     // SAFETY: a valid descriptor and termios.
-    if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let value = read();
+    let value = if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(read())
+    };
     // SAFETY: as above; the settings read before are put back.
     unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
-    Ok(value)
+    echo::put_back(previous);
+    value
+}
+
+/// What puts the terminal's echo back if a signal ends us while it is off.
+mod echo {
+    use std::io;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+
+    /// The terminal's settings before echo was turned off.
+    pub static SAVED: AtomicPtr<libc::termios> = AtomicPtr::new(std::ptr::null_mut());
+
+    /// The signals that end a process at a prompt.
+    const ENDING: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+    /// Restores the settings, then ends the process by the same signal, as
+    /// it would have ended without us (its exit status says so).
+    extern "C" fn restore_and_end(signal: libc::c_int) {
+        let saved = SAVED.load(Ordering::SeqCst);
+        if !saved.is_null() {
+            // SAFETY: tcsetattr(3) is async-signal-safe; `saved` points to
+            // a leaked, never-freed termios.
+            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
+        }
+        // SAFETY: signal(2) and raise(3) are async-signal-safe; with the
+        // default action back, the raised signal ends the process.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
+
+    /// Installs the handler for [`ENDING`] (one ignored stays ignored),
+    /// returning the actions it replaced.
+    pub fn restore_on_signals() -> io::Result<Vec<(libc::c_int, libc::sigaction)>> {
+        let mut previous = Vec::new();
+        for signal in ENDING {
+            // SAFETY: a zeroed sigaction with a valid handler address and
+            // an empty mask is a valid argument to sigaction(2), which
+            // fills `old` with the action it replaces.
+            let (failed, old) = unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = restore_and_end as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                (libc::sigaction(signal, &action, &mut old) == -1, old)
+            };
+            if failed {
+                let e = io::Error::last_os_error();
+                put_back(previous);
+                return Err(e);
+            }
+            if old.sa_sigaction == libc::SIG_IGN {
+                // SAFETY: `old` is the action sigaction(2) just gave us.
+                unsafe { libc::sigaction(signal, &old, std::ptr::null_mut()) };
+            }
+            previous.push((signal, old));
+        }
+        Ok(previous)
+    }
+
+    /// Puts back the actions [`restore_on_signals`] replaced.
+    pub fn put_back(previous: Vec<(libc::c_int, libc::sigaction)>) {
+        for (signal, old) in previous {
+            // SAFETY: `old` is an action sigaction(2) gave us for `signal`.
+            unsafe { libc::sigaction(signal, &old, std::ptr::null_mut()) };
+        }
+    }
 }

@@ -1,22 +1,25 @@
 //! `key set` at a real terminal: a pseudo-terminal from Python's `os.openpty`
 //! stands for the user's, so the binary sees a terminal on stdin and asks
 //! there. What is typed is not echoed back, the terminal's echo is on again
-//! afterwards, and the key typed is the one stored.
+//! afterwards (also after Ctrl-C at the prompt), and the key typed is the
+//! one stored.
 
 use crate::console::{self, Console};
 use crate::harness::{self, Sandbox, output_of};
 use crate::keychain::{keychain_profile, keyring_usable};
 
-/// Starts `key set` on a new pseudo-terminal, waits for the question, types
-/// the key and Enter, and prints on its first line the exit code, whether
-/// echo was on while it asked and whether it is on afterwards; then all the
-/// terminal showed.
+/// Starts `key set` on a new pseudo-terminal (its controlling terminal, as
+/// a login's is), waits for the question, types what it is given (the key
+/// and Enter, or Ctrl-C), and prints on its first line the exit code (a
+/// negative signal number if one ended it), whether echo was on while it
+/// asked and whether it is on afterwards; then all the terminal showed.
 const TYPIST: &str = r#"
-import os, select, subprocess, sys, termios
-binary, key = sys.argv[1], sys.argv[2].encode()
+import fcntl, os, select, subprocess, sys, termios
+binary, typed = sys.argv[1], sys.argv[2].encode()
 master, slave = os.openpty()
 child = subprocess.Popen([binary, "--profile", "kc", "key", "set"],
-                         stdin=slave, stdout=slave, stderr=slave)
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
 seen = b""
 def read_until(marker):
     global seen
@@ -27,7 +30,7 @@ def read_until(marker):
 read_until(b"API key for ")
 read_until(b": ")
 asking = termios.tcgetattr(slave)[3] & termios.ECHO
-os.write(master, key + b"\n")
+os.write(master, typed)
 code = child.wait(timeout=30)
 while select.select([master], [], [], 0)[0]:
     seen += os.read(master, 4096)
@@ -49,7 +52,10 @@ fn set_at_a_terminal_does_not_echo_the_key_and_restores_echo() {
     keychain_profile(&sandbox, &console);
     sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "keyutils");
     let typed = output_of(
-        &mut sandbox.program(&python, &["-c", TYPIST, harness::BIN, console::KEY]),
+        &mut sandbox.program(
+            &python,
+            &["-c", TYPIST, harness::BIN, &format!("{}\n", console::KEY)],
+        ),
         None,
     );
     assert_eq!(typed.code, 0, "{}{}", typed.stdout, typed.stderr);
@@ -67,4 +73,27 @@ fn set_at_a_terminal_does_not_echo_the_key_and_restores_echo() {
     sandbox
         .run(&[&p[..], &["key", "delete"]].concat())
         .success();
+}
+
+/// Ctrl-C at the prompt ends `key set` as it would any program (by SIGINT),
+/// but not before the terminal's echo is back on.
+#[test]
+fn ctrl_c_at_the_prompt_leaves_the_terminal_echoing() {
+    let Some(python) = harness::require("python3") else {
+        return;
+    };
+    let console = Console::start();
+    let mut sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "keyutils");
+    let typed = output_of(
+        &mut sandbox.program(&python, &["-c", TYPIST, harness::BIN, "\u{3}"]),
+        None,
+    );
+    assert_eq!(typed.code, 0, "{}{}", typed.stdout, typed.stderr);
+    let (summary, shown) = typed.stdout.split_once('\n').unwrap();
+    assert_eq!(
+        summary, "-2 False True",
+        "exit code, echo while asking, echo after: {shown}"
+    );
 }
