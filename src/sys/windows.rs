@@ -16,6 +16,7 @@ use std::io;
 use std::os::windows::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::time::Duration;
 
 use directories::BaseDirs;
@@ -465,20 +466,18 @@ const ENABLE_ECHO_INPUT: u32 = 0x0004;
 
 /// The console input and the mode to put back if the process is stopped
 /// (Ctrl-C, Ctrl-Break) while echo is off; null when it is on.
-static ECHO_OFF_ON: std::sync::atomic::AtomicPtr<std::ffi::c_void> =
-    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
-static ECHO_SAVED_MODE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static ECHO_OFF_ON: AtomicPtr<std::ffi::c_void> = AtomicPtr::new(std::ptr::null_mut());
+static ECHO_SAVED_MODE: AtomicU32 = AtomicU32::new(0);
 
 /// Calls `read` with the console's echo off, and puts the console's mode
 /// back afterwards whatever happens: when `read` returns (or unwinds), and
 /// when a Ctrl-C ends the process meanwhile (a control handler restores it,
-/// then lets the default handler end the process). Echo is off for the Enter key
-/// too, so a line break is written to stderr after `read`. Where standard
-/// input is not a console (a pipe, a file, or mintty's pipes in Git Bash),
-/// it is an `Unsupported` error and `read` is not called.
+/// then lets the default handler end the process). Echo is off for the
+/// Enter key too, so a line break is written to stderr after `read`. Where
+/// standard input is not a console (a pipe, a file, or mintty's pipes in
+/// Git Bash), it is an `Unsupported` error and `read` is not called.
 pub fn without_echo<T>(read: impl FnOnce() -> T) -> io::Result<T> {
     use std::io::Write;
-    use std::sync::atomic::Ordering;
     // SAFETY: GetStdHandle has no preconditions.
     let console = unsafe { GetStdHandle(STD_INPUT_HANDLE) };
     let mut saved = 0;
@@ -516,7 +515,7 @@ struct EchoOff {
 
 impl Drop for EchoOff {
     fn drop(&mut self) {
-        ECHO_OFF_ON.store(std::ptr::null_mut(), std::sync::atomic::Ordering::SeqCst);
+        ECHO_OFF_ON.store(std::ptr::null_mut(), Ordering::SeqCst);
         // SAFETY: the console input handle, and the mode it had before.
         unsafe { SetConsoleMode(self.console, self.saved) };
     }
@@ -525,7 +524,6 @@ impl Drop for EchoOff {
 /// The control handler while echo is off: turns it back on, and passes the
 /// event on (FALSE) so that it ends the process as it would have.
 extern "system" fn restore_echo(_event: u32) -> i32 {
-    use std::sync::atomic::Ordering;
     let console = ECHO_OFF_ON.load(Ordering::SeqCst);
     if !console.is_null() {
         // SAFETY: the console input handle `without_echo` set echo off on,
