@@ -6,7 +6,8 @@
 //! On Unix this process *becomes* the command ([`crate::sys::become_or_run`]):
 //! nothing remains to do afterwards, so its exit status, its signals and the
 //! terminal are the command's own, as with `aws-vault exec`. Windows has no
-//! exec: the command runs as a child, and its exit code is returned.
+//! exec: the command runs as a child, Ctrl-C is left to it, and its exit
+//! code is returned whole (32 bits there), as with `cargo run`.
 
 use std::ffi::OsString;
 use std::process::Command;
@@ -36,8 +37,9 @@ struct ChildEnv {
     remove: Vec<String>,
 }
 
-/// Runs the command; on Unix returns only if it could not be started.
-pub fn run(settings: &Settings, options: &Options, refresh: bool) -> Result<u8> {
+/// Runs the command; on Unix returns only if it could not be started. On
+/// Windows gives the command's exit code, all 32 bits of it.
+pub fn run(settings: &Settings, options: &Options, refresh: bool) -> Result<u32> {
     let (program, args) = options
         .argv
         .split_first()
@@ -138,7 +140,7 @@ fn host(settings: &Settings) -> String {
 
 /// Says why the command could not start, as a shell does, and gives a
 /// shell's exit code: 127 not found, 126 found but not runnable.
-fn not_started(program: &OsString, e: &std::io::Error) -> u8 {
+fn not_started(program: &OsString, e: &std::io::Error) -> u32 {
     let program = crate::log::escape_controls(&program.to_string_lossy());
     if e.kind() == std::io::ErrorKind::NotFound {
         crate::log::say(format_args!(

@@ -207,7 +207,8 @@ fn read_key(entry: &Entry) -> Result<Secret<String>> {
 
 /// Asks on stderr and reads one line from the terminal with echo off
 /// (`sys::without_echo` restores it whatever happens). Where that cannot
-/// be done (Windows), nothing is asked: the key is to be piped in.
+/// be done (on Windows, a terminal that is not a console, such as Git
+/// Bash's mintty), nothing is asked: the key is to be piped in.
 fn prompt(question: &str) -> Result<String> {
     use std::io::{BufRead, Write};
     let mut line = String::new();
@@ -219,8 +220,9 @@ fn prompt(question: &str) -> Result<String> {
         Ok(read) => read.map_err(|e| Error::io("cannot read the API key from the terminal", e))?,
         Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
             return Err(Error::Usage(
-                "key set reads the key from standard input here: pipe it in (Get-Clipboard | \
-                 snowplow-credentials key set)"
+                "key set cannot turn off this terminal's echo (it is not a Windows console): \
+                 pipe the key in (Get-Clipboard | snowplow-credentials key set), or run it in \
+                 Windows Terminal, PowerShell or cmd"
                     .into(),
             ));
         }

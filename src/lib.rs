@@ -74,10 +74,11 @@ use config::Settings;
 use error::{Error, Result};
 
 /// Runs the program with `args` (argv, including argv[0]) and returns the
-/// exit code: 0 success, 1 failure, 2 usage error. Output goes to stdout,
+/// exit code: 0 success, 1 failure, 2 usage error, or on Windows the code
+/// of `exec`'s command, which takes 32 bits there. Output goes to stdout,
 /// messages to stderr (unless the protocol answers errors on stdout).
 /// Call it before starting any thread: it changes the environment.
-pub fn run(args: Vec<OsString>) -> u8 {
+pub fn run(args: Vec<OsString>) -> u32 {
     sys::keep_argv0(&args);
     http::take_proxy_variables();
     let result = cli::parse(args).and_then(|cli| {
@@ -92,15 +93,18 @@ pub fn run(args: Vec<OsString>) -> u8 {
     });
     result.unwrap_or_else(|e| {
         log::say(format_args!("{e}"));
-        e.exit_code()
+        e.exit_code().into()
     })
 }
 
 /// What to print, and the exit code to give after printing it. Messages
 /// for people (what `clear` and `install-links` did) go to stderr.
-fn execute(cli: &Cli) -> Result<(String, u8)> {
+fn execute(cli: &Cli) -> Result<(String, u32)> {
     let said = match &cli.command {
-        Command::Serve(call) => return call.serve(&|| load(cli), cli.refresh),
+        Command::Serve(call) => {
+            let (out, code) = call.serve(&|| load(cli), cli.refresh)?;
+            return Ok((out, code.into()));
+        }
         Command::Help(command) => return Ok((cli::help_text(*command), 0)),
         Command::Version => return Ok((usage::VERSION_LINE.to_string(), 0)),
         Command::Completions(shell) => return Ok((complete::script(*shell), 0)),
@@ -128,7 +132,7 @@ fn execute(cli: &Cli) -> Result<(String, u8)> {
             }
             // For people: a profile name or a path from outside must not
             // add lines or repaint the terminal (JSON escapes its own).
-            return Ok((escape_lines(&out), u8::from(!fresh)));
+            return Ok((escape_lines(&out), u32::from(!fresh)));
         }
         Command::InstallLinks { dir, only, remove } => {
             links::install_links(dir.clone(), only, *remove)?;

@@ -21,15 +21,19 @@ use std::io::Write;
 extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
     // SAFETY: the C runtime passes `main` argc valid C strings in argv.
     let args = unsafe { snowplow_credentials::start(argc, argv) };
-    std::ffi::c_int::from(hit_or_miss(args))
+    // Every code here fits a byte: a command `exec` runs replaces us.
+    hit_or_miss(args).cast_signed()
 }
 
+/// Exits with `process::exit`, not by returning an `ExitCode`, which holds
+/// a byte: a Windows exit code is 32 bits, and `exec` passes a command's on
+/// whole (ExitProcess receives the i32's bits unchanged).
 #[cfg(any(not(target_os = "linux"), test))]
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(hit_or_miss(std::env::args_os().collect()))
+fn main() {
+    std::process::exit(hit_or_miss(std::env::args_os().collect()).cast_signed())
 }
 
-fn hit_or_miss(args: Vec<OsString>) -> u8 {
+fn hit_or_miss(args: Vec<OsString>) -> u32 {
     // No core file may hold the key or a token (the platform layer says how).
     snowplow_credentials::no_core_dumps();
     // A panic is a bug; say so in one line without the payload, which could

@@ -3,7 +3,8 @@
 //! key: the token stays in the private cache file.
 //!
 //! Each OS has its store, in a file of its own: the kernel keyring
-//! (keyutils) on Linux, Credential Manager on Windows, and, in builds with
+//! (keyutils) on Linux, Credential Manager on Windows, the Keychain on
+//! macOS, and, in builds with
 //! the non-default `secret-service` feature, the Secret Service on Linux.
 //! Their system calls are in `sys/`. A store that is missing, locked or
 //! refused is an error that names it and says what to do; nothing here
@@ -11,6 +12,9 @@
 
 #[cfg(target_os = "linux")]
 mod keyutils;
+// Compiled everywhere in tests, so that its messages are tested here.
+#[cfg(any(target_os = "macos", test))]
+mod macos;
 #[cfg(all(target_os = "linux", feature = "secret-service"))]
 mod secret_service;
 #[cfg(windows)]
@@ -31,7 +35,8 @@ pub const MAX_KEY: usize = 2048;
 /// [`ENV_STORE`] names (config decides; see [`Choice::from_setting`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Choice {
-    /// The OS's one store (Windows), or none (macOS and others, for now).
+    /// The OS's one store: Credential Manager on Windows, the Keychain on
+    /// macOS (none on other systems).
     Os,
     /// Linux: the kernel keyring.
     Keyutils,
@@ -123,6 +128,8 @@ pub fn store(choice: Choice) -> Result<Box<dyn Store>> {
         ))),
         #[cfg(windows)]
         Choice::Os => Ok(Box::new(windows::CredentialManager)),
+        #[cfg(target_os = "macos")]
+        Choice::Os => Ok(Box::new(macos::Keychain)),
         #[allow(unreachable_patterns, reason = "which arms remain depends on the OS")]
         _ => Err(Error::Config(
             "this build has no keychain store for this system yet: keep the key in \
@@ -202,9 +209,8 @@ pub fn read_or(
     }
 }
 
-/// A stored key that is not UTF-8 text. (Only where a store exists: none
-/// on macOS yet.)
-#[cfg(any(target_os = "linux", windows))]
+/// A stored key that is not UTF-8 text. (Only where a store exists.)
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
 fn not_text(entry: &Entry, store: &str) -> Error {
     Error::Config(format!(
         "the entry for {} in {store} is not text: store it again with \

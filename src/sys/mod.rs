@@ -1,7 +1,8 @@
-//! The platform layer: every call into libc or Win32 the program makes, and
-//! every other way Unix and Windows differ (where the home directory is, how
-//! a helper name is installed), behind one set of signatures that
-//! `unix.rs` and `windows.rs` each provide in full.
+//! The platform layer: every call into libc, Win32 or a macOS framework the
+//! program makes, and every other way Unix and Windows differ (where the
+//! home directory is, how a helper name is installed), behind one set of
+//! signatures that `unix.rs` and `windows.rs` each provide in full. Each
+//! OS's keychain calls are its own (`macos.rs` holds the Keychain's).
 //!
 //! It decides nothing: the rules (which modes are private, which owners are
 //! trusted, when a key command is killed) are the callers', chiefly
@@ -13,6 +14,8 @@
 //! denied in Cargo.toml).
 
 mod arena;
+#[cfg(target_os = "macos")]
+mod macos;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
@@ -52,6 +55,8 @@ pub fn keep_argv0(args: &[std::ffi::OsString]) {
 pub fn argv0() -> Option<std::ffi::OsString> {
     ARGV0.get().cloned().or_else(|| std::env::args_os().next())
 }
+#[cfg(target_os = "macos")]
+pub use macos::{generic_password_delete, generic_password_get, generic_password_set};
 #[cfg(target_os = "linux")]
 pub use unix::{
     KeyringRefusal, key_read, keyring_refusal, user_key_add, user_key_search, user_key_unlink,

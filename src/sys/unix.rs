@@ -281,7 +281,7 @@ pub unsafe fn start(
 
 /// Replaces this process with `command` (execve): its exit status, signals
 /// and terminal are then its own. Returns only if it could not start.
-pub fn become_or_run(command: &mut Command) -> io::Result<u8> {
+pub fn become_or_run(command: &mut Command) -> io::Result<u32> {
     Err(command.exec())
 }
 

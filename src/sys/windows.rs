@@ -16,6 +16,7 @@ use std::io;
 use std::os::windows::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::time::Duration;
 
 use directories::BaseDirs;
@@ -193,13 +194,55 @@ pub fn no_core_dumps() {}
 // Running another program (`exec`).
 
 /// Windows has no exec: runs `command` as a child, waits, and gives its
-/// exit code (one that does not fit a byte reads as a failure, 1).
-pub fn become_or_run(command: &mut Command) -> io::Result<u8> {
+/// exit code whole (32 bits: 0xC000013A after Ctrl-C, 0xC0000005 for an
+/// access violation), as `cargo run` does.
+///
+/// A Ctrl-C or Ctrl-Break at the console reaches every process attached to
+/// it, the child and this one. While the child runs, this process ignores
+/// them (a handler that says "handled"; not `SetConsoleCtrlHandler(NULL)`,
+/// whose ignoring the child would inherit), so that the child decides what
+/// they do and its exit code is the one returned, rather than this process
+/// dying first and leaving it behind. Closing the console still ends both.
+pub fn become_or_run(command: &mut Command) -> io::Result<u32> {
+    // Without the handler (it could not be added) a Ctrl-C ends this
+    // process as before: still better than not running the command.
+    let _handled = CtrlHandler::add(leave_to_the_child);
     let status = command.status()?;
-    Ok(status
-        .code()
-        .and_then(|c| u8::try_from(c).ok())
-        .unwrap_or(1))
+    Ok(status.code().map_or(1, i32::cast_unsigned))
+}
+
+/// The console control handler while `exec`'s child runs: every event is
+/// the child's to act on.
+extern "system" fn leave_to_the_child(_event: u32) -> i32 {
+    TRUE
+}
+
+const TRUE: i32 = 1;
+const FALSE: i32 = 0;
+
+/// A console control handler (`SetConsoleCtrlHandler`), called on a thread
+/// of its own for Ctrl-C, Ctrl-Break and the console's closing, most
+/// recently added first; one that returns FALSE passes the event on, in the
+/// end to the default handler, which ends the process.
+type CtrlFn = unsafe extern "system" fn(event: u32) -> i32;
+
+/// A control handler, in the process's list while this lives.
+struct CtrlHandler(CtrlFn);
+
+impl CtrlHandler {
+    fn add(handler: CtrlFn) -> Option<CtrlHandler> {
+        // SAFETY: a function that lives as long as the program and may be
+        // called on any thread (it only reads atomics or returns).
+        let added = unsafe { SetConsoleCtrlHandler(Some(handler), TRUE) } != 0;
+        added.then_some(CtrlHandler(handler))
+    }
+}
+
+impl Drop for CtrlHandler {
+    fn drop(&mut self) {
+        // SAFETY: removes the handler this value added, once.
+        unsafe { SetConsoleCtrlHandler(Some(self.0), FALSE) };
+    }
 }
 
 // Child processes (key commands).
@@ -227,6 +270,10 @@ unsafe extern "system" {
     fn OpenProcess(access: u32, inherit: i32, pid: u32) -> Handle;
     fn TerminateProcess(process: Handle, exit_code: u32) -> i32;
     fn CloseHandle(handle: Handle) -> i32;
+    fn SetConsoleCtrlHandler(handler: Option<CtrlFn>, add: i32) -> i32;
+    fn GetStdHandle(which: u32) -> Handle;
+    fn GetConsoleMode(console: Handle, mode: *mut u32) -> i32;
+    fn SetConsoleMode(console: Handle, mode: u32) -> i32;
 }
 
 /// Starts `command` and puts it in a job of its own. (No terminal to hand
@@ -410,13 +457,78 @@ pub fn credential_delete(target: &str) -> io::Result<bool> {
     Ok(true)
 }
 
-// Reading a secret from the terminal.
+// Reading a secret from the console.
 
-/// Not done here (the console's mode API is not declared): the caller
-/// asks for the secret on stdin instead.
-pub fn without_echo<T>(_read: impl FnOnce() -> T) -> io::Result<T> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "no echo-free terminal input here",
-    ))
+/// `STD_INPUT_HANDLE`, (DWORD)-10.
+const STD_INPUT_HANDLE: u32 = (-10_i32).cast_unsigned();
+/// The console echoes what is typed (only with line input, which stays on).
+const ENABLE_ECHO_INPUT: u32 = 0x0004;
+
+/// The console input and the mode to put back if the process is stopped
+/// (Ctrl-C, Ctrl-Break) while echo is off; null when it is on.
+static ECHO_OFF_ON: AtomicPtr<std::ffi::c_void> = AtomicPtr::new(std::ptr::null_mut());
+static ECHO_SAVED_MODE: AtomicU32 = AtomicU32::new(0);
+
+/// Calls `read` with the console's echo off, and puts the console's mode
+/// back afterwards whatever happens: when `read` returns (or unwinds), and
+/// when a Ctrl-C ends the process meanwhile (a control handler restores it,
+/// then lets the default handler end the process). Echo is off for the
+/// Enter key too, so a line break is written to stderr after `read`. Where
+/// standard input is not a console (a pipe, a file, or mintty's pipes in
+/// Git Bash), it is an `Unsupported` error and `read` is not called.
+pub fn without_echo<T>(read: impl FnOnce() -> T) -> io::Result<T> {
+    use std::io::Write;
+    // SAFETY: GetStdHandle has no preconditions.
+    let console = unsafe { GetStdHandle(STD_INPUT_HANDLE) };
+    let mut saved = 0;
+    // SAFETY: GetConsoleMode takes any handle (null or invalid ones fail)
+    // and fills a u32.
+    if unsafe { GetConsoleMode(console, &mut saved) } == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "standard input is not a Windows console",
+        ));
+    }
+    ECHO_SAVED_MODE.store(saved, Ordering::SeqCst);
+    ECHO_OFF_ON.store(console, Ordering::SeqCst);
+    let restore = EchoOff {
+        console,
+        saved,
+        _handler: CtrlHandler::add(restore_echo),
+    };
+    // SAFETY: a console input handle, and the mode it gave less echo.
+    if unsafe { SetConsoleMode(console, saved & !ENABLE_ECHO_INPUT) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let value = read();
+    drop(restore);
+    let _ = writeln!(io::stderr());
+    Ok(value)
+}
+
+/// Puts the console's mode back when dropped.
+struct EchoOff {
+    console: Handle,
+    saved: u32,
+    _handler: Option<CtrlHandler>,
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        ECHO_OFF_ON.store(std::ptr::null_mut(), Ordering::SeqCst);
+        // SAFETY: the console input handle, and the mode it had before.
+        unsafe { SetConsoleMode(self.console, self.saved) };
+    }
+}
+
+/// The control handler while echo is off: turns it back on, and passes the
+/// event on (FALSE) so that it ends the process as it would have.
+extern "system" fn restore_echo(_event: u32) -> i32 {
+    let console = ECHO_OFF_ON.load(Ordering::SeqCst);
+    if !console.is_null() {
+        // SAFETY: the console input handle `without_echo` set echo off on,
+        // and the mode it had before.
+        unsafe { SetConsoleMode(console, ECHO_SAVED_MODE.load(Ordering::SeqCst)) };
+    }
+    FALSE
 }

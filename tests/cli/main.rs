@@ -51,6 +51,9 @@ mod docs;
 // exec: Unix children that report signals and become the process.
 #[cfg(unix)]
 mod exec;
+// exec_windows: the child's whole 32-bit exit code (under Wine in .ci/cross).
+#[cfg(windows)]
+mod exec_windows;
 mod faults;
 #[cfg(unix)]
 mod git;
