@@ -27,6 +27,10 @@ const MAX_AUTH_LINE: usize = 512;
 /// How much of an error message from the bus is kept.
 const MAX_ERROR_TEXT: usize = 200;
 
+/// The bus itself: its name (and interface), and its object.
+const BUS: &str = "org.freedesktop.DBus";
+const BUS_PATH: &str = "/org/freedesktop/DBus";
+
 const METHOD_CALL: u8 = 1;
 const METHOD_RETURN: u8 = 2;
 const ERROR: u8 = 3;
@@ -654,14 +658,13 @@ impl Connection {
             timeout,
         };
         connection.authenticate(uid)?;
-        connection.call(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "Hello",
-            &[],
-        )?;
+        connection.call_bus("Hello", &[])?;
         Ok(connection)
+    }
+
+    /// Calls `member` of the bus itself (`NameHasOwner`, say).
+    pub fn call_bus(&mut self, member: &str, args: &[Value]) -> Result<Vec<Value>, Fault> {
+        self.call(BUS, BUS_PATH, BUS, member, args)
     }
 
     fn authenticate(&mut self, uid: u32) -> Result<(), Fault> {
@@ -784,14 +787,7 @@ mod tests {
     /// The Hello call as the spec lays it out, byte by byte.
     #[test]
     fn hello_is_marshalled_exactly() {
-        let got = method_call(
-            1,
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "Hello",
-            &[],
-        );
+        let got = method_call(1, BUS, BUS_PATH, BUS, "Hello", &[]);
         let mut want: Vec<u8> = vec![b'l', 1, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0];
         // The header fields' array: its length, then four (yv) structs.
         let mut fields = Vec::new();
@@ -878,6 +874,37 @@ mod tests {
         assert_eq!(got.kind, METHOD_RETURN);
         assert_eq!((got.serial, got.reply_serial), (5, Some(1)));
         assert_eq!(got.body, [Value::U32(42)]);
+    }
+
+    /// The fuzz target's seeds, laid out by hand (in Python) from the
+    /// spec: a GetSecrets reply and an error reply read as they should.
+    #[test]
+    fn replies_laid_out_by_hand_are_read() {
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/dbus_message/");
+        let read = |name: &str| std::fs::read(format!("{seeds}{name}")).unwrap();
+        let reply = parse_message(&read("get_secrets_reply")).unwrap();
+        assert_eq!(
+            (reply.kind, reply.serial, reply.reply_serial),
+            (2, 7, Some(3))
+        );
+        let secret = Value::Struct(vec![
+            Value::Path("/s".into()),
+            Value::bytes(b""),
+            Value::bytes(b"key"),
+            Value::Str("text/plain".into()),
+        ]);
+        let entry = Value::Entry(Box::new(Value::Path("/i".into())), Box::new(secret));
+        assert_eq!(
+            reply.body,
+            [Value::Array("{o(oayays)}".into(), vec![entry])]
+        );
+        let error = parse_message(&read("error")).unwrap();
+        assert_eq!(error.kind, ERROR);
+        let name = error.error_name.as_deref();
+        assert_eq!(name, Some("org.freedesktop.Secret.Error.IsLocked"));
+        assert_eq!(error.body, [Value::Str("locked".into())]);
+        let hello = read("hello");
+        assert_eq!(hello, method_call(1, BUS, BUS_PATH, BUS, "Hello", &[]));
     }
 
     #[test]

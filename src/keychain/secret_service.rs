@@ -95,16 +95,8 @@ fn connect() -> Result<Connection> {
 /// how the store is chosen when none is named (see `super::store`).
 pub fn on_the_bus() -> Result<bool> {
     let mut bus = connect()?;
-    let mut ask = |member, args: &[Value]| {
-        bus.call(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            member,
-            args,
-        )
-        .map_err(|f| failed("look for", f))
-    };
+    let mut ask =
+        |member, args: &[Value]| (bus.call_bus(member, args)).map_err(|f| failed("look for", f));
     let owned = ask("NameHasOwner", &[Value::Str(BUS_NAME.into())])?;
     if owned.first().and_then(Value::as_bool) == Some(true) {
         return Ok(true);
