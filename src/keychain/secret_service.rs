@@ -28,8 +28,8 @@ const SERVICE: &str = "org.freedesktop.Secret.Service";
 /// service on first use, short enough that a hung bus is an error.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The same attributes and label as the `secret-service` crate's store
-/// used, so entries written by earlier builds are found.
+/// The same attributes and label as earlier builds' store (through a
+/// crate) used, so entries written by earlier builds are found.
 fn attributes(entry: &Entry) -> Value {
     Value::string_dict(&[
         ("service", "snowplow-credentials"),
