@@ -629,6 +629,9 @@ pub struct Connection {
     stream: UnixStream,
     serial: u32,
     timeout: Duration,
+    /// Set once the bus broke off, went silent or sent garbage: later
+    /// calls (closing a session, say) fail at once rather than wait again.
+    broken: bool,
 }
 
 impl Connection {
@@ -656,6 +659,7 @@ impl Connection {
             stream,
             serial: 0,
             timeout,
+            broken: false,
         };
         connection.authenticate(uid)?;
         connection.call_bus("Hello", &[])?;
@@ -747,6 +751,22 @@ impl Connection {
     /// Calls `member` and returns its reply's values; an error reply is a
     /// [`Fault::Remote`]. Signals and other replies in between are skipped.
     pub fn call(
+        &mut self,
+        destination: &str,
+        path: &str,
+        interface: &str,
+        member: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, Fault> {
+        if self.broken {
+            return Err(broken("the connection to the bus broke earlier"));
+        }
+        let result = self.exchange(destination, path, interface, member, args);
+        self.broken = matches!(result, Err(Fault::Broken(_)));
+        result
+    }
+
+    fn exchange(
         &mut self,
         destination: &str,
         path: &str,

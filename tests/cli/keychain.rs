@@ -678,3 +678,40 @@ fn get_refuses_a_terminal_without_force() {
         out.stdout
     );
 }
+
+/// The fully static binary (`bash .ci/static build`, named by
+/// SNOWPLOW_TEST_STATIC_BINARY as for tests/cli/static_build.rs) has the
+/// Secret Service too: set, get and delete in gnome-keyring.
+#[test]
+fn the_static_binary_has_the_secret_service_too() {
+    let Some(binary) = std::env::var_os("SNOWPLOW_TEST_STATIC_BINARY") else {
+        harness::missing("SNOWPLOW_TEST_STATIC_BINARY is not set (bash .ci/static builds it)");
+        return;
+    };
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    let script = format!(
+        "set -e\n\
+         BIN='{}'\n\
+         printf %s '{}' | \"$BIN\" -v --profile kc key set\n\
+         \"$BIN\" --profile kc key get\n\
+         \"$BIN\" --profile kc key delete\n",
+        binary.to_str().unwrap(),
+        console::KEY
+    );
+    let Some(out) = in_dbus_session(&sandbox, &script, true) else {
+        return;
+    };
+    let said: Vec<&str> = (out.stdout.lines())
+        .filter(|l| !l.starts_with("GNOME_KEYRING_"))
+        .collect();
+    assert_eq!(said, [console::KEY], "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("keychain: the Secret Service (D-Bus), as"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
+}
