@@ -123,22 +123,11 @@ pub trait Store {
 /// a reason to pick the other store.
 pub fn store(choice: Choice) -> Result<Box<dyn Store>> {
     #[cfg(target_os = "linux")]
-    let choice = match choice {
+    let (choice, why) = match choice {
         Choice::Unnamed => unnamed()?,
-        Choice::Keyutils => {
-            crate::debug!("keychain: the kernel keyring (keyutils), as {ENV_STORE} names it");
-            choice
-        }
-        Choice::SecretService => {
-            crate::debug!(
-                "keychain: {}, as {ENV_STORE} names it",
-                secret_service::NAME
-            );
-            choice
-        }
-        Choice::Os => choice,
+        named => (named, format!("{ENV_STORE} names it")),
     };
-    match choice {
+    let store: Result<Box<dyn Store>> = match choice {
         #[cfg(target_os = "linux")]
         Choice::Keyutils => Ok(Box::new(keyutils::Keyutils)),
         #[cfg(target_os = "linux")]
@@ -151,30 +140,28 @@ pub fn store(choice: Choice) -> Result<Box<dyn Store>> {
              api_key_command or api_key_env"
                 .into(),
         )),
+    };
+    #[cfg(target_os = "linux")]
+    if let Ok(chosen) = &store {
+        crate::debug!("keychain: {}, as {why}", chosen.name());
     }
+    store
 }
 
-/// The store for [`Choice::Unnamed`], said with -v along with why.
+/// The store for [`Choice::Unnamed`], and why, for -v.
 #[cfg(target_os = "linux")]
-fn unnamed() -> Result<Choice> {
-    let (choice, why) = if dbus::session_address().is_none() {
-        (
-            Choice::Keyutils,
-            format!("{} is not set", dbus::ENV_ADDRESS),
-        )
+fn unnamed() -> Result<(Choice, String)> {
+    let unset = format!("{ENV_STORE} is unset and");
+    Ok(if dbus::session_address().is_none() {
+        let why = format!("{unset} {} is not set", dbus::ENV_ADDRESS);
+        (Choice::Keyutils, why)
     } else if secret_service::on_the_bus()? {
-        let why = "org.freedesktop.secrets is on the D-Bus session bus";
-        (Choice::SecretService, why.to_string())
+        let why = format!("{unset} org.freedesktop.secrets is on the D-Bus session bus");
+        (Choice::SecretService, why)
     } else {
-        let why = "no org.freedesktop.secrets on the D-Bus session bus";
-        (Choice::Keyutils, why.to_string())
-    };
-    let name = match choice {
-        Choice::SecretService => secret_service::NAME,
-        _ => "the kernel keyring (keyutils)",
-    };
-    crate::debug!("keychain: {name}, as {ENV_STORE} is unset and {why}");
-    Ok(choice)
+        let why = format!("{unset} no org.freedesktop.secrets on the D-Bus session bus");
+        (Choice::Keyutils, why)
+    })
 }
 
 /// Checks a key before it is stored: one line, not empty, not huge.
