@@ -975,6 +975,65 @@ mod tests {
         assert_eq!(one_line(&"x".repeat(1000)).len(), MAX_ERROR_TEXT);
     }
 
+    /// An empty METHOD_RETURN to `serial`.
+    fn reply_to(serial: u32) -> Vec<u8> {
+        let mut w = Writer {
+            buf: vec![b'l', METHOD_RETURN, 0, 1],
+        };
+        w.u32(0);
+        w.u32(100 + serial);
+        let field = Value::Struct(vec![
+            Value::Byte(5),
+            Value::Variant(Box::new(Value::U32(serial))),
+        ]);
+        w.put(&Value::Array("(yv)".into(), vec![field]));
+        w.pad(8);
+        w.buf
+    }
+
+    /// A stand-in bus: authenticates, answers Hello (after a signal-like
+    /// message for someone else), then garbage; a later call fails at once.
+    #[test]
+    fn replies_to_others_are_skipped_and_a_broken_bus_stays_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bus");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let serve = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut byte = [0];
+            while !seen.ends_with(b"\r\n") {
+                stream.read_exact(&mut byte).unwrap();
+                seen.push(byte[0]);
+            }
+            // "0" is 0x30: the uid 0, as hex of its decimal digits.
+            assert_eq!(seen, b"\0AUTH EXTERNAL 30\r\n");
+            stream.write_all(b"OK 0123\r\n").unwrap();
+            stream.write_all(&reply_to(77)).unwrap();
+            stream.write_all(&reply_to(1)).unwrap();
+            stream.write_all(b"garbage garbage garbage").unwrap();
+            let _ = stream.read_to_end(&mut seen);
+            seen
+        });
+        let address = format!("unix:path={}", path.display());
+        let mut bus = Connection::open(&address, 0, Duration::from_secs(10)).unwrap();
+        let e = bus.call_bus("NameHasOwner", &[Value::Str("x".into())]);
+        assert!(
+            matches!(e, Err(Fault::Broken(ref why)) if why.contains("not a D-Bus")),
+            "{e:?}"
+        );
+        let e = bus.call_bus("NameHasOwner", &[Value::Str("x".into())]);
+        assert_eq!(e, Err(broken("the connection to the bus broke earlier")));
+        drop(bus);
+        let seen = serve.join().unwrap();
+        // The client said BEGIN, then Hello and one call: the third never left.
+        let begin = b"\0AUTH EXTERNAL 30\r\nBEGIN\r\nl\x01";
+        assert!(seen.starts_with(begin), "{seen:?}");
+        let calls = seen.windows(5).filter(|w| *w == b"Hello").count();
+        let asks = seen.windows(12).filter(|w| *w == b"NameHasOwner").count();
+        assert_eq!((calls, asks), (1, 1));
+    }
+
     #[test]
     fn a_silent_bus_times_out_and_a_closed_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
