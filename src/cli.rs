@@ -374,7 +374,7 @@ const COMMANDS: &[Spec] = &[
                       migrate moves an inline api_key, or snowplow-cli's key (snowplow.yml, .env),\n\
                       into the keychain, and takes it out of the file once it reads back.\n\
                       On Linux SNOWPLOW_CREDENTIALS_KEYCHAIN=keyutils or secret-service chooses\n\
-                      the store (secret-service only in builds with that feature).\n",
+                      the store (unset: the Secret Service if the D-Bus session has one).\n",
             wrong: Some(
                 "key needs one action: set, get, delete or migrate (--force goes with get)",
             ),
@@ -490,7 +490,8 @@ trust instead of the system's), HTTPS_PROXY and NO_PROXY (read as curl reads the
 variables above.
 `exec` also sets SNOWPLOW_CONSOLE_ORGANIZATION_ID (the Terraform provider's name for the
 organization) and, with --token, SNOWPLOW_CONSOLE_TOKEN. On Linux SNOWPLOW_CREDENTIALS_KEYCHAIN
-chooses the keychain: keyutils (the default) or secret-service (builds with that feature).
+chooses the keychain: secret-service or keyutils (unset: the Secret Service if the D-Bus session
+has one, else keyutils).
 Exit codes: 0 success, 1 failure, 2 usage error.
 ";
 

@@ -42,6 +42,8 @@ pub mod fuzzing {
     pub use crate::config::snowplow_cli::{parse_dotenv as dotenv, parse_yml as snowplow_yml};
     pub use crate::config::{Flags, Settings};
     pub use crate::jwt::claims as jwt_claims;
+    #[cfg(target_os = "linux")]
+    pub use crate::keychain::parse_dbus_message;
     pub use crate::protocol::bazel::parse as bazel_request;
     pub use crate::protocol::docker::Action as DockerAction;
     pub use crate::protocol::git::parse as git_request;

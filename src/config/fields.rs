@@ -31,9 +31,6 @@ pub const ENV_TOKEN_FILE: &str = "SNOWPLOW_CREDENTIALS_TOKEN_FILE";
 pub const ENV_LOCK_WAIT: &str = "SNOWPLOW_CREDENTIALS_LOCK_WAIT";
 /// Linux: which keychain store holds keys (`secret-service` or `keyutils`).
 pub const ENV_KEYCHAIN: &str = crate::keychain::ENV_STORE;
-/// Set in a D-Bus session: where the Secret Service, if built in, is the
-/// default store.
-const ENV_DBUS: &str = "DBUS_SESSION_BUS_ADDRESS";
 
 pub const DEFAULT_HOST: &str = "https://console.snowplowanalytics.com";
 /// Serve a cached token while more than this many seconds remain.
@@ -336,11 +333,11 @@ pub const API_KEY_SOURCE: Field = Field {
     least: 0,
 };
 
-/// The keychain store keys are kept in: [`ENV_KEYCHAIN`], else the
-/// build's default given whether a D-Bus session is there.
+/// The keychain store keys are kept in: the one [`ENV_KEYCHAIN`] names,
+/// else the system's default, found only when the keychain is used.
 pub fn keychain_choice(env: Env) -> Result<crate::keychain::Choice> {
     let asked = env(ENV_KEYCHAIN);
-    crate::keychain::Choice::from_setting(asked.as_deref(), env(ENV_DBUS).is_some())
+    crate::keychain::Choice::from_setting(asked.as_deref())
 }
 
 /// Every global option, in `--help` order.

@@ -2,23 +2,28 @@
 //! entry per identity (Console host, organization, key ID), and only the
 //! key: the token stays in the private cache file.
 //!
-//! Each OS has its store, in a file of its own: the kernel keyring
-//! (keyutils) on Linux, Credential Manager on Windows, the Keychain on
-//! macOS, and, in builds with
-//! the non-default `secret-service` feature, the Secret Service on Linux.
-//! Their system calls are in `sys/`. A store that is missing, locked or
-//! refused is an error that names it and says what to do; nothing here
-//! falls back to another store or to a file.
+//! Each OS has its store, in a file of its own: on Linux the Secret
+//! Service (over our own small D-Bus client, `dbus.rs`) and the kernel
+//! keyring (keyutils), on Windows Credential Manager, on macOS the
+//! Keychain. Their system calls are in `sys/`. A store that is missing,
+//! locked or refused is an error that names it and says what to do;
+//! nothing here falls back to another store or to a file.
 
+#[cfg(target_os = "linux")]
+mod dbus;
 #[cfg(target_os = "linux")]
 mod keyutils;
 // Compiled everywhere in tests, so that its messages are tested here.
 #[cfg(any(target_os = "macos", test))]
 mod macos;
-#[cfg(all(target_os = "linux", feature = "secret-service"))]
+#[cfg(target_os = "linux")]
 mod secret_service;
 #[cfg(windows)]
 mod windows;
+
+/// For the fuzz target.
+#[cfg(target_os = "linux")]
+pub use dbus::parse_message as parse_dbus_message;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -32,34 +37,35 @@ pub const ENV_STORE: &str = "SNOWPLOW_CREDENTIALS_KEYCHAIN";
 pub const MAX_KEY: usize = 2048;
 
 /// Which store holds the entries: the OS's own, or on Linux the one
-/// [`ENV_STORE`] names (config decides; see [`Choice::from_setting`]).
+/// [`ENV_STORE`] names, or, when it names none, the one [`store`] finds
+/// (config reads the variable; see [`Choice::from_setting`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Choice {
     /// The OS's one store: Credential Manager on Windows, the Keychain on
     /// macOS (none on other systems).
     Os,
-    /// Linux: the kernel keyring.
+    /// Linux, by name: the kernel keyring.
     Keyutils,
-    /// Linux: the Secret Service over D-Bus (only in builds with the
-    /// `secret-service` feature).
+    /// Linux, by name: the Secret Service over D-Bus.
     SecretService,
+    /// Linux, none named: the Secret Service if the D-Bus session bus has
+    /// one, else the kernel keyring. Decided by [`store`], so only when a
+    /// key is read or written: a cached token never costs a bus round trip.
+    Unnamed,
 }
 
 impl Choice {
     /// The choice for the setting's value (`secret-service`, `keyutils` or
-    /// unset), with whether a D-Bus session is there. Unset, a build with
-    /// the Secret Service uses it in a D-Bus session; every other build uses
-    /// the kernel keyring (see docs/keychain.md). The choice is never
-    /// changed on failure.
-    pub fn from_setting(value: Option<&str>, dbus_session: bool) -> Result<Choice> {
+    /// unset). The rule for unset is in [`store`] (and docs/keychain.md);
+    /// the choice is never changed on failure.
+    pub fn from_setting(value: Option<&str>) -> Result<Choice> {
         if !cfg!(target_os = "linux") {
             return Ok(Choice::Os);
         }
         match value {
             Some("keyutils") => Ok(Choice::Keyutils),
             Some("secret-service") => Ok(Choice::SecretService),
-            None if dbus_session && cfg!(feature = "secret-service") => Ok(Choice::SecretService),
-            None => Ok(Choice::Keyutils),
+            None => Ok(Choice::Unnamed),
             Some(other) => Err(Error::Config(format!(
                 "{ENV_STORE} is `{other}`: set it to secret-service or keyutils, or unset it"
             ))),
@@ -113,19 +119,23 @@ pub trait Store {
     fn delete(&self, entry: &Entry) -> Result<bool>;
 }
 
-/// The store `choice` names, if this build has it.
+/// The store `choice` names, if this build has it. With none named (on
+/// Linux): the Secret Service when `DBUS_SESSION_BUS_ADDRESS` is set and
+/// the bus says `org.freedesktop.secrets` has an owner or can be started;
+/// else the kernel keyring. That asks the bus, so it is called only when
+/// the key is read or written. A bus that cannot be asked is an error, not
+/// a reason to pick the other store.
 pub fn store(choice: Choice) -> Result<Box<dyn Store>> {
-    match choice {
+    #[cfg(target_os = "linux")]
+    let (choice, why) = match choice {
+        Choice::Unnamed => unnamed()?,
+        named => (named, format!("{ENV_STORE} names it")),
+    };
+    let store: Result<Box<dyn Store>> = match choice {
         #[cfg(target_os = "linux")]
         Choice::Keyutils => Ok(Box::new(keyutils::Keyutils)),
-        #[cfg(all(target_os = "linux", feature = "secret-service"))]
+        #[cfg(target_os = "linux")]
         Choice::SecretService => Ok(Box::new(secret_service::SecretService)),
-        #[cfg(all(target_os = "linux", not(feature = "secret-service")))]
-        Choice::SecretService => Err(Error::Config(format!(
-            "this build has no Secret Service store (it is the optional `secret-service` \
-             feature): set {ENV_STORE}=keyutils to use the kernel keyring, or use a build \
-             with that feature"
-        ))),
         #[cfg(windows)]
         Choice::Os => Ok(Box::new(windows::CredentialManager)),
         #[cfg(target_os = "macos")]
@@ -136,7 +146,28 @@ pub fn store(choice: Choice) -> Result<Box<dyn Store>> {
              api_key_command or api_key_env"
                 .into(),
         )),
+    };
+    #[cfg(target_os = "linux")]
+    if let Ok(chosen) = &store {
+        crate::debug!("keychain: {}, as {why}", chosen.name());
     }
+    store
+}
+
+/// The store for [`Choice::Unnamed`], and why, for -v.
+#[cfg(target_os = "linux")]
+fn unnamed() -> Result<(Choice, String)> {
+    let unset = format!("{ENV_STORE} is unset and");
+    Ok(if dbus::session_address().is_none() {
+        let why = format!("{unset} {} is not set", dbus::ENV_ADDRESS);
+        (Choice::Keyutils, why)
+    } else if secret_service::on_the_bus()? {
+        let why = format!("{unset} org.freedesktop.secrets is on the D-Bus session bus");
+        (Choice::SecretService, why)
+    } else {
+        let why = format!("{unset} no org.freedesktop.secrets on the D-Bus session bus");
+        (Choice::Keyutils, why)
+    })
 }
 
 /// Checks a key before it is stored: one line, not empty, not huge.
@@ -247,22 +278,11 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn the_store_is_chosen_once_and_never_switched() {
-        let choice = |value, dbus| Choice::from_setting(value, dbus).unwrap();
-        assert_eq!(choice(Some("keyutils"), true), Choice::Keyutils);
-        assert_eq!(choice(Some("secret-service"), false), Choice::SecretService);
-        assert_eq!(choice(None, false), Choice::Keyutils);
-        let default = match cfg!(feature = "secret-service") {
-            true => Choice::SecretService,
-            false => Choice::Keyutils,
-        };
-        assert_eq!(choice(None, true), default);
-        assert!(Choice::from_setting(Some("file"), false).is_err());
-        #[cfg(not(feature = "secret-service"))]
-        {
-            let e = store(Choice::SecretService).err().unwrap().to_string();
-            assert!(e.contains("no Secret Service store"), "{e}");
-            assert!(!e.contains('\n'), "{e}");
-        }
+    fn the_store_is_named_or_left_to_the_bus_and_never_switched() {
+        let choice = |value| Choice::from_setting(value).unwrap();
+        assert_eq!(choice(Some("keyutils")), Choice::Keyutils);
+        assert_eq!(choice(Some("secret-service")), Choice::SecretService);
+        assert_eq!(choice(None), Choice::Unnamed);
+        assert!(Choice::from_setting(Some("file")).is_err());
     }
 }

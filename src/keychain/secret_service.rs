@@ -1,108 +1,68 @@
-//! The Secret Service (GNOME Keyring, KWallet, KeePassXC) over the D-Bus
-//! session bus, through the `secret-service` crate: pure Rust (zbus), so
-//! the static build links no libdbus. Only in builds with the non-default
-//! `secret-service` feature (it adds zbus and about 60 crates). Secrets cross the bus encrypted (the
-//! Diffie-Hellman session).
+//! The Secret Service (GNOME Keyring, KWallet, KeePassXC) on the D-Bus
+//! session bus, through our own small client (`dbus.rs`): no crate, no
+//! libdbus, so every Linux build has it, the static one too.
 //!
-//! A locked collection is an error, never a prompt: this runs under git,
-//! kubectl and cron, where no one may be there to answer one.
+//! The session uses the "plain" algorithm: the key crosses the user's own
+//! session bus unencrypted, which only this user can connect to and where
+//! anyone who could eavesdrop could ask the Secret Service for the key
+//! anyway (docs/keychain.md). A locked collection is an error, never a
+//! prompt: this runs under git, kubectl and cron, where no one may be
+//! there to answer one.
 
-use std::collections::HashMap;
+use std::time::Duration;
 
-use secret_service::blocking::Item;
-use secret_service::blocking::SecretService as Service;
-use secret_service::{EncryptionType, SearchItemsResult};
-
+use super::dbus::{self, Connection, Fault, Value};
 use super::{Entry, Store};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 pub struct SecretService;
 
-const NAME: &str = "the Secret Service (D-Bus)";
+pub const NAME: &str = "the Secret Service (D-Bus)";
 
-fn attributes(entry: &Entry) -> HashMap<&'static str, String> {
-    HashMap::from([
-        ("service", "snowplow-credentials".to_string()),
-        ("account", entry.name()),
+/// The service's well-known name on the bus.
+const BUS_NAME: &str = "org.freedesktop.secrets";
+const SERVICE_PATH: &str = "/org/freedesktop/secrets";
+const SERVICE: &str = "org.freedesktop.Secret.Service";
+/// How long one call may take: long enough for the bus to start the
+/// service on first use, short enough that a hung bus is an error.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The same attributes and label as earlier builds' store (through a
+/// crate) used, so entries written by earlier builds are found.
+fn attributes(entry: &Entry) -> Value {
+    Value::string_dict(&[
+        ("service", "snowplow-credentials"),
+        ("account", &entry.name()),
     ])
 }
 
-/// The items stored for `entry`, unlocked and locked: what `get` and
-/// `delete` look at.
-fn search<'a>(service: &'a Service<'a>, entry: &Entry) -> Result<SearchItemsResult<Item<'a>>> {
-    let attrs = attributes(entry);
-    let attrs = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    service
-        .search_items(attrs)
-        .map_err(|e| failed("search", &e))
+/// What to do when the bus cannot be reached.
+fn unreachable(why: &str) -> Error {
+    Error::Config(format!(
+        "cannot connect to {NAME} ({why}): start a D-Bus session with a Secret Service \
+         (gnome-keyring, KWallet, KeePassXC), or set {}=keyutils to use the kernel keyring",
+        super::ENV_STORE
+    ))
 }
 
-fn connect() -> Result<Service<'static>> {
-    Service::connect(EncryptionType::Dh).map_err(|e| match e {
-        secret_service::Error::Unavailable => failed("connect to", &e),
-        e => Error::Config(format!(
-            "cannot connect to {NAME} ({e}): start a D-Bus session with a Secret Service \
-             (gnome-keyring, KWallet, KeePassXC), or set {}=keyutils to use the kernel keyring",
-            super::ENV_STORE
+/// One line naming the store, what failed and what to do.
+fn failed(what: &str, fault: Fault) -> Error {
+    match fault {
+        Fault::Unreachable(why) => unreachable(&why),
+        Fault::Remote { name, .. } if name.ends_with(".IsLocked") => locked(),
+        Fault::Remote { name, .. } if name == "org.freedesktop.DBus.Error.ServiceUnknown" => {
+            Error::Config(format!(
+                "cannot {what} {NAME}: no Secret Service runs on this D-Bus session; start one \
+                 (gnome-keyring, KWallet, KeePassXC), or set {}=keyutils to use the kernel \
+                 keyring",
+                super::ENV_STORE
+            ))
+        }
+        other => Error::Config(format!(
+            "cannot {what} {NAME}: {other}; check a Secret Service runs (`secret-tool search \
+             service snowplow-credentials`)"
         )),
-    })
-}
-
-impl Store for SecretService {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn set(&self, entry: &Entry, key: &Secret<String>) -> Result<()> {
-        let service = connect()?;
-        let collection = service.get_default_collection().map_err(|e| match e {
-            secret_service::Error::NoResult => Error::Config(format!(
-                "{NAME} has no default collection to store the key in: create and \
-                     unlock one (log in to the desktop, or `gnome-keyring-daemon --unlock` on a \
-                     headless machine)"
-            )),
-            e => failed("open the default collection of", &e),
-        })?;
-        if collection.is_locked().map_err(|e| failed("use", &e))? {
-            return Err(locked());
-        }
-        let attrs = attributes(entry);
-        let attrs = attrs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let label = format!("Snowplow {}", entry.describe());
-        collection
-            .create_item(&label, attrs, key.expose().as_bytes(), true, "text/plain")
-            .map_err(|e| failed("store the key in", &e))?;
-        Ok(())
-    }
-
-    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
-        let service = connect()?;
-        let found = search(&service, entry)?;
-        let Some(item) = found.unlocked.first() else {
-            return match found.locked.is_empty() {
-                true => Ok(None),
-                false => Err(locked()),
-            };
-        };
-        let bytes = item
-            .get_secret()
-            .map_err(|e| failed("read the key from", &e))?;
-        let key = String::from_utf8(bytes).map_err(|_| super::not_text(entry, NAME))?;
-        Ok(Some(Secret::new(key)))
-    }
-
-    fn delete(&self, entry: &Entry) -> Result<bool> {
-        let service = connect()?;
-        let found = search(&service, entry)?;
-        if !found.locked.is_empty() {
-            return Err(locked());
-        }
-        for item in &found.unlocked {
-            item.delete()
-                .map_err(|e| failed("delete the key from", &e))?;
-        }
-        Ok(!found.unlocked.is_empty())
     }
 }
 
@@ -113,21 +73,225 @@ fn locked() -> Error {
     ))
 }
 
-/// One line naming the store and what to do.
-fn failed(what: &str, e: &secret_service::Error) -> Error {
-    use secret_service::Error as E;
-    match e {
-        E::Locked => locked(),
-        E::Unavailable => Error::Config(format!(
-            "cannot {what} {NAME}: no D-Bus session or no Secret Service answers on it; start \
-             one (gnome-keyring, KWallet, KeePassXC), or set {}=keyutils to use the kernel \
-             keyring instead",
-            super::ENV_STORE
-        )),
-        E::Prompt | E::PromptDisconnected => locked(),
-        other => Error::Config(format!(
-            "cannot {what} {NAME}: {other}; check a Secret Service runs (`secret-tool search \
-             service snowplow-credentials`)"
-        )),
+fn odd(what: &str) -> Error {
+    failed(
+        what,
+        Fault::Broken("it answered with unexpected types".into()),
+    )
+}
+
+/// A connection to the bus, introduced; for [`Session`] and the choice of
+/// store.
+fn connect() -> Result<Connection> {
+    let address = dbus::session_address()
+        .ok_or_else(|| unreachable(&format!("{} is not set", dbus::ENV_ADDRESS)))?;
+    Connection::open(&address, crate::sys::euid(), TIMEOUT).map_err(|f| match f {
+        Fault::Unreachable(why) | Fault::Broken(why) => unreachable(&why),
+        remote => unreachable(&remote.to_string()),
+    })
+}
+
+/// Whether the session bus has a Secret Service, running or startable:
+/// how the store is chosen when none is named (see `super::store`).
+pub fn on_the_bus() -> Result<bool> {
+    let mut bus = connect()?;
+    let mut ask =
+        |member, args: &[Value]| (bus.call_bus(member, args)).map_err(|f| failed("look for", f));
+    let owned = ask("NameHasOwner", &[Value::Str(BUS_NAME.into())])?;
+    if owned.first().and_then(Value::as_bool) == Some(true) {
+        return Ok(true);
+    }
+    let names = ask("ListActivatableNames", &[])?;
+    let names = names.first().and_then(Value::as_array).unwrap_or_default();
+    Ok(names.iter().any(|n| n.as_str() == Some(BUS_NAME)))
+}
+
+/// An open Secret Service session; closed when dropped.
+struct Session {
+    bus: Connection,
+    path: String,
+}
+
+impl Session {
+    fn open() -> Result<Session> {
+        let mut bus = connect()?;
+        let plain = [
+            Value::Str("plain".into()),
+            Value::Variant(Box::new(Value::Str(String::new()))),
+        ];
+        let reply = (bus.call(BUS_NAME, SERVICE_PATH, SERVICE, "OpenSession", &plain))
+            .map_err(|f| failed("open a session with", f))?;
+        let path = match reply.get(1).and_then(Value::as_str) {
+            Some(path) => path.to_string(),
+            None => return Err(odd("open a session with")),
+        };
+        Ok(Session { bus, path })
+    }
+
+    fn call(
+        &mut self,
+        path: &str,
+        interface: &str,
+        member: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, Fault> {
+        self.bus.call(BUS_NAME, path, interface, member, args)
+    }
+
+    /// The entry's items: (unlocked, locked).
+    fn search(&mut self, entry: &Entry) -> Result<(Vec<String>, Vec<String>)> {
+        let reply = (self.call(SERVICE_PATH, SERVICE, "SearchItems", &[attributes(entry)]))
+            .map_err(|f| failed("search", f))?;
+        let paths = |v: Option<&Value>| -> Option<Vec<String>> {
+            let items = v?.as_array()?;
+            items.iter().map(|p| p.as_str().map(String::from)).collect()
+        };
+        match (paths(reply.first()), paths(reply.get(1))) {
+            (Some(unlocked), Some(locked)) => Ok((unlocked, locked)),
+            _ => Err(odd("search")),
+        }
+    }
+
+    /// A prompt the service asks for (a locked collection): dismissed, and
+    /// an error.
+    fn refuse_prompt(&mut self, prompt: Option<&Value>) -> Result<()> {
+        match prompt.and_then(Value::as_str) {
+            Some("/") => Ok(()),
+            Some(path) => {
+                let path = path.to_string();
+                let _ = self.call(&path, "org.freedesktop.Secret.Prompt", "Dismiss", &[]);
+                Err(locked())
+            }
+            None => Err(odd("use")),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let path = self.path.clone();
+        let _ = self.call(&path, "org.freedesktop.Secret.Session", "Close", &[]);
+    }
+}
+
+impl Store for SecretService {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn set(&self, entry: &Entry, key: &Secret<String>) -> Result<()> {
+        let mut session = Session::open()?;
+        let alias = (session.call(
+            SERVICE_PATH,
+            SERVICE,
+            "ReadAlias",
+            &[Value::Str("default".into())],
+        ))
+        .map_err(|f| failed("open the default collection of", f))?;
+        let collection = match alias.first().and_then(Value::as_str) {
+            Some("/") => {
+                return Err(Error::Config(format!(
+                    "{NAME} has no default collection to store the key in: create and unlock \
+                     one (log in to the desktop, or `gnome-keyring-daemon --unlock` on a \
+                     headless machine)"
+                )));
+            }
+            Some(path) => path.to_string(),
+            None => return Err(odd("open the default collection of")),
+        };
+        let is_locked = session
+            .call(
+                &collection,
+                "org.freedesktop.DBus.Properties",
+                "Get",
+                &[
+                    Value::Str("org.freedesktop.Secret.Collection".into()),
+                    Value::Str("Locked".into()),
+                ],
+            )
+            .map_err(|f| failed("use", f))?;
+        match is_locked
+            .first()
+            .map(Value::unwrap_variant)
+            .and_then(Value::as_bool)
+        {
+            Some(false) => {}
+            Some(true) => return Err(locked()),
+            None => return Err(odd("use")),
+        }
+        let property = |name: &str, value: Value| {
+            Value::Entry(
+                Box::new(Value::Str(format!("org.freedesktop.Secret.Item.{name}"))),
+                Box::new(Value::Variant(Box::new(value))),
+            )
+        };
+        let properties = Value::Array(
+            "{sv}".into(),
+            vec![
+                property(
+                    "Label",
+                    Value::Str(format!("Snowplow {}", entry.describe())),
+                ),
+                property("Attributes", attributes(entry)),
+            ],
+        );
+        let secret = Value::Struct(vec![
+            Value::Path(session.path.clone()),
+            Value::bytes(b""),
+            Value::bytes(key.expose().as_bytes()),
+            Value::Str("text/plain".into()),
+        ]);
+        let created = session
+            .call(
+                &collection,
+                "org.freedesktop.Secret.Collection",
+                "CreateItem",
+                &[properties, secret, Value::Bool(true)],
+            )
+            .map_err(|f| failed("store the key in", f))?;
+        session.refuse_prompt(created.get(1))
+    }
+
+    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
+        let mut session = Session::open()?;
+        let (unlocked, locked_items) = session.search(entry)?;
+        let Some(item) = unlocked.first() else {
+            return match locked_items.is_empty() {
+                true => Ok(None),
+                false => Err(locked()),
+            };
+        };
+        let args = [
+            Value::Array("o".into(), vec![Value::Path(item.clone())]),
+            Value::Path(session.path.clone()),
+        ];
+        let reply = (session.call(SERVICE_PATH, SERVICE, "GetSecrets", &args))
+            .map_err(|f| failed("read the key from", f))?;
+        let secrets = reply.first().and_then(Value::as_array).unwrap_or_default();
+        let value = secrets.iter().find_map(|e| match e {
+            Value::Entry(path, secret) if path.as_str() == Some(item) => Some(secret),
+            _ => None,
+        });
+        let bytes = match value.map(|v| &**v) {
+            Some(Value::Struct(fields)) => fields.get(2).and_then(Value::as_bytes),
+            _ => None,
+        };
+        let bytes = bytes.ok_or_else(|| odd("read the key from"))?;
+        let key = String::from_utf8(bytes).map_err(|_| super::not_text(entry, NAME))?;
+        Ok(Some(Secret::new(key)))
+    }
+
+    fn delete(&self, entry: &Entry) -> Result<bool> {
+        let mut session = Session::open()?;
+        let (unlocked, locked_items) = session.search(entry)?;
+        if !locked_items.is_empty() {
+            return Err(locked());
+        }
+        for item in &unlocked {
+            let reply = (session.call(item, "org.freedesktop.Secret.Item", "Delete", &[]))
+                .map_err(|f| failed("delete the key from", f))?;
+            session.refuse_prompt(reply.first())?;
+        }
+        Ok(!unlocked.is_empty())
     }
 }

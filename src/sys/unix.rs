@@ -18,8 +18,9 @@ use super::{Link, Perms, Unlink};
 
 /// The effective user ID: files we trust must be owned by it. Asked once;
 /// on Linux from the auxiliary vector the kernel gave the program (no
-/// system call: the program never changes its user).
-fn euid() -> u32 {
+/// system call: the program never changes its user). D-Bus authenticates
+/// us as it too.
+pub fn euid() -> u32 {
     static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     #[cfg(target_os = "linux")]
     // SAFETY: getauxval has no preconditions; AT_EUID is always present.

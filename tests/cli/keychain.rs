@@ -2,10 +2,12 @@
 //! stdin, a miss exchanges with it, a hit does not read it, `key delete`
 //! removes it; snowplow-cli's identity finds it before its plain-text key;
 //! and the store's failures (keyctl refused, a key too large) are one line
-//! naming the store. The Secret Service's tests (gnome-keyring in a
-//! private D-Bus session) run only in builds with the `secret-service`
-//! feature: `cargo test --features secret-service --test cli keychain`. Each test uses its own stand-in, whose port makes its
-//! entry's name its own.
+//! naming the store. The Secret Service too, through our own D-Bus
+//! client: gnome-keyring in a private D-Bus session (`dbus-run-session`),
+//! read back by libsecret's `secret-tool`; the store chosen when none is
+//! named; and a locked collection, no bus, and a bus that answers garbage.
+//! Each test uses its own stand-in, whose port makes its entry's name its
+//! own.
 
 use crate::console::{self, Console};
 use crate::harness::{self, Sandbox, output_of};
@@ -346,57 +348,51 @@ fn migrate_turns_an_inline_key_into_api_key_source_keychain() {
     sandbox.run(&["--profile", "kc", "key", "delete"]).success();
 }
 
-/// Without the `secret-service` feature, choosing the Secret Service
-/// (by name, or as the default in a D-Bus session) never falls back: it is
-/// one line saying this build has none and what to use instead.
-#[cfg(not(feature = "secret-service"))]
-#[test]
-fn a_build_without_the_secret_service_says_so_when_it_is_chosen() {
-    let console = Console::start();
-    let mut sandbox = Sandbox::new();
-    keychain_profile(&sandbox, &console);
-    sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "secret-service");
-    for args in [&["key", "get"][..], &["token"]] {
-        let mut words = vec!["--profile", "kc"];
-        words.extend(args);
-        let out = sandbox.run(&words);
-        assert_eq!(out.code, 1, "{}", out.stderr);
-        harness::assert_one_clear_line(&out.stderr);
-        assert!(
-            out.stderr
-                .contains("this build has no Secret Service store"),
-            "{}",
-            out.stderr
-        );
-        assert!(
-            out.stderr
-                .contains("SNOWPLOW_CREDENTIALS_KEYCHAIN=keyutils"),
-            "{}",
-            out.stderr
-        );
-    }
-    assert_eq!(console.token_requests(), 0);
-}
-
 /// Runs `script` in a private D-Bus session whose gnome-keyring has its
 /// login collection created and unlocked (`unlock`) or not, with `BIN` set
 /// to the binary; None when the packages are missing.
-#[cfg(feature = "secret-service")]
 fn in_dbus_session(sandbox: &Sandbox, script: &str, unlock: bool) -> Option<harness::Output> {
-    for program in ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"] {
+    in_bus(sandbox, script, unlock, None)
+}
+
+/// [`in_dbus_session`], on a bus started with `config` (a dbus-daemon
+/// configuration file) when given.
+fn in_bus(
+    sandbox: &Sandbox,
+    script: &str,
+    unlock: bool,
+    config: Option<&str>,
+) -> Option<harness::Output> {
+    for program in [
+        "dbus-run-session",
+        "gnome-keyring-daemon",
+        "secret-tool",
+        "gdbus",
+    ] {
         harness::require(program)?;
     }
+    // The daemon takes its bus name after `--unlock` returns: wait for it,
+    // or the bus would start a second one for the first call.
     let unlock = match unlock {
-        true => "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null\n",
+        true => {
+            "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null\n\
+             gdbus wait --session --timeout 20 org.freedesktop.secrets\n"
+        }
         false => "",
     };
     let inner = format!("{unlock}{script}");
-    let mut command = sandbox.program("dbus-run-session", &["--", "sh", "-c", &inner]);
+    let mut args = Vec::new();
+    let option = config.map(|c| format!("--config-file={c}"));
+    args.extend(option.as_deref());
+    args.extend(["--", "sh", "-c", &inner]);
+    let mut command = sandbox.program("dbus-run-session", &args);
     command.env("BIN", harness::BIN);
     Some(output_of(&mut command, None))
 }
 
-#[cfg(feature = "secret-service")]
+/// With no store named, a D-Bus session whose bus can start gnome-keyring
+/// chooses the Secret Service; libsecret's own `secret-tool` reads what we
+/// store, and we read what it stores.
 #[test]
 fn secret_service_round_trip_in_gnome_keyring() {
     let console = Console::start();
@@ -410,13 +406,18 @@ fn secret_service_round_trip_in_gnome_keyring() {
     );
     let script = format!(
         "set -e\n\
-         printf %s '{key}' | \"$BIN\" --profile kc key set\n\
+         printf %s '{key}' | \"$BIN\" -v --profile kc key set\n\
          secret-tool lookup service snowplow-credentials account '{name}'; echo\n\
          \"$BIN\" --profile kc token > \"$HOME/first\"\n\
          \"$BIN\" --profile kc key delete\n\
          \"$BIN\" --profile kc token > \"$HOME/second\"\n\
          cmp \"$HOME/first\" \"$HOME/second\" && echo hit-without-the-key\n\
-         \"$BIN\" --profile kc --refresh token || echo miss-refused\n",
+         \"$BIN\" --profile kc --refresh token || echo miss-refused\n\
+         printf %s other-key | secret-tool store --label=x service snowplow-credentials \
+           account '{name}'\n\
+         \"$BIN\" --profile kc key get\n\
+         \"$BIN\" --profile kc key delete\n\
+         secret-tool lookup service snowplow-credentials account '{name}' || echo gone\n",
         key = console::KEY,
     );
     let Some(out) = in_dbus_session(&sandbox, &script, true) else {
@@ -428,7 +429,21 @@ fn secret_service_round_trip_in_gnome_keyring() {
         .collect();
     assert_eq!(
         said,
-        [console::KEY, "hit-without-the-key", "miss-refused"],
+        [
+            console::KEY,
+            "hit-without-the-key",
+            "miss-refused",
+            "other-key",
+            "gone"
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "keychain: the Secret Service (D-Bus), as SNOWPLOW_CREDENTIALS_KEYCHAIN is unset \
+             and org.freedesktop.secrets is on the D-Bus session bus"
+        ),
         "{}",
         out.stderr
     );
@@ -442,7 +457,6 @@ fn secret_service_round_trip_in_gnome_keyring() {
     assert_eq!(console.token_requests(), 1);
 }
 
-#[cfg(feature = "secret-service")]
 #[test]
 fn a_locked_collection_and_no_dbus_are_one_line_naming_the_store() {
     let console = Console::start();
@@ -461,15 +475,25 @@ fn a_locked_collection_and_no_dbus_are_one_line_naming_the_store() {
     );
     // The login collection made (and unlocked) in one session, then a new
     // daemon that has it locked: an error, never a prompt.
-    in_dbus_session(&sandbox, "true", true).unwrap();
-    let out = in_dbus_session(&sandbox, set, false).unwrap();
-    assert_ne!(out.code, 0);
-    assert!(
-        out.stderr
-            .contains("the Secret Service (D-Bus) is locked: unlock"),
-        "{}",
-        out.stderr
-    );
+    // It holds the key, so that `get` finds a locked item.
+    in_dbus_session(&sandbox, set, true).unwrap().success();
+    let get = format!("{set}; \"$BIN\" --profile kc key get");
+    let out = in_dbus_session(&sandbox, &get, false).unwrap();
+    assert_eq!(out.code, 1);
+    // Two lines (set's and get's), each the one line of its command (the
+    // daemon D-Bus starts may say things of its own).
+    let ours: Vec<&str> = (out.stderr.lines())
+        .filter(|l| l.starts_with("snowplow-credentials: "))
+        .collect();
+    assert_eq!(ours.len(), 2, "{}", out.stderr);
+    for line in ours {
+        harness::assert_one_clear_line(line);
+        assert!(
+            line.contains("the Secret Service (D-Bus) is locked: unlock"),
+            "{}",
+            out.stderr
+        );
+    }
     // A bus address with nothing behind it.
     sandbox
         .set("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
@@ -489,6 +513,145 @@ fn a_locked_collection_and_no_dbus_are_one_line_naming_the_store() {
         "{}",
         out.stderr
     );
+    // With no store named, the same: the bus cannot be asked, which is an
+    // error, not a reason to use the kernel keyring.
+    sandbox.unset("SNOWPLOW_CREDENTIALS_KEYCHAIN");
+    let out = sandbox.run(&["--profile", "kc", "key", "get"]);
+    assert_eq!(out.code, 1);
+    harness::assert_one_clear_line(&out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot connect to the Secret Service (D-Bus)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(console.token_requests(), 0);
+}
+
+/// A dbus-daemon configuration with no service directories: a session
+/// bus on which no Secret Service runs or can be started.
+const BARE_BUS: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+/// With no store named, a D-Bus session without a Secret Service chooses
+/// the kernel keyring (and -v says why); a cached token never asks the bus.
+#[test]
+fn with_no_store_named_a_bus_without_a_secret_service_means_the_kernel_keyring() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let mut sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    let config = sandbox.path("bare-bus.conf");
+    std::fs::write(&config, BARE_BUS).unwrap();
+    let script = format!(
+        "set -e\n\
+         printf %s '{}' | \"$BIN\" -v --profile kc key set\n\
+         \"$BIN\" --profile kc token >/dev/null\n\
+         \"$BIN\" --profile kc key delete\n",
+        console::KEY
+    );
+    let Some(out) = in_bus(&sandbox, &script, false, config.to_str()) else {
+        return;
+    };
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "keychain: the kernel keyring (keyutils), as SNOWPLOW_CREDENTIALS_KEYCHAIN is unset \
+             and no org.freedesktop.secrets on the D-Bus session bus"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("in the kernel keyring (keyutils)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(console.token_requests(), 1);
+    // The token is cached now: a hit serves it with a bus address that
+    // leads nowhere, so it never connected to one.
+    sandbox.set("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    sandbox.run(&["--profile", "kc", "token"]).success();
+    assert_eq!(console.token_requests(), 1);
+}
+
+/// A stand-in bus: authenticates the client, then answers `reply` to
+/// whatever it sends. Returns the address and the thread serving it.
+fn fake_bus(dir: &std::path::Path, reply: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let path = dir.join("fake-bus");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let serve = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut seen = Vec::new();
+        let mut byte = [0];
+        let mut answered = false;
+        while !seen.ends_with(b"BEGIN\r\n") {
+            if stream.read(&mut byte).unwrap_or(0) == 0 {
+                return;
+            }
+            seen.push(byte[0]);
+            if !answered && seen.ends_with(b"\r\n") {
+                assert!(seen.starts_with(b"\0AUTH EXTERNAL "), "{seen:?}");
+                stream.write_all(b"OK 0123456789abcdef\r\n").unwrap();
+                answered = true;
+            }
+        }
+        let _ = stream.write_all(&reply);
+        // Until the client hangs up.
+        let _ = stream.read_to_end(&mut seen);
+    });
+    (format!("unix:path={}", path.display()), serve)
+}
+
+#[test]
+fn a_bus_that_answers_garbage_is_one_line_and_no_panic() {
+    let console = Console::start();
+    let mut sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    // A header that claims 2 GiB, and bytes that are no message at all.
+    let mut huge = vec![b'l', 2, 0, 1];
+    huge.extend_from_slice(&0x8000_0000u32.to_le_bytes());
+    huge.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+    let dir = tempfile::tempdir().unwrap();
+    for (named, reply, says) in [
+        (
+            true,
+            b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
+            "not a D-Bus message",
+        ),
+        (false, huge, "a message over 1024 KiB"),
+    ] {
+        let (address, serve) = fake_bus(dir.path(), reply);
+        sandbox.set("DBUS_SESSION_BUS_ADDRESS", &address);
+        match named {
+            true => sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "secret-service"),
+            false => sandbox.unset("SNOWPLOW_CREDENTIALS_KEYCHAIN"),
+        };
+        let out = sandbox.run(&["--profile", "kc", "key", "get"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        harness::assert_one_clear_line(&out.stderr);
+        assert!(
+            out.stderr.contains("the Secret Service (D-Bus)") && out.stderr.contains(says),
+            "{}",
+            out.stderr
+        );
+        serve.join().unwrap();
+        std::fs::remove_file(dir.path().join("fake-bus")).unwrap();
+    }
     assert_eq!(console.token_requests(), 0);
 }
 
@@ -514,4 +677,41 @@ fn get_refuses_a_terminal_without_force() {
         "{}",
         out.stdout
     );
+}
+
+/// The fully static binary (`bash .ci/static build`, named by
+/// SNOWPLOW_TEST_STATIC_BINARY as for tests/cli/static_build.rs) has the
+/// Secret Service too: set, get and delete in gnome-keyring.
+#[test]
+fn the_static_binary_has_the_secret_service_too() {
+    let Some(binary) = std::env::var_os("SNOWPLOW_TEST_STATIC_BINARY") else {
+        harness::missing("SNOWPLOW_TEST_STATIC_BINARY is not set (bash .ci/static builds it)");
+        return;
+    };
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    let script = format!(
+        "set -e\n\
+         BIN='{}'\n\
+         printf %s '{}' | \"$BIN\" -v --profile kc key set\n\
+         \"$BIN\" --profile kc key get\n\
+         \"$BIN\" --profile kc key delete\n",
+        binary.to_str().unwrap(),
+        console::KEY
+    );
+    let Some(out) = in_dbus_session(&sandbox, &script, true) else {
+        return;
+    };
+    let said: Vec<&str> = (out.stdout.lines())
+        .filter(|l| !l.starts_with("GNOME_KEYRING_"))
+        .collect();
+    assert_eq!(said, [console::KEY], "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("keychain: the Secret Service (D-Bus), as"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
 }
