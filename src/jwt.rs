@@ -36,8 +36,75 @@ impl std::fmt::Display for JwtError {
 
 #[derive(Deserialize)]
 struct RawClaims {
-    exp: Option<serde_json::Value>,
-    iat: Option<serde_json::Value>,
+    exp: Option<Seconds>,
+    iat: Option<Seconds>,
+}
+
+/// A claim read as NumericDate: seconds, possibly fractional (RFC 7519
+/// §2); any other JSON value (a string, a negative number, an object) is
+/// read, and reads as absent. Typed rather than a `serde_json::Value`, so
+/// a cache hit builds no tree (issue 20).
+struct Seconds(Option<u64>);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecondsVisitor)
+    }
+}
+
+struct SecondsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SecondsVisitor {
+    type Value = Seconds;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Seconds, E> {
+        Ok(Seconds(Some(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Seconds, E> {
+        Ok(Seconds(u64::try_from(v).ok()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Seconds, E> {
+        Ok(Seconds((v >= 0.0 && v.is_finite()).then_some(v as u64)))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Seconds, E> {
+        Ok(Seconds(None))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Seconds, E> {
+        Ok(Seconds(None))
+    }
+
+    fn visit_unit<E>(self) -> Result<Seconds, E> {
+        Ok(Seconds(None))
+    }
+
+    fn visit_none<E>(self) -> Result<Seconds, E> {
+        Ok(Seconds(None))
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Seconds, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Seconds, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Seconds(None))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Seconds, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Seconds(None))
+    }
 }
 
 /// The `exp` and `iat` claims of `token`, or why it is not a JWT.
@@ -51,44 +118,33 @@ pub fn claims(token: &str) -> Result<Claims, JwtError> {
     else {
         return Err(JwtError::Shape);
     };
-    let is_segment = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
+    let is_segment = |s: &str| !s.is_empty() && s.bytes().all(|b| SEXTET[usize::from(b)] < 64);
     if !(is_segment(header) && is_segment(payload) && is_segment(signature)) {
         return Err(JwtError::Shape);
     }
     let json = base64url_decode(payload).ok_or(JwtError::Payload)?;
     let raw: RawClaims = serde_json::from_slice(&json).map_err(|_| JwtError::Payload)?;
     Ok(Claims {
-        exp: raw.exp.as_ref().and_then(seconds),
-        iat: raw.iat.as_ref().and_then(seconds),
+        exp: raw.exp.and_then(|s| s.0),
+        iat: raw.iat.and_then(|s| s.0),
     })
 }
 
-/// NumericDate: seconds, possibly fractional (RFC 7519 §2).
-fn seconds(value: &serde_json::Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| *f >= 0.0 && f.is_finite())
-            .map(|f| f as u64)
-    })
-}
+/// Each byte's value as a base64url digit (RFC 4648 §5), 64 for any other
+/// byte: one look-up per byte, as the token is checked on every cache hit.
+const SEXTET: [u8; 256] = {
+    let mut table = [64u8; 256];
+    let mut i = 0;
+    while i < 64 {
+        let digit = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[i];
+        table[digit as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Decodes unpadded base64url (RFC 4648 §5). `None` on any invalid input.
 fn base64url_decode(input: &str) -> Option<Vec<u8>> {
-    fn value(b: u8) -> Option<u32> {
-        Some(match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        } as u32)
-    }
     let bytes = input.as_bytes();
     if bytes.len() % 4 == 1 {
         return None;
@@ -97,7 +153,11 @@ fn base64url_decode(input: &str) -> Option<Vec<u8>> {
     for chunk in bytes.chunks(4) {
         let mut acc = 0u32;
         for &b in chunk {
-            acc = acc << 6 | value(b)?;
+            let value = SEXTET[usize::from(b)];
+            if value >= 64 {
+                return None;
+            }
+            acc = acc << 6 | u32::from(value);
         }
         // Left-align a short final chunk, then take its whole bytes.
         acc <<= 6 * (4 - chunk.len() as u32);
@@ -135,6 +195,33 @@ mod tests {
                 exp: None,
                 iat: Some(1)
             })
+        );
+    }
+
+    #[test]
+    fn claims_of_any_other_json_type_read_as_absent() {
+        // {"exp":[1],"iat":{"a":null}}, {"exp":null,"iat":-5}, {"exp":true,"iat":"1"}
+        for (payload, want) in [
+            ("eyJleHAiOlsxXSwiaWF0Ijp7ImEiOm51bGx9fQ", Claims::default()),
+            ("eyJleHAiOm51bGwsImlhdCI6LTV9", Claims::default()),
+            ("eyJleHAiOnRydWUsImlhdCI6IjEifQ", Claims::default()),
+            // {"exp":2.5e9}: fractional seconds count, rounded down.
+            (
+                "eyJleHAiOjIuNWU5fQ",
+                Claims {
+                    exp: Some(2_500_000_000),
+                    iat: None,
+                },
+            ),
+        ] {
+            let token = format!("e30.{payload}.c2ln");
+            assert_eq!(claims(&token), Ok(want), "{payload}");
+        }
+        // A claim given twice is not a JSON object we accept.
+        // {"exp":1,"exp":2}
+        assert_eq!(
+            claims("e30.eyJleHAiOjEsImV4cCI6Mn0.c2ln"),
+            Err(JwtError::Payload)
         );
     }
 

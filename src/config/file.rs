@@ -125,14 +125,17 @@ pub(super) fn read_default() -> Result<(PathBuf, Option<Read>)> {
 /// Reads and parses `path`. A missing file is no error unless the user named
 /// it (`explicit` says how: `--config` or the variable).
 pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> {
-    let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
-    let label = format!("config file {}{from}", display_path(path));
+    // Made only for a message: a hit has none to give.
+    let label = || {
+        let from = explicit.map(|e| format!(" (from {e})")).unwrap_or_default();
+        format!("config file {}{from}", display_path(path))
+    };
     let Some((text, shared)) = read_checked(path, &label)? else {
         if explicit.is_none() {
             return Ok(None);
         }
         let missing = crate::sys::file_not_found();
-        return Err(Error::Config(format!("cannot read {label}: {missing}")));
+        return Err(Error::Config(format!("cannot read {}: {missing}", label())));
     };
     let file = parse(path, &text)?;
     Ok(Some(Read { file, shared }))
@@ -142,25 +145,29 @@ pub(super) fn read(path: &Path, explicit: Option<&str>) -> Result<Option<Read>> 
 /// one set of rules for files we take settings from ([`files::read_config`]:
 /// regular, bounded, changeable only by its owner); `None` if it does not
 /// exist. `label` names it in messages.
-pub(super) fn read_checked(path: &Path, label: &str) -> Result<Option<(String, bool)>> {
-    let shown = display_path(path);
+pub(super) fn read_checked(
+    path: &Path,
+    label: &dyn Fn() -> String,
+) -> Result<Option<(String, bool)>> {
     match files::read_config(path) {
         Ok(read) => Ok(read),
-        Err(ConfigFileError::Io(e)) => Err(Error::Config(format!("cannot read {label}: {e}"))),
+        Err(ConfigFileError::Io(e)) => Err(Error::Config(format!("cannot read {}: {e}", label()))),
         Err(ConfigFileError::Writable { path: at, mode }) => {
-            let at = display_path(&at);
-            let what = match at == shown {
+            let what = match at == path {
                 true => "it".to_string(),
-                false => format!("its directory {at}"),
+                false => format!("its directory {}", display_path(&at)),
             };
             Err(Error::Config(format!(
-                "refusing {label}: {what} can be changed by others (mode {mode:o}), who could \
-                 make us run their commands or send the key elsewhere; run `chmod go-w {at}`"
+                "refusing {}: {what} can be changed by others (mode {mode:o}), who could \
+                 make us run their commands or send the key elsewhere; run `chmod go-w {}`",
+                label(),
+                display_path(&at)
             )))
         }
         Err(ConfigFileError::Owner { path: at, uid }) => Err(Error::Config(format!(
-            "refusing {label}: {} belongs to another user (uid {uid}); it must be yours or \
+            "refusing {}: {} belongs to another user (uid {uid}); it must be yours or \
              root's",
+            label(),
             display_path(&at)
         ))),
     }

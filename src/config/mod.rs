@@ -415,28 +415,20 @@ pub fn cache_dir() -> Result<PathBuf> {
 }
 
 /// `writes`: a cache will be written there (a token is exchanged, not read
-/// from a `token_file`), so a home that does not exist is refused rather
-/// than created. A `token_file` profile writes no cache, so it still works
-/// for users such as Debian's `nobody`, whose HOME is /nonexistent.
+/// from a `token_file`), so a relative HOME is refused at once, and one
+/// that does not exist where a cache is written ([`check_cache_home`]). A
+/// `token_file` profile writes no cache, so it still works for users such
+/// as Debian's `nobody`, whose HOME is /nonexistent.
 fn cache_dir_in(env: Env, writes: bool) -> Result<PathBuf> {
     if let Some(dir) = env(ENV_CACHE_DIR) {
         return absolute_setting(ENV_CACHE_DIR, &dir, "");
     }
     // The home the default cache is under (not on Windows, whose cache is
-    // under %LOCALAPPDATA% and whose home is %USERPROFILE%): one that does
-    // not exist is refused rather than created.
+    // under %LOCALAPPDATA% and whose home is %USERPROFILE%).
     if cfg!(not(windows)) && writes {
-        let or = format!(", or set {ENV_CACHE_DIR}");
         match env("HOME") {
             Some(home) => {
-                let home = absolute_setting("HOME", &home, &or)?;
-                if !home.is_dir() {
-                    return Err(Error::Config(format!(
-                        "HOME is {}, which is not an existing directory: set HOME to your home \
-                         directory{or}",
-                        home.display()
-                    )));
-                }
+                absolute_setting("HOME", &home, &cache_dir_or())?;
             }
             None => crate::debug!(
                 "HOME is not set: the cache goes under the home directory the password \
@@ -454,6 +446,31 @@ fn cache_dir_in(env: Env, writes: bool) -> Result<PathBuf> {
                  {ENV_CACHE_DIR}"
             ))
         })
+}
+
+/// The other way out of a bad HOME, for its messages.
+fn cache_dir_or() -> String {
+    format!(", or set {ENV_CACHE_DIR}")
+}
+
+/// Before a cache is written under the default cache directory: the home
+/// it is under must exist, so a HOME that does not is refused rather than
+/// created (as root, anywhere). Checked where a cache would be written (a
+/// miss or `--refresh`), not on a hit: a cache directory found in the home
+/// shows the home exists, and a hit writes nothing (issue 20: one `stat`
+/// less per hit).
+pub fn check_cache_home() -> Result<()> {
+    if cfg!(windows) || env(ENV_CACHE_DIR).is_some() {
+        return Ok(());
+    }
+    match env("HOME") {
+        Some(home) if !Path::new(&home).is_dir() => Err(Error::Config(format!(
+            "HOME is {home}, which is not an existing directory: set HOME to your home \
+             directory{}",
+            cache_dir_or()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The one rule for a path setting that must be absolute: a helper runs in

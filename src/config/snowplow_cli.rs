@@ -99,14 +99,14 @@ pub fn load(dirs: &[PathBuf]) -> Result<Vec<CliFile>> {
 /// can edit it could send our key to their own host. The rules are those
 /// of our own config file.
 fn read_checked(path: &Path) -> Result<Option<String>> {
-    let shown = display_path(path);
-    let Some((text, _)) = super::file::read_checked(path, &shown)? else {
+    let Some((text, _)) = super::file::read_checked(path, &|| display_path(path))? else {
         return Ok(None);
     };
     // A settings file is a few lines; a huge one is not snowplow-cli's.
     if text.len() as u64 > MAX_SIZE {
         return Err(Error::Config(format!(
-            "{shown} is larger than {} KiB: it is not snowplow-cli's settings file",
+            "{} is larger than {} KiB: it is not snowplow-cli's settings file",
+            display_path(path),
             MAX_SIZE / 1024
         )));
     }

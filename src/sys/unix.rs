@@ -135,13 +135,32 @@ pub fn file_not_found() -> io::Error {
 pub const HOME_SHORT: &str = "~";
 
 /// The home directory: `$HOME`, else the password database's entry.
+///
+/// On Linux `$HOME` is read here, as `directories` reads it (set and not
+/// empty), and only without it is `directories` asked (for the password
+/// database): `BaseDirs::new` works out a dozen directories from as many
+/// variables, 6,000 instructions per call on a cache hit (issue 20).
 pub fn home() -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(home));
+    }
     directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
 }
 
 /// The OS cache directory: `$XDG_CACHE_HOME` or `~/.cache` on Linux,
 /// `~/Library/Caches` on macOS.
 pub fn cache_home() -> Option<PathBuf> {
+    // `directories`' rule on Linux: an absolute `$XDG_CACHE_HOME`, else
+    // `.cache` in the home (see `home` for why it is not asked).
+    #[cfg(target_os = "linux")]
+    return home().map(|home| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .filter(|dir| dir.is_absolute())
+            .unwrap_or_else(|| home.join(".cache"))
+    });
+    #[cfg(not(target_os = "linux"))]
     directories::BaseDirs::new().map(|d| d.cache_dir().to_path_buf())
 }
 

@@ -37,6 +37,8 @@ pub fn get(settings: &Settings, credentials: &Credentials, want: Want) -> Result
             Err(why) => debug!("{why}"),
         }
     }
+    // A cache is written from here on: the home it goes under must exist.
+    config::check_cache_home()?;
     let _lock = match cache.prepare() {
         Ok(()) => match cache.lock(wait) {
             Lock::Held(file) => Some(file),
