@@ -55,7 +55,7 @@ impl Store for Keyutils {
         let Some(serial) = serial else {
             return Ok(false);
         };
-        sys::user_key_unlink(serial).map_err(|e| failed("delete the key from", &e))
+        sys::user_key_delete(serial).map_err(|e| failed("delete the key from", &e))
     }
 }
 

@@ -59,7 +59,7 @@ pub fn argv0() -> Option<std::ffi::OsString> {
 pub use macos::{generic_password_delete, generic_password_get, generic_password_set};
 #[cfg(target_os = "linux")]
 pub use unix::{
-    KeyringRefusal, euid, key_read, keyring_refusal, user_key_add, user_key_search, user_key_unlink,
+    KeyringRefusal, euid, key_read, keyring_refusal, user_key_add, user_key_delete, user_key_search,
 };
 #[cfg(windows)]
 pub use windows::{credential_delete, credential_read, credential_write};

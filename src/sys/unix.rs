@@ -546,6 +546,9 @@ const KEYCTL_UNLINK: libc::c_long = 9;
 const KEYCTL_SEARCH: libc::c_long = 10;
 #[cfg(target_os = "linux")]
 const KEYCTL_READ: libc::c_long = 11;
+/// Linux 3.5 and later.
+#[cfg(target_os = "linux")]
+const KEYCTL_INVALIDATE: libc::c_long = 21;
 
 /// A key's serial number in the kernel keyring.
 #[cfg(target_os = "linux")]
@@ -656,9 +659,24 @@ pub fn key_read(serial: KeySerial) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// Unlinks key `serial` from the user keyring: false if it was gone.
+/// Destroys key `serial` (invalidates it: gone from every keyring that
+/// links it, not only `@u`, where another process may have linked it);
+/// false if it was gone. Kernels before 3.5 lack invalidation: there it is
+/// unlinked from the user keyring.
 #[cfg(target_os = "linux")]
-pub fn user_key_unlink(serial: KeySerial) -> io::Result<bool> {
+pub fn user_key_delete(serial: KeySerial) -> io::Result<bool> {
+    // SAFETY: plain integer arguments.
+    let done = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_INVALIDATE, serial) };
+    if done == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        // An old kernel that has no such operation.
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => {}
+        _ if key_gone(&e) => return Ok(false),
+        _ => return Err(e),
+    }
     // SAFETY: plain integer arguments.
     let done = unsafe {
         libc::syscall(

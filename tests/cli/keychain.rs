@@ -100,6 +100,39 @@ fn set_then_a_miss_exchanges_with_it_a_hit_does_not_read_it_and_delete_removes_i
     assert!(again.success().stderr.contains("nothing to delete"));
 }
 
+/// `key delete` destroys the entry, not only its link from `@u`: a copy
+/// linked into another keyring (by any process of this user) goes too.
+#[test]
+fn delete_destroys_the_entry_wherever_it_is_linked() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    let p = ["--profile", "kc"];
+    (sandbox.run_with_stdin(&[&p[..], &["key", "set"]].concat(), console::KEY)).success();
+    let name = format!(
+        "snowplow-credentials:{}/{}/{}",
+        console.url(),
+        console::ORG,
+        console::KEY_ID
+    );
+    // A keyring of its own under @u, holding a second link to the entry.
+    let script = format!(
+        "id=$(keyctl search @u user '{name}') && ring=$(keyctl newring t{} @u) && \
+         keyctl link $id $ring && \"$BIN\" --profile kc key delete && \
+         keyctl print $id; echo \"print: $?\"; keyctl unlink $ring @u >/dev/null",
+        console.addr().port()
+    );
+    let mut command = sandbox.program("sh", &["-c", &script]);
+    command.env("BIN", harness::BIN);
+    let out = output_of(&mut command, None);
+    assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
+    assert!(!out.stdout.contains(console::KEY), "{}", out.stdout);
+    assert!(out.stdout.contains("print: 1"), "{}", out.stdout);
+}
+
 #[test]
 fn get_prints_the_key_to_a_pipe_and_exec_hands_it_over() {
     if !keyring_usable() {
