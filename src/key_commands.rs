@@ -65,7 +65,9 @@ pub fn run(settings: &Settings, action: Action) -> Result<(String, String)> {
 }
 
 /// Moves the plain-text key into the store, and only once it reads back
-/// the same, out of its file(s); returns what it did, line by line.
+/// the same, out of its file(s); returns what it did, line by line. Every
+/// edit is made (or refused) before anything is stored, so a refusal
+/// leaves the store and the files as they were.
 fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<String> {
     let credentials = settings.source.credentials();
     let Some(Credentials::V3 { key, .. } | Credentials::V2 { key, .. }) = credentials else {
@@ -75,6 +77,13 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
     let hidden = credentials
         .map(Credentials::secret_vars)
         .unwrap_or_default();
+    let nothing_to_do = || {
+        format!(
+            "{} already reads its key from {}: nothing to migrate",
+            place,
+            store.name()
+        )
+    };
     let (source, edits, mut notes) = match key {
         SecretSource::Inline(_) if settings.file.is_some() => {
             let path = settings.file.as_deref().unwrap_or(Path::new(""));
@@ -87,17 +96,18 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
                 SecretSource::Inline(_) | SecretSource::SnowplowCli { .. }
             ) =>
         {
+            // Moved already: no file holds a key, the store does.
+            if matches!(**inner, SecretSource::SnowplowCli { .. })
+                && migrate::cli_keys()?.is_empty()
+                && store.get(entry)?.is_some()
+            {
+                return Ok(nothing_to_do());
+            }
             let value = inner.read("API key", &place, settings.command_timeout, &hidden)?;
             let (edits, notes) = cli_key_edits(&value)?;
             (&**inner, edits, notes)
         }
-        SecretSource::Keychain(_) => {
-            return Ok(format!(
-                "{} already reads its key from {}: nothing to migrate",
-                place,
-                store.name()
-            ));
-        }
+        SecretSource::Keychain(_) => return Ok(nothing_to_do()),
         _ => {
             return Err(Error::Config(format!(
                 "the API key comes from {}, not from a plain-text file: to keep it in the \
@@ -111,8 +121,12 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
     store_checked(store, entry, &key)?;
     let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
     for edit in edits {
-        crate::files::write_atomic(&edit.path, edit.text.as_bytes())
-            .map_err(|e| Error::io(format!("cannot rewrite {}", edit.path.display()), e))?;
+        // The key is stored: a file that cannot be edited now keeps its
+        // copy too, and the message says so after what was done.
+        if let Err(e) = edit.apply() {
+            said.push(format!("{e} (the key is in {} too)", store.name()));
+            return Err(Error::Config(said.join("\n")));
+        }
         said.push(edit.what);
     }
     said.append(&mut notes);
@@ -125,39 +139,59 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
 /// how to run snowplow-cli from now on.
 fn cli_key_edits(value: &Secret<String>) -> Result<(Vec<migrate::Edit>, Vec<String>)> {
     let mut edits = Vec::new();
-    let mut notes = Vec::new();
+    let mut others = Vec::new();
     for (path, yml, key) in migrate::cli_keys()? {
         if &key == value.expose() {
             edits.push(migrate::cli_key(&path, yml)?);
         } else {
-            notes.push(format!(
-                "{} holds a different API key, left as it is",
-                crate::config::display_path(&path)
-            ));
+            others.push(crate::config::display_path(&path));
         }
     }
-    notes.push(
-        "snowplow-cli now finds no key in its files: run it as `snowplow-credentials \
-         exec -- snowplow-cli …`"
-            .into(),
-    );
+    let mut notes: Vec<String> = (others.iter())
+        .map(|path| format!("{path} holds a different API key, left as it is"))
+        .collect();
+    let run = "`snowplow-credentials exec -- snowplow-cli …`";
+    notes.push(match others.first() {
+        None => format!("snowplow-cli now finds no key in its files: run it as {run}"),
+        Some(path) => format!(
+            "snowplow-cli now uses the different key in {path}: to run it with this one, use \
+             {run}"
+        ),
+    });
     Ok((edits, notes))
 }
 
 /// Stores `key` under `entry` and reads it back: a store that accepts a key
 /// but returns another (or none) must stop `migrate` before any file loses
-/// its only copy.
+/// its only copy, and its entry is deleted (it would shadow the file's
+/// key, which snowplow-cli's identity reads after the keychain's).
 fn store_checked(store: &dyn Store, entry: &Entry, key: &Secret<String>) -> Result<()> {
     keychain::check(key.expose())?;
     store.set(entry, key)?;
-    let back = store.get(entry)?;
-    if back.as_ref().map(|k| k.expose()) != Some(key.expose()) {
-        return Err(Error::Config(format!(
-            "{} did not give back the key just stored: no file was changed",
-            store.name()
-        )));
+    let back = store.get(entry);
+    if back
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(Secret::expose)
+        == Some(key.expose())
+    {
+        return Ok(());
     }
-    Ok(())
+    let removed = match store.delete(entry) {
+        Ok(_) => "its entry was deleted".to_string(),
+        Err(e) => {
+            format!("deleting its entry failed too ({e}): run `snowplow-credentials key delete`")
+        }
+    };
+    let why = match back {
+        Err(e) => format!("reading it back failed ({e})"),
+        Ok(_) => "it did not give back the key just stored".into(),
+    };
+    Err(Error::Config(format!(
+        "{} kept the key wrongly: {why}; {removed}, and no file was changed",
+        store.name()
+    )))
 }
 
 /// The keychain entry of the selected profile's key.
@@ -229,4 +263,67 @@ fn prompt(question: &str) -> Result<String> {
         Err(e) => return Err(Error::io("cannot turn off the terminal's echo", e)),
     };
     Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A store that gives back `back` whatever it was given.
+    struct Forgetful {
+        back: Option<&'static str>,
+        held: RefCell<Option<String>>,
+    }
+
+    impl Store for Forgetful {
+        fn name(&self) -> &'static str {
+            "the forgetful store"
+        }
+        fn set(&self, _: &Entry, key: &Secret<String>) -> Result<()> {
+            *self.held.borrow_mut() = Some(key.expose().clone());
+            Ok(())
+        }
+        fn get(&self, _: &Entry) -> Result<Option<Secret<String>>> {
+            Ok(self
+                .held
+                .borrow()
+                .as_ref()
+                .and(self.back)
+                .map(|k| Secret::new(k.into())))
+        }
+        fn delete(&self, _: &Entry) -> Result<bool> {
+            Ok(self.held.borrow_mut().take().is_some())
+        }
+    }
+
+    #[test]
+    fn a_key_that_does_not_read_back_is_not_left_in_the_store() {
+        let entry = Entry {
+            host: "https://h".into(),
+            org: "o".into(),
+            key_id: "i".into(),
+            store: crate::keychain::Choice::Keyutils,
+        };
+        let key = Secret::new("the-key".to_string());
+        for back in [Some("another"), None] {
+            let store = Forgetful {
+                back,
+                held: RefCell::new(None),
+            };
+            let e = store_checked(&store, &entry, &key).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                "the forgetful store kept the key wrongly: it did not give back the key just \
+                 stored; its entry was deleted, and no file was changed"
+            );
+            assert!(store.held.borrow().is_none(), "{back:?}");
+        }
+        let store = Forgetful {
+            back: Some("the-key"),
+            held: RefCell::new(None),
+        };
+        store_checked(&store, &entry, &key).unwrap();
+        assert_eq!(store.held.borrow().as_deref(), Some("the-key"));
+    }
 }

@@ -2,8 +2,11 @@
 //! holds it (our profile's inline `api_key`, snowplow-cli's `snowplow.yml`
 //! or `.env`), by removing its one line and checking, by parsing the result
 //! with the same parser that reads it, that the key is gone and nothing
-//! else changed. Anything else (a key over several lines, two candidates)
-//! is refused with a word to edit the file by hand.
+//! else changed. Every other byte is kept as it was (CRLF line ends, a
+//! missing final newline). Anything else (a key over several lines, two
+//! candidates) is refused, before anything is stored, with a word to edit
+//! the file by hand. An edit is written only if the file still holds what
+//! it was made from: a concurrent edit is never overwritten.
 
 use std::path::{Path, PathBuf};
 
@@ -11,20 +14,53 @@ use super::file;
 use super::snowplow_cli::{self, FIELDS, SECRET};
 use crate::error::{Error, Result};
 
-/// A file rewritten without its key: where, and its new text.
+/// A file rewritten without its key: where, its text before and after.
 pub struct Edit {
     pub path: PathBuf,
+    /// The text the edit was made from: [`Edit::apply`] writes only over it.
+    before: String,
     pub text: String,
     /// What changed, for the message.
     pub what: String,
 }
 
+impl Edit {
+    /// Writes the new text, atomically, if the file still holds the text
+    /// the edit was made from (and is still no symlink); else leaves it.
+    /// (The window between that check and the rename is a few system
+    /// calls: an editor saving within it is not seen.)
+    pub fn apply(&self) -> Result<()> {
+        let shown = super::display_path(&self.path);
+        if read(&self.path).ok().as_deref() != Some(self.before.as_str()) {
+            return Err(Error::Config(format!(
+                "{shown} changed while its key was being moved, so it was left as it is: run \
+                 `snowplow-credentials key migrate` again"
+            )));
+        }
+        crate::files::write_atomic(&self.path, self.text.as_bytes())
+            .map_err(|e| Error::io(format!("cannot rewrite {shown}"), e))
+    }
+}
+
+/// Migrate refused to edit `path`, and (it edits before storing) nothing
+/// was stored.
 fn refuse(path: &Path, why: &str) -> Error {
     Error::Config(format!(
-        "cannot take the key out of {} ({why}): the key is in the keychain now; remove it \
-         from the file by hand",
+        "cannot take the key out of {} ({why}): nothing was stored and no file changed; \
+         store the key with `snowplow-credentials key set`, then remove it from the file by \
+         hand",
         super::display_path(path)
     ))
+}
+
+/// `text`'s lines, each with its own line end (`\n`, `\r\n` or none).
+fn lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n').collect()
+}
+
+/// A line without its line end.
+fn bare(line: &str) -> &str {
+    line.trim_end_matches(['\r', '\n'])
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -51,22 +87,23 @@ pub fn profile_key(path: &Path, profile: &str) -> Result<Edit> {
     let expected: Vec<(String, bool)> = (keys(&before).into_iter())
         .map(|(name, has)| (name.clone(), has && name != profile))
         .collect();
-    let candidates = text.lines().enumerate().filter(|(_, line)| {
+    let lines = lines(&text);
+    let candidates = lines.iter().enumerate().filter(|(_, line)| {
         let line = line.trim_start();
         line.strip_prefix("api_key")
             .is_some_and(|rest| rest.trim_start().starts_with('='))
     });
-    for (n, _) in candidates {
-        let edited: Vec<&str> = (text.lines().enumerate())
-            .map(|(i, line)| {
-                if i == n {
-                    "api_key_source = \"keychain\""
-                } else {
-                    line
-                }
-            })
-            .collect();
-        let edited = edited.join("\n") + "\n";
+    for (n, line) in candidates {
+        // The line's indent and line end stay; only its words change.
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let end = &line[bare(line).len()..];
+        let mut edited = String::with_capacity(text.len());
+        for (i, l) in lines.iter().enumerate() {
+            match i == n {
+                true => edited.extend([indent, "api_key_source = \"keychain\"", end]),
+                false => edited.push_str(l),
+            }
+        }
         let Ok(after) = file::parse(path, &edited) else {
             continue;
         };
@@ -76,6 +113,7 @@ pub fn profile_key(path: &Path, profile: &str) -> Result<Edit> {
         if switched && keys(&after) == expected {
             return Ok(Edit {
                 path: path.to_path_buf(),
+                before: text.clone(),
                 text: edited,
                 what: format!(
                     "replaced api_key with api_key_source = \"keychain\" in profile \"{profile}\" \
@@ -105,29 +143,29 @@ pub fn cli_key(path: &Path, yml: bool) -> Result<Edit> {
         .find(|(k, _)| *k == SECRET)
         .map_or("", |f| f.1);
     let is_key_line = |line: &str| {
-        let line = line.trim_start();
+        let line = bare(line).trim_start();
         let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
         let name = if yml { SECRET } else { var };
         line.strip_prefix(name)
             .is_some_and(|rest| rest.trim_start().starts_with(if yml { ":" } else { "=" }))
     };
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = lines(&text);
     let found: Vec<usize> = (0..lines.len())
         .filter(|&i| is_key_line(lines[i]))
         .collect();
     let [n] = found[..] else {
         return Err(refuse(path, "not exactly one line holds the key"));
     };
-    let kept: Vec<&str> = (lines.iter().enumerate())
+    let edited: String = (lines.iter().enumerate())
         .filter(|(i, _)| *i != n)
         .map(|(_, l)| *l)
         .collect();
-    let edited = kept.join("\n") + "\n";
     let mut expected = before;
     expected.remove(SECRET);
     match parse(&edited) {
         Ok(after) if after == expected => Ok(Edit {
             path: path.to_path_buf(),
+            before: text,
             what: format!("removed the key's line from {}", super::display_path(path)),
             text: edited,
         }),
@@ -180,7 +218,51 @@ mod tests {
             ("snowplow.yml", "console:\n  org-id: o\n"),
         ] {
             let e = edit_of(name, text).err().unwrap().to_string();
-            assert!(e.contains("remove it from the file by hand"), "{e}");
+            assert!(e.contains("nothing was stored and no file changed"), "{e}");
         }
+    }
+
+    #[test]
+    fn every_other_byte_is_kept() {
+        // CRLF line ends, no final newline, a file left empty.
+        let crlf = "# mine\r\nSNOWPLOW_CONSOLE_API_KEY=k\r\nSNOWPLOW_CONSOLE_ORG_ID=o";
+        let edit = edit_of(".env", crlf).unwrap();
+        assert_eq!(edit.text, "# mine\r\nSNOWPLOW_CONSOLE_ORG_ID=o");
+        let last = "console:\r\n  org-id: o\r\n  api-key: k";
+        assert_eq!(
+            edit_of("snowplow.yml", last).unwrap().text,
+            "console:\r\n  org-id: o\r\n"
+        );
+        assert_eq!(
+            edit_of(".env", "SNOWPLOW_CONSOLE_API_KEY=k\n")
+                .unwrap()
+                .text,
+            ""
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let toml = "[profiles.a]\r\n  org_id = \"o\"\r\n  api_key = \"k\"  # old\r\n";
+        std::fs::write(&path, toml).unwrap();
+        assert_eq!(
+            profile_key(&path, "a").unwrap().text,
+            "[profiles.a]\r\n  org_id = \"o\"\r\n  api_key_source = \"keychain\"\r\n"
+        );
+    }
+
+    #[test]
+    fn a_file_changed_since_the_edit_was_made_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "SNOWPLOW_CONSOLE_API_KEY=k\nA=1\n").unwrap();
+        let edit = cli_key(&path, false).unwrap();
+        std::fs::write(&path, "SNOWPLOW_CONSOLE_API_KEY=k\nA=2\n").unwrap();
+        let e = edit.apply().unwrap_err().to_string();
+        assert!(e.contains("changed while its key was being moved"), "{e}");
+        let left = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(left, "SNOWPLOW_CONSOLE_API_KEY=k\nA=2\n");
+        // Unchanged, it is written.
+        let edit = cli_key(&path, false).unwrap();
+        edit.apply().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "A=2\n");
     }
 }

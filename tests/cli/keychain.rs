@@ -133,6 +133,40 @@ fn delete_destroys_the_entry_wherever_it_is_linked() {
     assert!(out.stdout.contains("print: 1"), "{}", out.stdout);
 }
 
+/// A snowplow.yml whose key cannot be taken out by one line's removal is
+/// refused before anything is stored: the message says so, and the store
+/// has no entry afterwards.
+#[test]
+fn a_migrate_refused_stores_nothing_and_says_so() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    let yml = sandbox.path(".config/snowplow/snowplow.yml");
+    let text = format!(
+        "console:\n  api-key: >-\n    {}\n  api-key-id: {}\n  org-id: {}\n  host: {}\n",
+        console::KEY,
+        console::KEY_ID,
+        console::ORG,
+        console.url()
+    );
+    crate::machine::write_private(&yml, &text);
+    let out = sandbox.run(&["key", "migrate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    harness::assert_one_clear_line(&out.stderr);
+    assert!(
+        out.stderr
+            .contains("nothing was stored and no file changed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&yml).unwrap(), text);
+    let get = sandbox.run(&["key", "get"]);
+    assert_eq!(get.code, 1, "{}", get.stderr);
+    assert!(get.stderr.contains("no API key ID"), "{}", get.stderr);
+}
+
 #[test]
 fn get_prints_the_key_to_a_pipe_and_exec_hands_it_over() {
     if !keyring_usable() {
