@@ -172,50 +172,69 @@ fn unnamed() -> Result<(Choice, String)> {
 
 /// Checks a key before it is stored: one line, not empty, not huge.
 pub fn check(key: &str) -> Result<()> {
+    match flaw(key) {
+        None => Ok(()),
+        Some(flaw) => Err(Error::Input(format!(
+            "the API key {flaw}: nothing was stored; give the bare value"
+        ))),
+    }
+}
+
+/// What makes `key` no API key, if anything: the one rule for a key going
+/// into a store and for one coming out of it (another program may have
+/// written the entry).
+fn flaw(key: &str) -> Option<String> {
     if key.is_empty() {
-        return Err(Error::Input(
-            "the API key is empty: nothing was stored".into(),
-        ));
+        return Some("is empty".into());
     }
     if key.contains(['\r', '\n']) {
-        return Err(Error::Input(
-            "the API key has more than one line: give the bare value".into(),
-        ));
+        return Some("has more than one line".into());
     }
     // It goes into an HTTP header, where a control character is refused at
     // every exchange: refuse it here, once, where it can be fixed.
     if key.chars().any(char::is_control) {
-        return Err(Error::Input(
-            "the API key holds a control character: give the bare value".into(),
-        ));
+        return Some("holds a control character".into());
     }
     if key.len() > MAX_KEY {
-        return Err(Error::Input(format!(
-            "the API key is {} bytes, more than the {MAX_KEY} a keychain entry takes: is it \
-             really the key?",
+        return Some(format!(
+            "is {} bytes, more than the {MAX_KEY} a keychain entry takes: is it really the key?",
             key.len()
-        )));
+        ));
     }
-    Ok(())
+    None
+}
+
+/// `key` as read from `store`, if it is one (see [`flaw`]).
+fn usable(entry: &Entry, store: &str, key: Secret<String>) -> Result<Secret<String>> {
+    match flaw(key.expose()) {
+        None => Ok(key),
+        Some(flaw) => Err(Error::Config(format!(
+            "the entry for {} in {store} {flaw}: store the key again with \
+             `snowplow-credentials key set`",
+            entry.describe()
+        ))),
+    }
 }
 
 /// The key of `entry`, read from the store on a cache miss; an error when
 /// there is none, saying how to store it.
 pub fn read(entry: &Entry) -> Result<Secret<String>> {
     let store = store(entry.store)?;
-    store.get(entry)?.ok_or_else(|| {
+    let key = store.get(entry)?.ok_or_else(|| {
         Error::Config(format!(
             "no {} in {}: store it with `snowplow-credentials key set` (or `key migrate`)",
             entry.describe(),
             store.name()
         ))
-    })
+    })?;
+    usable(entry, store.name(), key)
 }
 
 /// The key of `entry` if the store has it, else `other`'s: for a key that
 /// may or may not have been moved into the keychain. A store that cannot
 /// be used (none runs here, keyctl is blocked) is only mentioned with -v,
-/// unless `other` fails too: then both are said.
+/// unless `other` fails too: then both are said. An entry that holds no
+/// usable key is an error.
 pub fn read_or(
     entry: &Entry,
     other: impl FnOnce() -> Result<Secret<String>>,
@@ -228,11 +247,12 @@ pub fn read_or(
             entry.describe(),
             store.name()
         );
-        Ok(found)
+        Ok((store.name(), found))
     });
     match found {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => other(),
+        // An entry that is no key is an error, not a reason to use `other`.
+        Ok((name, Some(key))) => usable(entry, name, key),
+        Ok((_, None)) => other(),
         Err(e) => {
             crate::debug!("{e}");
             other().map_err(|missing| Error::Config(format!("{missing} (the keychain: {e})")))
@@ -274,6 +294,14 @@ mod tests {
             assert!(why.contains("control character"), "{bad:?}: {why}");
         }
         assert!(check("fine").is_ok());
+        // What another program stored is held to the same rule.
+        let e = usable(&entry, "the store", Secret::new("a\nb".into())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the entry for API key ID k for organization o at https://console.example/ in the \
+             store has more than one line: store the key again with `snowplow-credentials key set`"
+        );
+        assert!(usable(&entry, "s", Secret::new("fine".into())).is_ok());
     }
 
     #[cfg(target_os = "linux")]
