@@ -537,6 +537,18 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, Fault> {
     Ok(message)
 }
 
+/// Whether `name` is a well-formed error name (`org.freedesktop.Secret.
+/// Error.IsLocked`): dotted words of ASCII letters, digits and `_`, at most
+/// 255 bytes. Anything else is not quoted: it is not a name.
+fn error_name(name: &str) -> bool {
+    let word = |w: &str| {
+        !w.is_empty()
+            && !w.starts_with(|c: char| c.is_ascii_digit())
+            && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    name.len() <= 255 && name.contains('.') && name.split('.').all(word)
+}
+
 /// An error message from the bus as one short line.
 fn one_line(text: &str) -> String {
     let text: String = text
@@ -549,10 +561,12 @@ fn one_line(text: &str) -> String {
 
 // The connection.
 
-/// The session bus's address, `DBUS_SESSION_BUS_ADDRESS` (empty counts as
-/// unset).
+/// The session bus's address, `DBUS_SESSION_BUS_ADDRESS`. Empty counts as
+/// unset, and so does GLib's `disabled:`, which says there is no bus.
 pub fn session_address() -> Option<String> {
-    std::env::var(ENV_ADDRESS).ok().filter(|a| !a.is_empty())
+    std::env::var(ENV_ADDRESS)
+        .ok()
+        .filter(|a| !a.is_empty() && !a.starts_with("disabled:"))
 }
 
 pub const ENV_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
@@ -787,7 +801,8 @@ impl Connection {
             match reply.kind {
                 METHOD_RETURN => return Ok(reply.body),
                 ERROR => {
-                    let name = one_line(reply.error_name.as_deref().unwrap_or("an error"));
+                    let name = reply.error_name.as_deref().filter(|n| error_name(n));
+                    let name = name.unwrap_or("an error").to_string();
                     let message = match reply.body.first() {
                         Some(Value::Str(text)) => one_line(text),
                         _ => String::new(),
@@ -967,6 +982,24 @@ mod tests {
         assert!(e.contains("the `tcp` transport"), "{e}");
         assert!(places("unix:path=%zz").is_err());
         assert!(places("unix:tmpdir=/tmp").is_err());
+    }
+
+    #[test]
+    fn only_well_formed_error_names_are_quoted() {
+        for good in ["org.freedesktop.Secret.Error.IsLocked", "a.b_2"] {
+            assert!(error_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "nodots",
+            "a..b",
+            "a.2b",
+            "bad secret: SECRET-1",
+            "a.b-c",
+        ] {
+            assert!(!error_name(bad), "{bad}");
+        }
+        assert!(!error_name(&format!("a.{}", "b".repeat(300))));
     }
 
     #[test]

@@ -66,11 +66,36 @@ fn failed(what: &str, fault: Fault) -> Error {
     }
 }
 
+/// How to unlock it. Headless, gnome-keyring takes a password only when
+/// it starts (`--unlock` reaches no daemon the bus has already started),
+/// so the advice restarts it unlocked.
+const UNLOCK: &str = "log in to the desktop, or on a headless machine start it unlocked with \
+     `gnome-keyring-daemon --replace --unlock --components=secrets` (the password on its \
+     standard input)";
+
 fn locked() -> Error {
     Error::Config(format!(
-        "{NAME} is locked: unlock its default collection (log in to the desktop, or \
-         `gnome-keyring-daemon --unlock` on a headless machine), then try again"
+        "{NAME} is locked: unlock its default collection ({UNLOCK}), then try again; or set \
+         {}=keyutils to use the kernel keyring",
+        super::ENV_STORE
     ))
+}
+
+/// A fault from the call that carried `key`, without the callee's text: a
+/// service may quote what it was given, and the key must not reach a
+/// message. Its error name stays (a well-formed one, `dbus.rs` checks),
+/// with the key taken out should it be made of a name's characters.
+fn without_text(fault: Fault, key: &str) -> Fault {
+    match fault {
+        Fault::Remote { name, .. } => Fault::Remote {
+            name: match key.is_empty() {
+                true => name,
+                false => name.replace(key, "[the key]"),
+            },
+            message: String::new(),
+        },
+        other => other,
+    }
 }
 
 fn odd(what: &str) -> Error {
@@ -97,12 +122,16 @@ pub fn on_the_bus() -> Result<bool> {
     let mut bus = connect()?;
     let mut ask =
         |member, args: &[Value]| (bus.call_bus(member, args)).map_err(|f| failed("look for", f));
+    // A reply of the wrong type is an error, never "no Secret Service".
     let owned = ask("NameHasOwner", &[Value::Str(BUS_NAME.into())])?;
-    if owned.first().and_then(Value::as_bool) == Some(true) {
-        return Ok(true);
+    match owned.first().and_then(Value::as_bool) {
+        Some(true) => return Ok(true),
+        Some(false) => {}
+        None => return Err(odd("look for")),
     }
     let names = ask("ListActivatableNames", &[])?;
-    let names = names.first().and_then(Value::as_array).unwrap_or_default();
+    let names = names.first().and_then(Value::as_array);
+    let names = names.ok_or_else(|| odd("look for"))?;
     Ok(names.iter().any(|n| n.as_str() == Some(BUS_NAME)))
 }
 
@@ -192,8 +221,7 @@ impl Store for SecretService {
             Some("/") => {
                 return Err(Error::Config(format!(
                     "{NAME} has no default collection to store the key in: create and unlock \
-                     one (log in to the desktop, or `gnome-keyring-daemon --unlock` on a \
-                     headless machine)"
+                     one ({UNLOCK})"
                 )));
             }
             Some(path) => path.to_string(),
@@ -248,8 +276,13 @@ impl Store for SecretService {
                 "CreateItem",
                 &[properties, secret, Value::Bool(true)],
             )
-            .map_err(|f| failed("store the key in", f))?;
-        session.refuse_prompt(created.get(1))
+            .map_err(|f| failed("store the key in", without_text(f, key.expose())))?;
+        session.refuse_prompt(created.get(1))?;
+        // No prompt and no item ("/" both) is not a stored key.
+        match created.first().and_then(Value::as_str) {
+            Some(item) if item != "/" => Ok(()),
+            _ => Err(odd("store the key in")),
+        }
     }
 
     fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
@@ -293,5 +326,21 @@ impl Store for SecretService {
             session.refuse_prompt(reply.first())?;
         }
         Ok(!unlocked.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_never_reaches_a_message_from_the_call_that_carried_it() {
+        let fault = Fault::Remote {
+            name: "org.example.Error.Bad_key_abc".into(),
+            message: "bad secret: key_abc".into(),
+        };
+        let shown = failed("store the key in", without_text(fault, "key_abc")).to_string();
+        assert!(!shown.contains("key_abc"), "{shown}");
+        assert!(shown.contains("org.example.Error.Bad_[the key]"), "{shown}");
     }
 }
