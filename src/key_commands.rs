@@ -262,6 +262,11 @@ fn prompt(question: &str) -> Result<String> {
         }
         Err(e) => return Err(Error::io("cannot turn off the terminal's echo", e)),
     };
+    // Ctrl-D (or a read error) left the cursor on the prompt's line, where
+    // the message that follows would be glued.
+    if !line.ends_with('\n') {
+        let _ = writeln!(std::io::stderr());
+    }
     Ok(line)
 }
 

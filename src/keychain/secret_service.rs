@@ -69,9 +69,8 @@ fn failed(what: &str, fault: Fault) -> Error {
 /// How to unlock it. Headless, gnome-keyring takes a password only when
 /// it starts (`--unlock` reaches no daemon the bus has already started),
 /// so the advice restarts it unlocked.
-const UNLOCK: &str = "log in to the desktop, or on a headless machine start it unlocked with \
-     `gnome-keyring-daemon --replace --unlock --components=secrets` (the password on its \
-     standard input)";
+const UNLOCK: &str = "log in to the desktop, or on a headless machine restart it unlocked: pipe \
+     the password to `gnome-keyring-daemon --replace --unlock --components=secrets`";
 
 fn locked() -> Error {
     Error::Config(format!(

@@ -97,3 +97,28 @@ fn ctrl_c_at_the_prompt_leaves_the_terminal_echoing() {
         "exit code, echo while asking, echo after: {shown}"
     );
 }
+
+/// Ctrl-D at the prompt (no key) is the empty key's one-line error, on a
+/// line of its own rather than after the question; nothing is stored.
+#[test]
+fn ctrl_d_at_the_prompt_is_an_error_on_its_own_line() {
+    let Some(python) = harness::require("python3") else {
+        return;
+    };
+    let console = Console::start();
+    let mut sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "keyutils");
+    let typed = output_of(
+        &mut sandbox.program(&python, &["-c", TYPIST, harness::BIN, "\u{4}"]),
+        None,
+    );
+    assert_eq!(typed.code, 0, "{}{}", typed.stdout, typed.stderr);
+    let (summary, shown) = typed.stdout.split_once('\n').unwrap();
+    assert_eq!(summary, "1 False True", "{shown}");
+    let error = "snowplow-credentials: the API key is empty: nothing was stored";
+    assert!(
+        shown.lines().any(|line| line.starts_with(error)),
+        "{shown:?}"
+    );
+}
