@@ -75,23 +75,30 @@ fn set_at_a_terminal_does_not_echo_the_key_and_restores_echo() {
         .success();
 }
 
-/// Ctrl-C at the prompt ends `key set` as it would any program (by SIGINT),
-/// but not before the terminal's echo is back on.
-#[test]
-fn ctrl_c_at_the_prompt_leaves_the_terminal_echoing() {
-    let Some(python) = harness::require("python3") else {
-        return;
-    };
+/// `key set` at a new terminal where `typed` is typed: the summary line
+/// (exit code, echo while asking, echo after) and what the terminal showed.
+fn typed_at_the_prompt(typed: &str) -> Option<(String, String)> {
+    let python = harness::require("python3")?;
     let console = Console::start();
     let mut sandbox = Sandbox::new();
     keychain_profile(&sandbox, &console);
     sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "keyutils");
-    let typed = output_of(
-        &mut sandbox.program(&python, &["-c", TYPIST, harness::BIN, "\u{3}"]),
+    let out = output_of(
+        &mut sandbox.program(&python, &["-c", TYPIST, harness::BIN, typed]),
         None,
     );
-    assert_eq!(typed.code, 0, "{}{}", typed.stdout, typed.stderr);
-    let (summary, shown) = typed.stdout.split_once('\n').unwrap();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let (summary, shown) = out.stdout.split_once('\n').unwrap();
+    Some((summary.to_string(), shown.to_string()))
+}
+
+/// Ctrl-C at the prompt ends `key set` as it would any program (by SIGINT),
+/// but not before the terminal's echo is back on.
+#[test]
+fn ctrl_c_at_the_prompt_leaves_the_terminal_echoing() {
+    let Some((summary, shown)) = typed_at_the_prompt("\u{3}") else {
+        return;
+    };
     assert_eq!(
         summary, "-2 False True",
         "exit code, echo while asking, echo after: {shown}"
@@ -102,19 +109,9 @@ fn ctrl_c_at_the_prompt_leaves_the_terminal_echoing() {
 /// line of its own rather than after the question; nothing is stored.
 #[test]
 fn ctrl_d_at_the_prompt_is_an_error_on_its_own_line() {
-    let Some(python) = harness::require("python3") else {
+    let Some((summary, shown)) = typed_at_the_prompt("\u{4}") else {
         return;
     };
-    let console = Console::start();
-    let mut sandbox = Sandbox::new();
-    keychain_profile(&sandbox, &console);
-    sandbox.set("SNOWPLOW_CREDENTIALS_KEYCHAIN", "keyutils");
-    let typed = output_of(
-        &mut sandbox.program(&python, &["-c", TYPIST, harness::BIN, "\u{4}"]),
-        None,
-    );
-    assert_eq!(typed.code, 0, "{}{}", typed.stdout, typed.stderr);
-    let (summary, shown) = typed.stdout.split_once('\n').unwrap();
     assert_eq!(summary, "1 False True", "{shown}");
     let error = "snowplow-credentials: the API key is empty: nothing was stored";
     assert!(

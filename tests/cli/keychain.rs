@@ -10,6 +10,8 @@
 //! own.
 
 use crate::console::{self, Console};
+use std::path::PathBuf;
+
 use crate::harness::{self, Sandbox, output_of};
 
 /// A profile whose key is in the keychain.
@@ -100,6 +102,21 @@ fn set_then_a_miss_exchanges_with_it_a_hit_does_not_read_it_and_delete_removes_i
     assert!(again.success().stderr.contains("nothing to delete"));
 }
 
+/// A private snowplow.yml for `console`: `start` (which opens the
+/// `console:` mapping and holds the key) then the key ID, organization and
+/// host; its path and text.
+fn snowplow_yml(sandbox: &Sandbox, console: &Console, start: &str) -> (PathBuf, String) {
+    let yml = sandbox.path(".config/snowplow/snowplow.yml");
+    let text = format!(
+        "{start}  api-key-id: {}\n  org-id: {}\n  host: {}\n",
+        console::KEY_ID,
+        console::ORG,
+        console.url()
+    );
+    crate::machine::write_private(&yml, &text);
+    (yml, text)
+}
+
 /// `key delete` destroys the entry, not only its link from `@u`: a copy
 /// linked into another keyring (by any process of this user) goes too.
 #[test]
@@ -143,15 +160,8 @@ fn a_migrate_refused_stores_nothing_and_says_so() {
     }
     let console = Console::start();
     let sandbox = Sandbox::new();
-    let yml = sandbox.path(".config/snowplow/snowplow.yml");
-    let text = format!(
-        "console:\n  api-key: >-\n    {}\n  api-key-id: {}\n  org-id: {}\n  host: {}\n",
-        console::KEY,
-        console::KEY_ID,
-        console::ORG,
-        console.url()
-    );
-    crate::machine::write_private(&yml, &text);
+    let key = format!("console:\n  api-key: >-\n    {}\n", console::KEY);
+    let (yml, text) = snowplow_yml(&sandbox, &console, &key);
     let out = sandbox.run(&["key", "migrate"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     harness::assert_one_clear_line(&out.stderr);
@@ -343,15 +353,11 @@ fn migrate_moves_snowplow_clis_key_into_the_keychain_and_out_of_its_file() {
     }
     let console = Console::start();
     let sandbox = Sandbox::new();
-    let yml = sandbox.path(".config/snowplow/snowplow.yml");
-    let text = format!(
-        "# written by snowplow-cli setup\nconsole:\n  api-key: {}\n  api-key-id: {}\n  org-id: {}\n  host: {}\n",
-        console::KEY,
-        console::KEY_ID,
-        console::ORG,
-        console.url()
+    let key = format!(
+        "# written by snowplow-cli setup\nconsole:\n  api-key: {}\n",
+        console::KEY
     );
-    crate::machine::write_private(&yml, &text);
+    let (yml, text) = snowplow_yml(&sandbox, &console, &key);
     let out = sandbox.run(&["key", "migrate"]);
     out.success();
     assert!(out.stderr.contains("stored API key ID"), "{}", out.stderr);
