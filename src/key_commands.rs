@@ -120,17 +120,25 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
     let key = source.read("API key", &place, settings.command_timeout, &hidden)?;
     store_checked(store, entry, &key)?;
     let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
+    apply(edits, &mut said)?;
+    said.append(&mut notes);
+    Ok(said.join("\n"))
+}
+
+/// Writes the edits in turn, adding what each did to `said`. The key is
+/// stored by then: a file that cannot be edited keeps its copy too, and
+/// the one-line error says what was done before it.
+fn apply(edits: Vec<migrate::Edit>, said: &mut Vec<String>) -> Result<()> {
     for edit in edits {
-        // The key is stored: a file that cannot be edited now keeps its
-        // copy too, and the message says so after what was done.
         if let Err(e) = edit.apply() {
-            said.push(format!("{e} (the key is in {} too)", store.name()));
-            return Err(Error::Config(said.join("\n")));
+            return Err(Error::Config(format!(
+                "{e}; done before that: {}",
+                said.join("; ")
+            )));
         }
         said.push(edit.what);
     }
-    said.append(&mut notes);
-    Ok(said.join("\n"))
+    Ok(())
 }
 
 /// The edits that take `value` out of snowplow-cli's own files, and a note
@@ -330,5 +338,36 @@ mod tests {
         };
         store_checked(&store, &entry, &key).unwrap();
         assert_eq!(store.held.borrow().as_deref(), Some("the-key"));
+    }
+
+    #[test]
+    fn a_file_changed_meanwhile_is_one_line_saying_what_was_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a/.env"), dir.path().join("b/.env"));
+        for path in [&a, &b] {
+            std::fs::create_dir(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "SNOWPLOW_CONSOLE_API_KEY=k\nX=1\n").unwrap();
+        }
+        let edits = vec![
+            migrate::cli_key(&a, false).unwrap(),
+            migrate::cli_key(&b, false).unwrap(),
+        ];
+        std::fs::write(&b, "SNOWPLOW_CONSOLE_API_KEY=k\nX=2\n").unwrap();
+        let mut said = vec!["stored it".to_string()];
+        let e = apply(edits, &mut said).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.contains("changed while its key was being moved"), "{e}");
+        assert!(
+            e.ends_with(&format!(
+                "done before that: stored it; removed the key's line from {}",
+                crate::config::display_path(&a)
+            )),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "X=1\n");
+        assert_eq!(
+            std::fs::read_to_string(&b).unwrap(),
+            "SNOWPLOW_CONSOLE_API_KEY=k\nX=2\n"
+        );
     }
 }
