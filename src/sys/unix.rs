@@ -538,6 +538,11 @@ pub fn raise_sigterm() {
 /// The user keyring, `@u`.
 #[cfg(target_os = "linux")]
 const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+/// This process's own keyring (made on first use, gone at exit).
+#[cfg(target_os = "linux")]
+const KEY_SPEC_PROCESS_KEYRING: libc::c_long = -2;
+#[cfg(target_os = "linux")]
+const KEYCTL_LINK: libc::c_long = 8;
 #[cfg(target_os = "linux")]
 const KEYCTL_SETPERM: libc::c_long = 5;
 #[cfg(target_os = "linux")]
@@ -583,8 +588,16 @@ fn key_gone(e: &io::Error) -> bool {
     )
 }
 
-/// Adds (or updates) the `user` key `desc` with `payload` in the user
-/// keyring, then gives it the permissions `perm`.
+/// Adds the `user` key `desc` with `payload` to the user keyring, with the
+/// permissions `perm`, in place of any key of that name there.
+///
+/// The key is made in this process's own keyring, which the process
+/// possesses, so that setting its permissions is allowed; then it is linked
+/// into `@u`. Made in `@u` directly, a session that does not link `@u`
+/// (`keyctl session -`, systemd services, some container runtimes) could
+/// not set the permissions of the new key, and would leave it in `@u`
+/// with the kernel's defaults, unreadable and undeletable to itself. Should
+/// the link fail, the key goes with the process keyring when we exit.
 #[cfg(target_os = "linux")]
 pub fn user_key_add(desc: &CStr, payload: &[u8], perm: u32) -> io::Result<KeySerial> {
     // SAFETY: NUL-terminated strings and a buffer with its length, all
@@ -596,7 +609,7 @@ pub fn user_key_add(desc: &CStr, payload: &[u8], perm: u32) -> io::Result<KeySer
             desc.as_ptr(),
             payload.as_ptr(),
             payload.len(),
-            KEY_SPEC_USER_KEYRING,
+            KEY_SPEC_PROCESS_KEYRING,
         )
     };
     if serial < 0 {
@@ -604,6 +617,13 @@ pub fn user_key_add(desc: &CStr, payload: &[u8], perm: u32) -> io::Result<KeySer
     }
     // SAFETY: plain integer arguments.
     if unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, serial, perm) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: plain integer arguments. Linking displaces a key of the same
+    // type and description already in `@u`.
+    let linked =
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_LINK, serial, KEY_SPEC_USER_KEYRING) };
+    if linked < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(serial)

@@ -150,6 +150,47 @@ fn delete_destroys_the_entry_wherever_it_is_linked() {
     assert!(out.stdout.contains("print: 1"), "{}", out.stdout);
 }
 
+/// A session keyring that does not link `@u` (`keyctl session -`, as in
+/// systemd services and some containers) does not possess what `@u`
+/// holds: `key set`, `get` and `delete` work there all the same, and the
+/// key set there is the one other sessions find.
+#[test]
+fn a_session_that_does_not_link_the_user_keyring_sets_gets_and_deletes() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    let script = format!(
+        "printf %s '{key}' | \"$BIN\" --profile kc key set && \"$BIN\" --profile kc key get && \
+         printf %s '{key}2' | \"$BIN\" --profile kc key set && \"$BIN\" --profile kc key get",
+        key = console::KEY
+    );
+    let mut command = sandbox.program("keyctl", &["session", "-", "sh", "-c", &script]);
+    command.env("BIN", harness::BIN);
+    let out = output_of(&mut command, None);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .skip_while(|l| l.starts_with("Joined"))
+            .collect::<Vec<_>>(),
+        [console::KEY.to_string(), format!("{}2", console::KEY)],
+        "{}",
+        out.stderr
+    );
+    // Outside that session: the second key, then deleted from inside one.
+    let get = sandbox.run(&["--profile", "kc", "key", "get"]);
+    assert_eq!(get.success().stdout, format!("{}2\n", console::KEY));
+    let script = "\"$BIN\" --profile kc key delete";
+    let mut command = sandbox.program("keyctl", &["session", "-", "sh", "-c", script]);
+    command.env("BIN", harness::BIN);
+    let out = output_of(&mut command, None);
+    assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
+    let get = sandbox.run(&["--profile", "kc", "key", "get"]);
+    assert_eq!(get.code, 1, "{}", get.stderr);
+}
+
 /// A snowplow.yml whose key cannot be taken out by one line's removal is
 /// refused before anything is stored: the message says so, and the store
 /// has no entry afterwards.
