@@ -93,15 +93,22 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
         SecretSource::KeychainFirst(_, inner)
             if matches!(
                 **inner,
-                SecretSource::Inline(_) | SecretSource::SnowplowCli { .. }
+                SecretSource::Inline(_)
+                    | SecretSource::SnowplowCli { .. }
+                    | SecretSource::Missing(_)
             ) =>
         {
-            // Moved already: no file holds a key, the store does.
-            if matches!(**inner, SecretSource::SnowplowCli { .. })
-                && migrate::cli_keys()?.is_empty()
-                && store.get(entry)?.is_some()
-            {
-                return Ok(nothing_to_do());
+            // Moved already: no file of snowplow-cli's holds a key.
+            if !matches!(**inner, SecretSource::Inline(_)) && migrate::cli_keys()?.is_empty() {
+                return match store.get(entry)? {
+                    Some(_) => Ok(nothing_to_do()),
+                    None => Err(Error::Config(format!(
+                        "no API key to migrate: snowplow-cli's files hold none, and {} has \
+                         none for {}; store it with `snowplow-credentials key set`",
+                        store.name(),
+                        entry.describe()
+                    ))),
+                };
             }
             let value = inner.read("API key", &place, settings.command_timeout, &hidden)?;
             let (edits, notes) = cli_key_edits(&value)?;
@@ -118,6 +125,17 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
         }
     };
     let key = source.read("API key", &place, settings.command_timeout, &hidden)?;
+    // A different key already stored may be the one in use (snowplow-cli's
+    // identity reads the keychain first): never replaced by a file's.
+    if (store.get(entry)?).is_some_and(|held| held.expose() != key.expose()) {
+        return Err(Error::Config(format!(
+            "{} already holds a different key for {}: nothing was stored and no file changed; \
+             if the file's key is the one to keep, run `snowplow-credentials key delete` first, \
+             else remove the key from the file by hand",
+            store.name(),
+            entry.describe()
+        )));
+    }
     store_checked(store, entry, &key)?;
     let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
     apply(edits, &mut said)?;

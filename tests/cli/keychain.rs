@@ -426,6 +426,41 @@ fn migrate_moves_snowplow_clis_key_into_the_keychain_and_out_of_its_file() {
         "echo \"$SNOWPLOW_CONSOLE_API_KEY\"",
     ]);
     assert_eq!(exec.success().stdout, format!("{}\n", console::KEY));
+    // Moved already: said so, and nothing changes.
+    let again = sandbox.run(&["key", "migrate"]);
+    assert!(
+        again.success().stderr.contains("nothing to migrate"),
+        "{}",
+        again.stderr
+    );
+    sandbox.run(&["key", "delete"]).success();
+}
+
+/// A different key already in the keychain is the one snowplow-cli's
+/// identity uses: migrate never replaces it with the file's.
+#[test]
+fn migrate_never_replaces_a_different_key_in_the_keychain() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    let (yml, text) = snowplow_yml(&sandbox, &console, "console:\n  api-key: old-file-key\n");
+    sandbox
+        .run_with_stdin(&["key", "set"], console::KEY)
+        .success();
+    let out = sandbox.run(&["key", "migrate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    harness::assert_one_clear_line(&out.stderr);
+    assert!(
+        out.stderr.contains("already holds a different key"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("old-file-key"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&yml).unwrap(), text);
+    let get = sandbox.run(&["key", "get"]);
+    assert_eq!(get.success().stdout, format!("{}\n", console::KEY));
     sandbox.run(&["key", "delete"]).success();
 }
 
