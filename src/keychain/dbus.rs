@@ -244,6 +244,33 @@ impl Writer {
     }
 }
 
+/// A method return to `serial` carrying `values`, as a bus would send it
+/// (for tests' stand-in buses).
+#[cfg(test)]
+pub fn reply(serial: u32, values: &[Value]) -> Vec<u8> {
+    let mut body = Writer { buf: Vec::new() };
+    for value in values {
+        body.put(value);
+    }
+    let signature: String = values.iter().map(Value::signature).collect();
+    let mut w = Writer {
+        buf: vec![b'l', METHOD_RETURN, 0, 1],
+    };
+    w.u32(body.buf.len() as u32);
+    w.u32(1000 + serial);
+    let field = |code: u8, value: Value| {
+        Value::Struct(vec![Value::Byte(code), Value::Variant(Box::new(value))])
+    };
+    let mut fields = vec![field(5, Value::U32(serial))];
+    if !signature.is_empty() {
+        fields.push(field(8, Value::Sig(signature)));
+    }
+    w.put(&Value::Array("(yv)".into(), fields));
+    w.pad(8);
+    w.buf.extend_from_slice(&body.buf);
+    w.buf
+}
+
 /// A method call to `destination`, numbered `serial`, as bytes.
 pub fn method_call(
     serial: u32,

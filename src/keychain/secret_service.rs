@@ -118,19 +118,27 @@ fn connect() -> Result<Connection> {
 /// Whether the session bus has a Secret Service, running or startable:
 /// how the store is chosen when none is named (see `super::store`).
 pub fn on_the_bus() -> Result<bool> {
-    let mut bus = connect()?;
+    has_secret_service(&mut connect()?)
+}
+
+fn has_secret_service(bus: &mut Connection) -> Result<bool> {
     let mut ask =
         |member, args: &[Value]| (bus.call_bus(member, args)).map_err(|f| failed("look for", f));
     // A reply of the wrong type is an error, never "no Secret Service".
+    // Exactly the reply's one value, of its one type.
     let owned = ask("NameHasOwner", &[Value::Str(BUS_NAME.into())])?;
-    match owned.first().and_then(Value::as_bool) {
-        Some(true) => return Ok(true),
-        Some(false) => {}
-        None => return Err(odd("look for")),
+    match owned.as_slice() {
+        [Value::Bool(true)] => return Ok(true),
+        [Value::Bool(false)] => {}
+        _ => return Err(odd("look for")),
     }
     let names = ask("ListActivatableNames", &[])?;
-    let names = names.first().and_then(Value::as_array);
-    let names = names.ok_or_else(|| odd("look for"))?;
+    let [Value::Array(sig, names)] = names.as_slice() else {
+        return Err(odd("look for"));
+    };
+    if sig != "s" {
+        return Err(odd("look for"));
+    }
     Ok(names.iter().any(|n| n.as_str() == Some(BUS_NAME)))
 }
 
@@ -341,5 +349,77 @@ mod tests {
         let shown = failed("store the key in", without_text(fault, "key_abc")).to_string();
         assert!(!shown.contains("key_abc"), "{shown}");
         assert!(shown.contains("org.example.Error.Bad_[the key]"), "{shown}");
+    }
+
+    /// A bus that authenticates us, answers Hello, then sends `replies`
+    /// (to serials 2, 3, …) whatever is asked.
+    fn bus_answering(dir: &std::path::Path, replies: Vec<Vec<Value>>) -> Connection {
+        use std::io::{BufRead, Write};
+        let path = dir.join("bus");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = Vec::new();
+            let mut reader = std::io::BufReader::new(&stream);
+            reader.read_until(b'\n', &mut line).unwrap();
+            let mut out = &stream;
+            out.write_all(b"OK 0123\r\n").unwrap();
+            out.write_all(&dbus::reply(1, &[Value::Str(":1.1".into())]))
+                .unwrap();
+            for (serial, values) in (2..).zip(replies) {
+                out.write_all(&dbus::reply(serial, &values)).unwrap();
+            }
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let address = format!("unix:path={}", path.display());
+        Connection::open(&address, 0, Duration::from_secs(10)).unwrap()
+    }
+
+    #[test]
+    fn only_a_reply_of_exactly_its_type_says_whether_a_service_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = |list: &[&str]| {
+            let list = list.iter().map(|n| Value::Str(n.to_string())).collect();
+            Value::Array("s".into(), list)
+        };
+        let cases = [
+            (vec![vec![Value::Bool(true)]], Some(true)),
+            (
+                vec![vec![Value::Bool(false)], vec![names(&[BUS_NAME])]],
+                Some(true),
+            ),
+            (
+                vec![vec![Value::Bool(false)], vec![names(&["a.b"])]],
+                Some(false),
+            ),
+            // One value too many, or of another type: an error, not "no".
+            (vec![vec![Value::Bool(false), Value::Bool(true)]], None),
+            (vec![vec![Value::Str("true".into())]], None),
+            (vec![vec![]], None),
+            (
+                vec![vec![Value::Bool(false)], vec![names(&[]), names(&[])]],
+                None,
+            ),
+            (
+                vec![
+                    vec![Value::Bool(false)],
+                    vec![Value::Array("u".into(), vec![])],
+                ],
+                None,
+            ),
+        ];
+        for (n, (replies, want)) in cases.into_iter().enumerate() {
+            let dir = dir.path().join(n.to_string());
+            std::fs::create_dir(&dir).unwrap();
+            let mut bus = bus_answering(&dir, replies);
+            let got = has_secret_service(&mut bus);
+            match want {
+                Some(want) => assert_eq!(got.ok(), Some(want), "case {n}"),
+                None => {
+                    let e = got.expect_err(&format!("case {n}")).to_string();
+                    assert!(e.contains("unexpected types"), "case {n}: {e}");
+                }
+            }
+        }
     }
 }
