@@ -316,6 +316,20 @@ pub fn write_shared(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -
     replace(path, contents, &leftover_prefix(path), mode, gid)
 }
 
+/// Replaces a settings file of the user's (`key migrate`'s edits), as
+/// [`write_atomic`] does, keeping its mode where that is owner-only and
+/// narrower than 0600 (a 0400 file stays 0400). The temporary file is
+/// `.<name>.tmp-*`, as [`write_shared`]'s are.
+pub fn rewrite_private(path: &Path, contents: &[u8], meta: &fs::Metadata) -> io::Result<()> {
+    let mode = sys::perms(meta).map_or(FILE_MODE, |p| p.mode & FILE_MODE);
+    replace(path, contents, &leftover_prefix(path), mode, None)
+}
+
+/// How many names `meta`'s file has (1 where the platform cannot tell).
+pub fn links(meta: &fs::Metadata) -> u64 {
+    sys::perms(meta).map_or(1, |p| p.links)
+}
+
 /// Removes the temporary files a killed [`write_shared`] left beside `path`.
 pub fn remove_leftovers(path: &Path) -> io::Result<usize> {
     let prefix = leftover_prefix(path);

@@ -136,9 +136,13 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             entry.describe()
         )));
     }
+    let leftovers: Vec<String> = (edits.iter())
+        .flat_map(|edit| edit.leftovers(key.expose()))
+        .collect();
     store_checked(store, entry, &key)?;
     let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
     apply(edits, &mut said)?;
+    said.extend(leftovers);
     said.append(&mut notes);
     Ok(said.join("\n"))
 }

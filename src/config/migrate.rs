@@ -31,14 +31,45 @@ impl Edit {
     /// calls: an editor saving within it is not seen.)
     pub fn apply(&self) -> Result<()> {
         let shown = super::display_path(&self.path);
-        if read(&self.path).ok().as_deref() != Some(self.before.as_str()) {
+        let now = read(&self.path).ok();
+        let meta = std::fs::metadata(&self.path);
+        let (Some(now), Ok(meta)) = (now, meta) else {
+            return Err(self.not_written("it can no longer be read"));
+        };
+        if now != self.before {
             return Err(Error::Config(format!(
                 "{shown} changed while its key was being moved, so it was left as it is: run \
                  `snowplow-credentials key migrate` again"
             )));
         }
-        crate::files::write_atomic(&self.path, self.text.as_bytes())
-            .map_err(|e| Error::io(format!("cannot rewrite {shown}"), e))
+        crate::files::rewrite_private(&self.path, self.text.as_bytes(), &meta)
+            .map_err(|e| self.not_written(&e.to_string()))
+    }
+
+    /// The file could not be rewritten: it keeps the key, now in the store
+    /// too.
+    fn not_written(&self, why: &str) -> Error {
+        let shown = super::display_path(&self.path);
+        Error::Config(format!(
+            "cannot rewrite {shown} ({why}): the key is stored; remove its line from {shown} by \
+             hand"
+        ))
+    }
+
+    /// A note for each line of the new text that still holds `key` (a
+    /// comment, another setting): migrate removed the one line it reads.
+    pub fn leftovers(&self, key: &str) -> Vec<String> {
+        let shown = super::display_path(&self.path);
+        (self.text.lines().enumerate())
+            .filter(|(_, line)| !key.is_empty() && line.contains(key))
+            .map(|(n, _)| {
+                format!(
+                    "line {} of {shown} still holds the key (a comment or another setting): \
+                     remove it by hand",
+                    n + 1
+                )
+            })
+            .collect()
     }
 }
 
@@ -64,10 +95,18 @@ fn bare(line: &str) -> &str {
 }
 
 fn read(path: &Path) -> Result<String> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    if meta.file_type().is_symlink() {
         return Err(refuse(
             path,
             "it is a symbolic link, which a rewrite would replace",
+        ));
+    }
+    if crate::files::links(&meta) > 1 {
+        return Err(refuse(
+            path,
+            "it has other names (hard links), which a rewrite would leave holding the key",
         ));
     }
     std::fs::read_to_string(path)
@@ -247,6 +286,43 @@ mod tests {
             profile_key(&path, "a").unwrap().text,
             "[profiles.a]\r\n  org_id = \"o\"\r\n  api_key_source = \"keychain\"\r\n"
         );
+    }
+
+    #[test]
+    fn other_copies_of_the_key_are_named_and_other_names_refused() {
+        let edit = edit_of(
+            ".env",
+            "# was SNOWPLOW_CONSOLE_API_KEY=sk-1\nSNOWPLOW_CONSOLE_API_KEY=sk-1\nB=sk-1\n",
+        )
+        .unwrap();
+        assert_eq!(edit.text, "# was SNOWPLOW_CONSOLE_API_KEY=sk-1\nB=sk-1\n");
+        let notes = edit.leftovers("sk-1");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[1].starts_with("line 2 of "), "{notes:?}");
+        assert!(edit.leftovers("sk-2").is_empty());
+        // A hard link would keep the key under its other name.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "SNOWPLOW_CONSOLE_API_KEY=k\n").unwrap();
+        std::fs::hard_link(&path, dir.path().join("copy")).unwrap();
+        let e = cli_key(&path, false).err().unwrap().to_string();
+        assert!(e.contains("hard links"), "{e}");
+        assert!(e.contains("nothing was stored"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_file_stays_read_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "SNOWPLOW_CONSOLE_API_KEY=k\nA=1\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+        cli_key(&path, false).unwrap().apply().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o400);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "a temporary file was left: {names:?}");
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct Perms {
     pub mode: u32,
     /// Whether the owner is this process's effective user.
     pub mine: bool,
+    /// How many names (hard links) the file has.
+    pub links: u64,
 }
 
 /// What [`remove_link`] found at a helper name, and what it did.

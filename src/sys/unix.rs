@@ -37,6 +37,7 @@ pub fn perms(meta: &fs::Metadata) -> Option<Perms> {
         uid: meta.uid(),
         mode: meta.mode() & 0o7777,
         mine: meta.uid() == euid(),
+        links: meta.nlink(),
     })
 }
 
