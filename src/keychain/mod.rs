@@ -195,9 +195,18 @@ fn flaw(key: &str) -> Option<String> {
     if key.chars().any(char::is_control) {
         return Some("holds a control character".into());
     }
+    // A Console key is printable ASCII; anything else (a byte-order mark
+    // from a clipboard, a line separator, a bidi override) would only be
+    // refused by the Console later, with no word of why.
+    if !key.is_ascii() {
+        return Some("holds a character that is not ASCII (a byte-order mark, say)".into());
+    }
+    if key.contains(' ') {
+        return Some("holds a space".into());
+    }
     if key.len() > MAX_KEY {
         return Some(format!(
-            "is {} bytes, more than the {MAX_KEY} a keychain entry takes: is it really the key?",
+            "is {} bytes, more than the {MAX_KEY} a keychain entry takes",
             key.len()
         ));
     }
@@ -292,6 +301,16 @@ mod tests {
         for bad in ["abc\u{1b}def", "abc\0def", "a\tb"] {
             let why = check(bad).unwrap_err().to_string();
             assert!(why.contains("control character"), "{bad:?}: {why}");
+        }
+        for bad in ["\u{feff}abc", "a\u{2028}b", "a\u{202e}b", "ab\u{a0}"] {
+            let why = check(bad).unwrap_err().to_string();
+            assert!(why.contains("not ASCII"), "{bad:?}: {why}");
+        }
+        for bad in [" abc", "abc ", "a b"] {
+            assert!(
+                check(bad).unwrap_err().to_string().contains("a space"),
+                "{bad:?}"
+            );
         }
         assert!(check("fine").is_ok());
         // What another program stored is held to the same rule.
