@@ -46,7 +46,7 @@ pub fn run(settings: &Settings, action: Action) -> Result<(String, String)> {
                         .into(),
                 ));
             }
-            let key = keychain::read(&entry)?;
+            let key = keychain::read_from(&*store, &entry)?;
             Ok((format!("{}\n", key.expose()), String::new()))
         }
         Action::Delete => {

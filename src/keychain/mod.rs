@@ -228,7 +228,11 @@ fn usable(entry: &Entry, store: &str, key: Secret<String>) -> Result<Secret<Stri
 /// The key of `entry`, read from the store on a cache miss; an error when
 /// there is none, saying how to store it.
 pub fn read(entry: &Entry) -> Result<Secret<String>> {
-    let store = store(entry.store)?;
+    read_from(&*store(entry.store)?, entry)
+}
+
+/// [`read`] from a store already chosen (`key get` has one).
+pub fn read_from(store: &dyn Store, entry: &Entry) -> Result<Secret<String>> {
     let key = store.get(entry)?.ok_or_else(|| {
         Error::Config(format!(
             "no {} in {}: store it with `snowplow-credentials key set` (or `key migrate`)",

@@ -230,8 +230,11 @@ fn get_prints_the_key_to_a_pipe_and_exec_hands_it_over() {
     sandbox
         .run_with_stdin(&[&p[..], &["key", "set"]].concat(), console::KEY)
         .success();
-    let got = sandbox.run(&[&p[..], &["key", "get"]].concat());
+    let got = sandbox.run(&[&p[..], &["-v", "key", "get"]].concat());
     assert_eq!(got.success().stdout, format!("{}\n", console::KEY));
+    // The store is chosen (and, on a bus, asked for) once.
+    let chosen = got.stderr.matches("keychain: the kernel keyring").count();
+    assert_eq!(chosen, 1, "{}", got.stderr);
     let exec = sandbox.run(
         &[
             &p[..],
