@@ -289,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn other_copies_of_the_key_are_named_and_other_names_refused() {
+    fn other_copies_of_the_key_are_named() {
         let edit = edit_of(
             ".env",
             "# was SNOWPLOW_CONSOLE_API_KEY=sk-1\nSNOWPLOW_CONSOLE_API_KEY=sk-1\nB=sk-1\n",
@@ -300,7 +300,13 @@ mod tests {
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[1].starts_with("line 2 of "), "{notes:?}");
         assert!(edit.leftovers("sk-2").is_empty());
-        // A hard link would keep the key under its other name.
+    }
+
+    /// A hard link would keep the key under its other name. (Windows: the
+    /// count of names is not read, see `files::links`.)
+    #[cfg(unix)]
+    #[test]
+    fn a_file_with_other_names_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
         std::fs::write(&path, "SNOWPLOW_CONSOLE_API_KEY=k\n").unwrap();
