@@ -21,6 +21,11 @@ pub enum Error {
     Unavailable(String),
     /// The calling tool sent input we cannot read.
     Input(String),
+    /// The OS keychain cannot be used here (none runs, it is locked, the
+    /// system refuses it): start or unlock it, name another store, or keep
+    /// the key elsewhere. Where the keychain is only a first place to look
+    /// (snowplow-cli's identity), the key is then looked for elsewhere.
+    Store(String),
     /// A local file operation failed.
     Io {
         context: String,
@@ -57,7 +62,8 @@ impl fmt::Display for Error {
             | Error::Config(m)
             | Error::Rejected(m)
             | Error::Unavailable(m)
-            | Error::Input(m) => m.clone(),
+            | Error::Input(m)
+            | Error::Store(m) => m.clone(),
             Error::Io { context, source } => format!("{context}: {source}"),
         };
         f.write_str(&crate::log::escape_controls(&text))

@@ -77,13 +77,8 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
     let hidden = credentials
         .map(Credentials::secret_vars)
         .unwrap_or_default();
-    let nothing_to_do = || {
-        format!(
-            "{} already reads its key from {}: nothing to migrate",
-            place,
-            store.name()
-        )
-    };
+    let nothing_to_do =
+        |who: &str| format!("{who} is in {} already: nothing to migrate", store.name());
     let (source, edits, mut notes) = match key {
         SecretSource::Inline(_) if settings.file.is_some() => {
             let path = settings.file.as_deref().unwrap_or(Path::new(""));
@@ -101,7 +96,7 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             // Moved already: no file of snowplow-cli's holds a key.
             if !matches!(**inner, SecretSource::Inline(_)) && migrate::cli_keys()?.is_empty() {
                 return match store.get(entry)? {
-                    Some(_) => Ok(nothing_to_do()),
+                    Some(_) => Ok(nothing_to_do("snowplow-cli's key")),
                     None => Err(Error::Config(format!(
                         "no API key to migrate: snowplow-cli's files hold none, and {} has \
                          none for {}; store it with `snowplow-credentials key set`",
@@ -114,7 +109,7 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             let (edits, notes) = cli_key_edits(&value)?;
             (&**inner, edits, notes)
         }
-        SecretSource::Keychain(_) => return Ok(nothing_to_do()),
+        SecretSource::Keychain(_) => return Ok(nothing_to_do(&format!("the key of {place}"))),
         _ => {
             return Err(Error::Config(format!(
                 "the API key comes from {}, not from a plain-text file: to keep it in the \
@@ -127,7 +122,12 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
     let key = source.read("API key", &place, settings.command_timeout, &hidden)?;
     // A different key already stored may be the one in use (snowplow-cli's
     // identity reads the keychain first): never replaced by a file's.
-    if (store.get(entry)?).is_some_and(|held| held.expose() != key.expose()) {
+    let held = store.get(entry)?;
+    let held = held.map(|bytes| keychain::usable(entry, store.name(), bytes));
+    if held
+        .transpose()?
+        .is_some_and(|held| held.expose() != key.expose())
+    {
         return Err(Error::Config(format!(
             "{} already holds a different key for {}: nothing was stored and no file changed; \
              if the file's key is the one to keep, run `snowplow-credentials key delete` first, \
@@ -136,13 +136,21 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             entry.describe()
         )));
     }
-    let leftovers: Vec<String> = (edits.iter())
-        .flat_map(|edit| edit.leftovers(key.expose()))
-        .collect();
+    // A key that cannot be stored is the file's to fix: say which.
+    keychain::check(key.expose()).map_err(|e| {
+        Error::Config(format!(
+            "{e} (the key read from {})",
+            settings.origin("api_key")
+        ))
+    })?;
     store_checked(store, entry, &key)?;
     let mut said = vec![format!("stored {} in {}", entry.describe(), store.name())];
     apply(edits, &mut said)?;
-    said.extend(leftovers);
+    // Copies migrate does not read (a comment, another setting or profile,
+    // the other tool's file) are named, for removal by hand.
+    let mut files = crate::config::snowplow_cli::paths();
+    files.extend(settings.file.clone());
+    said.extend(migrate::copies_left(&files, key.expose()));
     said.append(&mut notes);
     Ok(said.join("\n"))
 }
@@ -199,12 +207,10 @@ fn store_checked(store: &dyn Store, entry: &Entry, key: &Secret<String>) -> Resu
     keychain::check(key.expose())?;
     store.set(entry, key)?;
     let back = store.get(entry);
+    let same = |bytes: &Secret<Vec<u8>>| bytes.expose() == key.expose().as_bytes();
     if back
         .as_ref()
-        .ok()
-        .and_then(Option::as_ref)
-        .map(Secret::expose)
-        == Some(key.expose())
+        .is_ok_and(|back| back.as_ref().is_some_and(same))
     {
         return Ok(());
     }
@@ -258,7 +264,12 @@ fn read_key(entry: &Entry) -> Result<Secret<String>> {
         // One byte past the limit tells "too much" from "exactly the limit".
         (stdin.lock().take(MAX_INPUT + 1))
             .read_to_string(&mut text)
-            .map_err(|e| Error::io("cannot read the API key from standard input", e))?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidData => {
+                    Error::Input("standard input is not UTF-8 text: give the bare API key".into())
+                }
+                _ => Error::io("cannot read the API key from standard input", e),
+            })?;
         if text.len() as u64 > MAX_INPUT {
             return Err(Error::Input(format!(
                 "standard input holds more than {MAX_INPUT} bytes: give the bare API key"
@@ -319,13 +330,9 @@ mod tests {
             *self.held.borrow_mut() = Some(key.expose().clone());
             Ok(())
         }
-        fn get(&self, _: &Entry) -> Result<Option<Secret<String>>> {
-            Ok(self
-                .held
-                .borrow()
-                .as_ref()
-                .and(self.back)
-                .map(|k| Secret::new(k.into())))
+        fn get(&self, _: &Entry) -> Result<Option<Secret<Vec<u8>>>> {
+            let back = self.held.borrow().as_ref().and(self.back);
+            Ok(back.map(|k| Secret::new(k.as_bytes().to_vec())))
         }
         fn delete(&self, _: &Entry) -> Result<bool> {
             Ok(self.held.borrow_mut().take().is_some())

@@ -335,7 +335,8 @@ fn is_fatal(e: &Error, holding: bool) -> bool {
     match e {
         Error::Usage(_) | Error::Config(_) => true,
         Error::Rejected(_) | Error::Io { .. } => !holding,
-        Error::Unavailable(_) | Error::Input(_) => false,
+        // A keychain locked now may be unlocked before the next try.
+        Error::Unavailable(_) | Error::Input(_) | Error::Store(_) => false,
     }
 }
 

@@ -55,22 +55,6 @@ impl Edit {
              hand"
         ))
     }
-
-    /// A note for each line of the new text that still holds `key` (a
-    /// comment, another setting): migrate removed the one line it reads.
-    pub fn leftovers(&self, key: &str) -> Vec<String> {
-        let shown = super::display_path(&self.path);
-        (self.text.lines().enumerate())
-            .filter(|(_, line)| !key.is_empty() && line.contains(key))
-            .map(|(n, _)| {
-                format!(
-                    "line {} of {shown} still holds the key (a comment or another setting): \
-                     remove it by hand",
-                    n + 1
-                )
-            })
-            .collect()
-    }
 }
 
 /// Migrate refused to edit `path`, and (it edits before storing) nothing
@@ -215,6 +199,32 @@ pub fn cli_key(path: &Path, yml: bool) -> Result<Edit> {
     }
 }
 
+/// A note for each line of `files` (those that exist) still holding
+/// `key` after migrate: a comment, another setting or profile, the other
+/// tool's file. Each file is read once; one that cannot be is skipped.
+pub fn copies_left(files: &[PathBuf], key: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut notes = Vec::new();
+    for path in files {
+        if key.is_empty() || seen.contains(path) {
+            continue;
+        }
+        seen.push(path.clone());
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let shown = super::display_path(path);
+        for (n, _) in text.lines().enumerate().filter(|(_, l)| l.contains(key)) {
+            notes.push(format!(
+                "line {} of {shown} still holds the key (a comment, or another setting or \
+                 profile): remove it by hand",
+                n + 1
+            ));
+        }
+    }
+    notes
+}
+
 /// snowplow-cli's files that hold an API key, with whether each is a
 /// `snowplow.yml` (else a `.env`) and its key.
 pub fn cli_keys() -> Result<Vec<(PathBuf, bool, String)>> {
@@ -290,16 +300,15 @@ mod tests {
 
     #[test]
     fn other_copies_of_the_key_are_named() {
-        let edit = edit_of(
-            ".env",
-            "# was SNOWPLOW_CONSOLE_API_KEY=sk-1\nSNOWPLOW_CONSOLE_API_KEY=sk-1\nB=sk-1\n",
-        )
-        .unwrap();
-        assert_eq!(edit.text, "# was SNOWPLOW_CONSOLE_API_KEY=sk-1\nB=sk-1\n");
-        let notes = edit.leftovers("sk-1");
+        let dir = tempfile::tempdir().unwrap();
+        let (env, yml) = (dir.path().join(".env"), dir.path().join("snowplow.yml"));
+        std::fs::write(&env, "# was SNOWPLOW_CONSOLE_API_KEY=sk-1\nB=sk-1\n").unwrap();
+        std::fs::write(&yml, "console:\n  org-id: o\n").unwrap();
+        let files = [env.clone(), yml, env.clone(), dir.path().join("none")];
+        let notes = copies_left(&files, "sk-1");
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(notes[1].starts_with("line 2 of "), "{notes:?}");
-        assert!(edit.leftovers("sk-2").is_empty());
+        assert!(copies_left(&files, "sk-2").is_empty());
     }
 
     /// A hard link would keep the key under its other name. (Windows: the

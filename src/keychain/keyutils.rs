@@ -35,7 +35,7 @@ impl Store for Keyutils {
         Ok(())
     }
 
-    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
+    fn get(&self, entry: &Entry) -> Result<Option<Secret<Vec<u8>>>> {
         let desc = description(entry)?;
         let serial = sys::user_key_search(&desc).map_err(|e| failed("look the key up in", &e))?;
         let Some(serial) = serial else {
@@ -45,8 +45,7 @@ impl Store for Keyutils {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let key = String::from_utf8(bytes).map_err(|_| super::not_text(entry, NAME))?;
-        Ok(Some(Secret::new(key)))
+        Ok(Some(Secret::new(bytes)))
     }
 
     fn delete(&self, entry: &Entry) -> Result<bool> {
@@ -66,6 +65,15 @@ fn description(entry: &Entry) -> Result<CString> {
 
 /// One line naming the store, the error and what to do.
 fn failed(what: &str, e: &io::Error) -> Error {
+    if let KeyringRefusal::Denied = sys::keyring_refusal(e) {
+        // The entry is there, and not ours to use from here: an error of the
+        // entry, not of the store (no other key is used instead).
+        return Error::Config(format!(
+            "cannot {what} {NAME}: an entry of that name is there but this session may not \
+             use it (an older build may have made it from another login session); run \
+             `snowplow-credentials key set` here to replace it"
+        ));
+    }
     let advice = match sys::keyring_refusal(e) {
         KeyringRefusal::Refused => {
             "the system refuses keyctl (containers often block it with seccomp): run where \
@@ -75,7 +83,7 @@ fn failed(what: &str, e: &io::Error) -> Error {
             "this user's key quota is full: remove keys (`keyctl show @u`) or raise \
              /proc/sys/kernel/keys/maxbytes"
         }
-        KeyringRefusal::Other => "check `keyctl show @u` works",
+        KeyringRefusal::Other | KeyringRefusal::Denied => "check `keyctl show @u` works",
     };
-    Error::Config(format!("cannot {what} {NAME}: {e}; {advice}"))
+    Error::Store(format!("cannot {what} {NAME}: {e}; {advice}"))
 }

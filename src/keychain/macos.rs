@@ -35,14 +35,13 @@ impl Store for Keychain {
             .map_err(|status| failed("store the key in", status))
     }
 
-    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
+    fn get(&self, entry: &Entry) -> Result<Option<Secret<Vec<u8>>>> {
         let bytes = sys::generic_password_get(SERVICE, &entry.name())
             .map_err(|status| failed("read the key from", status))?;
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let key = String::from_utf8(bytes).map_err(|_| super::not_text(entry, NAME))?;
-        Ok(Some(Secret::new(key)))
+        Ok(Some(Secret::new(bytes)))
     }
 
     fn delete(&self, entry: &Entry) -> Result<bool> {
@@ -96,7 +95,7 @@ fn failed(what: &str, status: i32) -> Error {
              session",
         ),
     };
-    Error::Config(format!(
+    Error::Store(format!(
         "cannot {what} {NAME}: {why} (OSStatus {status}); {advice}"
     ))
 }

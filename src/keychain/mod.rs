@@ -113,8 +113,9 @@ pub trait Store {
     /// How messages name it: "the kernel keyring (keyutils)".
     fn name(&self) -> &'static str;
     fn set(&self, entry: &Entry, key: &Secret<String>) -> Result<()>;
-    /// The key, or `None` when the store has no such entry.
-    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>>;
+    /// The entry's bytes, or `None` when the store has no such entry
+    /// ([`usable`] makes them a key).
+    fn get(&self, entry: &Entry) -> Result<Option<Secret<Vec<u8>>>>;
     /// Whether there was an entry to delete.
     fn delete(&self, entry: &Entry) -> Result<bool>;
 }
@@ -213,13 +214,21 @@ fn flaw(key: &str) -> Option<String> {
     None
 }
 
-/// `key` as read from `store`, if it is one (see [`flaw`]).
-fn usable(entry: &Entry, store: &str, key: Secret<String>) -> Result<Secret<String>> {
-    match flaw(key.expose()) {
-        None => Ok(key),
+/// The key in an entry's bytes, if they are one: UTF-8 text that passes
+/// [`flaw`]'s rule, whichever program stored it. Else an error of the
+/// entry (never a reason to look for the key elsewhere).
+pub fn usable(entry: &Entry, store: &str, bytes: Secret<Vec<u8>>) -> Result<Secret<String>> {
+    let again = "store the key again with `snowplow-credentials key set`";
+    let Ok(key) = std::str::from_utf8(bytes.expose()) else {
+        return Err(Error::Config(format!(
+            "the entry for {} in {store} is not text: {again}",
+            entry.describe()
+        )));
+    };
+    match flaw(key) {
+        None => Ok(Secret::new(key.to_string())),
         Some(flaw) => Err(Error::Config(format!(
-            "the entry for {} in {store} {flaw}: store the key again with \
-             `snowplow-credentials key set`",
+            "the entry for {} in {store} {flaw}: {again}",
             entry.describe()
         ))),
     }
@@ -233,21 +242,22 @@ pub fn read(entry: &Entry) -> Result<Secret<String>> {
 
 /// [`read`] from a store already chosen (`key get` has one).
 pub fn read_from(store: &dyn Store, entry: &Entry) -> Result<Secret<String>> {
-    let key = store.get(entry)?.ok_or_else(|| {
+    let bytes = store.get(entry)?.ok_or_else(|| {
         Error::Config(format!(
             "no {} in {}: store it with `snowplow-credentials key set` (or `key migrate`)",
             entry.describe(),
             store.name()
         ))
     })?;
-    usable(entry, store.name(), key)
+    usable(entry, store.name(), bytes)
 }
 
 /// The key of `entry` if the store has it, else `other`'s: for a key that
-/// may or may not have been moved into the keychain. A store that cannot
-/// be used (none runs here, keyctl is blocked) is only mentioned with -v,
-/// unless `other` fails too: then both are said. An entry that holds no
-/// usable key is an error.
+/// may or may not have been moved into the keychain (snowplow-cli's
+/// identity). A store that cannot be used here ([`Error::Store`]: none
+/// runs, it is locked, keyctl is blocked) is only mentioned with -v, unless
+/// `other` fails too: then both are said. An entry that is there but holds
+/// no usable key is an error, whatever `other` holds.
 pub fn read_or(
     entry: &Entry,
     other: impl FnOnce() -> Result<Secret<String>>,
@@ -263,24 +273,21 @@ pub fn read_or(
         Ok((store.name(), found))
     });
     match found {
-        // An entry that is no key is an error, not a reason to use `other`.
-        Ok((name, Some(key))) => usable(entry, name, key),
-        Ok((_, None)) => other(),
-        Err(e) => {
+        Ok((name, Some(bytes))) => usable(entry, name, bytes),
+        // Empty (after a reboot, for the kernel keyring): say so if the
+        // files have no key either.
+        Ok((name, None)) => other().map_err(|missing| {
+            Error::Config(format!(
+                "{missing}; or, to keep it in the keychain, store it with `snowplow-credentials \
+                 key set` ({name} has none)"
+            ))
+        }),
+        Err(Error::Store(e)) => {
             crate::debug!("{e}");
             other().map_err(|missing| Error::Config(format!("{missing} (the keychain: {e})")))
         }
+        Err(e) => Err(e),
     }
-}
-
-/// A stored key that is not UTF-8 text. (Only where a store exists.)
-#[cfg(any(target_os = "linux", target_os = "macos", windows))]
-fn not_text(entry: &Entry, store: &str) -> Error {
-    Error::Config(format!(
-        "the entry for {} in {store} is not text: store it again with \
-         `snowplow-credentials key set`",
-        entry.describe()
-    ))
 }
 
 #[cfg(test)]
@@ -318,13 +325,15 @@ mod tests {
         }
         assert!(check("fine").is_ok());
         // What another program stored is held to the same rule.
-        let e = usable(&entry, "the store", Secret::new("a\nb".into())).unwrap_err();
+        let e = usable(&entry, "the store", Secret::new(b"a\nb".to_vec())).unwrap_err();
         assert_eq!(
             e.to_string(),
             "the entry for API key ID k for organization o at https://console.example/ in the \
              store has more than one line: store the key again with `snowplow-credentials key set`"
         );
-        assert!(usable(&entry, "s", Secret::new("fine".into())).is_ok());
+        assert!(usable(&entry, "s", Secret::new(b"fine".to_vec())).is_ok());
+        let e = usable(&entry, "s", Secret::new(b"sk_\xff".to_vec())).unwrap_err();
+        assert!(e.to_string().contains("is not text"), "{e}");
     }
 
     #[cfg(target_os = "linux")]

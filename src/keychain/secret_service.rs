@@ -39,7 +39,7 @@ fn attributes(entry: &Entry) -> Value {
 
 /// What to do when the bus cannot be reached.
 fn unreachable(why: &str) -> Error {
-    Error::Config(format!(
+    Error::Store(format!(
         "cannot connect to {NAME} ({why}): start a D-Bus session with a Secret Service \
          (gnome-keyring, KWallet, KeePassXC), or set {}=keyutils to use the kernel keyring",
         super::ENV_STORE
@@ -52,16 +52,17 @@ fn failed(what: &str, fault: Fault) -> Error {
         Fault::Unreachable(why) => unreachable(&why),
         Fault::Remote { name, .. } if name.ends_with(".IsLocked") => locked(),
         Fault::Remote { name, .. } if name == "org.freedesktop.DBus.Error.ServiceUnknown" => {
-            Error::Config(format!(
+            Error::Store(format!(
                 "cannot {what} {NAME}: no Secret Service runs on this D-Bus session; start one \
                  (gnome-keyring, KWallet, KeePassXC), or set {}=keyutils to use the kernel \
                  keyring",
                 super::ENV_STORE
             ))
         }
-        other => Error::Config(format!(
+        other => Error::Store(format!(
             "cannot {what} {NAME}: {other}; check a Secret Service runs (`secret-tool search \
-             service snowplow-credentials`)"
+             service snowplow-credentials`), or set {}=keyutils to use the kernel keyring",
+            super::ENV_STORE
         )),
     }
 }
@@ -73,7 +74,7 @@ const UNLOCK: &str = "log in to the desktop, or on a headless machine restart it
      the password to `gnome-keyring-daemon --replace --unlock --components=secrets`";
 
 fn locked() -> Error {
-    Error::Config(format!(
+    Error::Store(format!(
         "{NAME} is locked: unlock its default collection ({UNLOCK}), then try again; or set \
          {}=keyutils to use the kernel keyring",
         super::ENV_STORE
@@ -226,7 +227,7 @@ impl Store for SecretService {
         .map_err(|f| failed("open the default collection of", f))?;
         let collection = match alias.first().and_then(Value::as_str) {
             Some("/") => {
-                return Err(Error::Config(format!(
+                return Err(Error::Store(format!(
                     "{NAME} has no default collection to store the key in: create and unlock \
                      one ({UNLOCK})"
                 )));
@@ -292,7 +293,7 @@ impl Store for SecretService {
         }
     }
 
-    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
+    fn get(&self, entry: &Entry) -> Result<Option<Secret<Vec<u8>>>> {
         let mut session = Session::open()?;
         let (unlocked, locked_items) = session.search(entry)?;
         let Some(item) = unlocked.first() else {
@@ -317,8 +318,7 @@ impl Store for SecretService {
             _ => None,
         };
         let bytes = bytes.ok_or_else(|| odd("read the key from"))?;
-        let key = String::from_utf8(bytes).map_err(|_| super::not_text(entry, NAME))?;
-        Ok(Some(Secret::new(key)))
+        Ok(Some(Secret::new(bytes)))
     }
 
     fn delete(&self, entry: &Entry) -> Result<bool> {

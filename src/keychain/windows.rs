@@ -23,14 +23,13 @@ impl Store for CredentialManager {
             .map_err(|e| failed("store the key in", &e))
     }
 
-    fn get(&self, entry: &Entry) -> Result<Option<Secret<String>>> {
+    fn get(&self, entry: &Entry) -> Result<Option<Secret<Vec<u8>>>> {
         let bytes =
             sys::credential_read(&entry.name()).map_err(|e| failed("read the key from", &e))?;
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let key = String::from_utf8(bytes).map_err(|_| super::not_text(entry, NAME))?;
-        Ok(Some(Secret::new(key)))
+        Ok(Some(Secret::new(bytes)))
     }
 
     fn delete(&self, entry: &Entry) -> Result<bool> {
@@ -39,7 +38,7 @@ impl Store for CredentialManager {
 }
 
 fn failed(what: &str, e: &io::Error) -> Error {
-    Error::Config(format!(
+    Error::Store(format!(
         "cannot {what} {NAME}: {e}; check `cmdkey /list` works in this session (a service \
          account or a remote session may have no credential store)"
     ))

@@ -565,6 +565,8 @@ pub type KeySerial = libc::c_long;
 pub enum KeyringRefusal {
     /// keyctl is not allowed here (seccomp in containers, no keyrings).
     Refused,
+    /// The key is there, but its permissions deny this process (EACCES).
+    Denied,
     /// This user's key quota is full.
     Quota,
     Other,
@@ -574,7 +576,8 @@ pub enum KeyringRefusal {
 #[cfg(target_os = "linux")]
 pub fn keyring_refusal(e: &io::Error) -> KeyringRefusal {
     match e.raw_os_error() {
-        Some(libc::EPERM | libc::EACCES | libc::ENOSYS) => KeyringRefusal::Refused,
+        Some(libc::EPERM | libc::ENOSYS) => KeyringRefusal::Refused,
+        Some(libc::EACCES) => KeyringRefusal::Denied,
         Some(libc::EDQUOT) => KeyringRefusal::Quota,
         _ => KeyringRefusal::Other,
     }

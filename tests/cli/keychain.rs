@@ -191,6 +191,86 @@ fn a_session_that_does_not_link_the_user_keyring_sets_gets_and_deletes() {
     assert_eq!(get.code, 1, "{}", get.stderr);
 }
 
+/// The entry's name in the stores, for `console`'s identity.
+fn entry_name(console: &Console) -> String {
+    format!(
+        "snowplow-credentials:{}/{}/{}",
+        console.url(),
+        console::ORG,
+        console::KEY_ID
+    )
+}
+
+/// With snowplow-cli's identity the keychain is looked in first: an entry
+/// there that is no key (not text) is an error, never a reason to send the
+/// file's key; an empty keychain and no key in the files says `key set`.
+#[test]
+fn snowplow_clis_identity_never_passes_over_a_broken_entry() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    let (yml, _) = snowplow_yml(&sandbox, &console, "console:\n  api-key: file-key\n");
+    let add = format!(
+        "printf 'sk_\\377' | keyctl padd user '{}' @u >/dev/null",
+        entry_name(&console)
+    );
+    output_of(&mut sandbox.program("sh", &["-c", &add]), None);
+    let out = sandbox.run(&["token"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    harness::assert_one_clear_line(&out.stderr);
+    assert!(out.stderr.contains("is not text"), "{}", out.stderr);
+    assert_eq!(console.token_requests(), 0);
+    sandbox.run(&["key", "delete"]).success();
+    // No key anywhere (the kernel keyring after a reboot, the file's moved).
+    let (_, _) = snowplow_yml(&sandbox, &console, "console:\n");
+    let out = sandbox.run(&["token"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("snowplow-credentials key set"),
+        "{}",
+        out.stderr
+    );
+    assert!(yml.exists());
+}
+
+/// An entry an older build made from another login session has the
+/// kernel's default permissions, which a session that does not link @u
+/// may not use: said as such (not "keyctl is blocked"), and `key set`
+/// there replaces it.
+#[test]
+fn an_entry_this_session_may_not_use_is_said_and_replaced_by_key_set() {
+    if !keyring_usable() {
+        return;
+    }
+    let console = Console::start();
+    let sandbox = Sandbox::new();
+    keychain_profile(&sandbox, &console);
+    let script = format!(
+        "printf old | keyctl padd user '{}' @u >/dev/null; \"$BIN\" --profile kc key get; \
+         echo \"get: $?\"; printf new | \"$BIN\" --profile kc key set && \
+         \"$BIN\" --profile kc key get && \"$BIN\" --profile kc key delete",
+        entry_name(&console)
+    );
+    let mut command = sandbox.program("keyctl", &["session", "-", "sh", "-c", &script]);
+    command.env("BIN", harness::BIN);
+    let out = output_of(&mut command, None);
+    assert!(
+        out.stdout.contains("get: 1\nnew\n"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("this session may not use it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("seccomp"), "{}", out.stderr);
+    assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
+}
+
 /// A snowplow.yml whose key cannot be taken out by one line's removal is
 /// refused before anything is stored: the message says so, and the store
 /// has no entry afterwards.
