@@ -168,7 +168,10 @@ fn a_connection_closed_without_an_answer_is_retried() {
 fn a_console_that_always_hangs_up_is_reported() {
     let console = Console::start();
     let mut sandbox = Sandbox::for_console(&console);
-    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "1");
+    // A budget (3 × 5 s) far past the four attempts' backoff (3.5 s): the
+    // count is the most there may be, not what fits in a budget a loaded
+    // machine can overrun (under Wine, one attempt of 1 s was seen to).
+    sandbox.set("SNOWPLOW_CREDENTIALS_TIMEOUT", "5");
     console.fail_always(Some(Fault::Close));
     let out = sandbox.run(&["token"]);
     out.failure();
@@ -176,7 +179,7 @@ fn a_console_that_always_hangs_up_is_reported() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: <CONSOLE> closed the connection without an HTTP answer: try again later, or check SNOWPLOW_CONSOLE_HOST (after 3 attempts)
+    snowplow-credentials: <CONSOLE> closed the connection without an HTTP answer: try again later, or check SNOWPLOW_CONSOLE_HOST (after 4 attempts)
     ");
     assert!(sandbox.cache_files().is_empty());
 }
