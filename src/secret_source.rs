@@ -84,7 +84,14 @@ impl SecretSource {
             SecretSource::Missing(message) => return Err(Error::Config(message.clone())),
             SecretSource::Keychain(entry) => keychain::read(entry)?.expose().trim().to_string(),
             SecretSource::KeychainFirst(entry, other) => {
-                return keychain::read_or(entry, || other.read(what, place, timeout_secs, hidden));
+                let missing = match &**other {
+                    SecretSource::Missing(m) | SecretSource::SnowplowCli { missing: m, .. } => {
+                        Some(m.as_str())
+                    }
+                    _ => None,
+                };
+                let other = || other.read(what, place, timeout_secs, hidden);
+                return keychain::read_or(entry, missing, other);
             }
         };
         let from = self.origin(place);

@@ -257,9 +257,13 @@ pub fn read_from(store: &dyn Store, entry: &Entry) -> Result<Secret<String>> {
 /// identity). A store that cannot be used here ([`Error::Store`]: none
 /// runs, it is locked, keyctl is blocked) is only mentioned with -v, unless
 /// `other` fails too: then both are said. An entry that is there but holds
-/// no usable key is an error, whatever `other` holds.
+/// no usable key is an error, whatever `other` holds. `missing` is the
+/// error `other` gives when it has no key at all: then, the keychain
+/// being empty too (the kernel keyring after a reboot), it also says
+/// `key set`.
 pub fn read_or(
     entry: &Entry,
+    missing: Option<&str>,
     other: impl FnOnce() -> Result<Secret<String>>,
 ) -> Result<Secret<String>> {
     let found = store(entry.store).and_then(|store| {
@@ -276,11 +280,12 @@ pub fn read_or(
         Ok((name, Some(bytes))) => usable(entry, name, bytes),
         // Empty (after a reboot, for the kernel keyring): say so if the
         // files have no key either.
-        Ok((name, None)) => other().map_err(|missing| {
-            Error::Config(format!(
-                "{missing}; or, to keep it in the keychain, store it with `snowplow-credentials \
-                 key set` ({name} has none)"
-            ))
+        Ok((name, None)) => other().map_err(|e| match e {
+            Error::Config(m) if Some(m.as_str()) == missing => Error::Config(format!(
+                "{m}; or, to keep it in the keychain, store it with `snowplow-credentials key \
+                 set` ({name} has none)"
+            )),
+            e => e,
         }),
         Err(Error::Store(e)) => {
             crate::debug!("{e}");

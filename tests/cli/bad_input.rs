@@ -146,7 +146,7 @@ fn environment_values_that_are_not_text_are_named() {
     seen.push_str(&error_line(&out, &sandbox));
     assert_snapshot!(seen, @r#"
     snowplow-credentials: warning: SNOWPLOW_CONSOLE_API_KEY is not UTF-8 text, so it is ignored
-    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml; or, to keep it in the keychain, store it with `snowplow-credentials key set` (the kernel keyring (keyutils) has none)
     snowplow-credentials: warning: SNOWPLOW_CONSOLE_ORG_ID is not UTF-8 text, so it is ignored
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
     snowplow-credentials: no API key: $MY_KEY is not UTF-8 text (named by profile "default" of ~/.config/snowplow/credentials.toml)

@@ -567,7 +567,7 @@ fn configuration_errors_name_what_to_set() {
     );
     assert_snapshot!(seen, @r#"
     snowplow-credentials: no organization ID: set SNOWPLOW_CONSOLE_ORG_ID, run `snowplow-cli setup` (org-id in ~/.config/snowplow/snowplow.yml), or set org_id in profile "default" of ~/.config/snowplow/credentials.toml
-    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml; or, to keep it in the keychain, store it with `snowplow-credentials key set` (the kernel keyring (keyutils) has none)
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 1: unknown field `org_idd`, expected one of `org_id`, `api_key_id`, `host`, `hosts`, `min_ttl`, `timeout`, `command_timeout`, `auth`, `token_file`, `api_key_command`, `api_key_env`, `api_key`, `api_key_source`, `auth_url`, `audience`, `client_id`, `client_secret_command`, `client_secret_env`, `client_secret`, `username`, `password_command`, `password_env`, `password`
     snowplow-credentials: config file ~/.config/snowplow/credentials.toml, line 2, column 23: invalid basic string, expected `"`
     snowplow-credentials: no profile "missing" (from --profile) in ~/.config/snowplow/credentials.toml; its profiles: default

@@ -409,7 +409,7 @@ fn a_cache_hit_needs_no_api_key() {
     exit: 1
     --- stdout
     --- stderr
-    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml
+    snowplow-credentials: no API key to exchange for a token: set SNOWPLOW_CONSOLE_API_KEY, run `snowplow-cli setup` (api-key in ~/.config/snowplow/snowplow.yml), or set one of api_key_command, api_key_env, api_key in profile "default" of ~/.config/snowplow/credentials.toml; or, to keep it in the keychain, store it with `snowplow-credentials key set` (the kernel keyring (keyutils) has none)
     "#);
     assert_eq!(console.token_requests(), 1);
 }
