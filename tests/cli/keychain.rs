@@ -60,12 +60,7 @@ fn set_then_a_miss_exchanges_with_it_a_hit_does_not_read_it_and_delete_removes_i
         set.stderr
     );
     // keyctl itself sees the entry under its name, and not the key in argv.
-    let name = format!(
-        "snowplow-credentials:{}/{}/{}",
-        console.url(),
-        console::ORG,
-        console::KEY_ID
-    );
+    let name = entry_name(&console);
     let found = output_of(
         &mut sandbox.program(
             "sh",
@@ -129,12 +124,7 @@ fn delete_destroys_the_entry_wherever_it_is_linked() {
     keychain_profile(&sandbox, &console);
     let p = ["--profile", "kc"];
     (sandbox.run_with_stdin(&[&p[..], &["key", "set"]].concat(), console::KEY)).success();
-    let name = format!(
-        "snowplow-credentials:{}/{}/{}",
-        console.url(),
-        console::ORG,
-        console::KEY_ID
-    );
+    let name = entry_name(&console);
     // A keyring of its own under @u, holding a second link to the entry.
     let script = format!(
         "id=$(keyctl search @u user '{name}') && ring=$(keyctl newring t{} @u) && \
@@ -142,9 +132,7 @@ fn delete_destroys_the_entry_wherever_it_is_linked() {
          keyctl print $id; echo \"print: $?\"; keyctl unlink $ring @u >/dev/null",
         console.addr().port()
     );
-    let mut command = sandbox.program("sh", &["-c", &script]);
-    command.env("BIN", harness::BIN);
-    let out = output_of(&mut command, None);
+    let out = run_with_bin(&sandbox, "sh", &["-c", &script]);
     assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
     assert!(!out.stdout.contains(console::KEY), "{}", out.stdout);
     assert!(out.stdout.contains("print: 1"), "{}", out.stdout);
@@ -167,9 +155,7 @@ fn a_session_that_does_not_link_the_user_keyring_sets_gets_and_deletes() {
          printf %s '{key}2' | \"$BIN\" --profile kc key set && \"$BIN\" --profile kc key get",
         key = console::KEY
     );
-    let mut command = sandbox.program("keyctl", &["session", "-", "sh", "-c", &script]);
-    command.env("BIN", harness::BIN);
-    let out = output_of(&mut command, None);
+    let out = run_with_bin(&sandbox, "keyctl", &["session", "-", "sh", "-c", &script]);
     assert_eq!(
         out.stdout
             .lines()
@@ -183,12 +169,18 @@ fn a_session_that_does_not_link_the_user_keyring_sets_gets_and_deletes() {
     let get = sandbox.run(&["--profile", "kc", "key", "get"]);
     assert_eq!(get.success().stdout, format!("{}2\n", console::KEY));
     let script = "\"$BIN\" --profile kc key delete";
-    let mut command = sandbox.program("keyctl", &["session", "-", "sh", "-c", script]);
-    command.env("BIN", harness::BIN);
-    let out = output_of(&mut command, None);
+    let out = run_with_bin(&sandbox, "keyctl", &["session", "-", "sh", "-c", script]);
     assert!(out.stderr.contains("deleted API key ID"), "{}", out.stderr);
     let get = sandbox.run(&["--profile", "kc", "key", "get"]);
     assert_eq!(get.code, 1, "{}", get.stderr);
+}
+
+/// Runs `program` with `args` in the sandbox, with `BIN` naming the
+/// binary, for scripts that mix it with keyctl.
+fn run_with_bin(sandbox: &Sandbox, program: &str, args: &[&str]) -> harness::Output {
+    let mut command = sandbox.program(program, args);
+    command.env("BIN", harness::BIN);
+    output_of(&mut command, None)
 }
 
 /// The entry's name in the stores, for `console`'s identity.
@@ -253,9 +245,7 @@ fn an_entry_this_session_may_not_use_is_said_and_replaced_by_key_set() {
          \"$BIN\" --profile kc key get && \"$BIN\" --profile kc key delete",
         entry_name(&console)
     );
-    let mut command = sandbox.program("keyctl", &["session", "-", "sh", "-c", &script]);
-    command.env("BIN", harness::BIN);
-    let out = output_of(&mut command, None);
+    let out = run_with_bin(&sandbox, "keyctl", &["session", "-", "sh", "-c", &script]);
     assert!(
         out.stdout.contains("get: 1\nnew\n"),
         "{}{}",
@@ -630,12 +620,7 @@ fn secret_service_round_trip_in_gnome_keyring() {
     let console = Console::start();
     let sandbox = Sandbox::new();
     keychain_profile(&sandbox, &console);
-    let name = format!(
-        "snowplow-credentials:{}/{}/{}",
-        console.url(),
-        console::ORG,
-        console::KEY_ID
-    );
+    let name = entry_name(&console);
     let script = format!(
         "set -e\n\
          printf %s '{key}' | \"$BIN\" -v --profile kc key set\n\
