@@ -331,23 +331,47 @@ impl Report {
         }
     }
 
-    /// The `token` hit beside other builds of it (`HIT_BENCH_BASELINE`).
-    pub fn baselines(&mut self, token: Duration, baselines: &[(&str, Duration)]) {
+    /// The `token` hit beside other builds of it (`HIT_BENCH_BASELINE`),
+    /// against this build's dynamic and, when there is one, static hit: a
+    /// baseline may be either kind.
+    pub fn baselines(
+        &mut self,
+        token: Duration,
+        static_token: Option<Duration>,
+        baselines: &[(&str, Duration)],
+    ) {
         if baselines.is_empty() {
             return;
         }
         let _ = writeln!(
             self.out,
-            "| before and after, same rounds | median | this build × it |\n|---|---:|---:|"
+            "| before and after, same rounds | median | × this build's dynamic hit | × its \
+             static hit |\n|---|---:|---:|---:|"
         );
-        let _ = writeln!(self.out, "| this build: `token` | {} | 1.00× |", ms(token));
-        for (name, time) in baselines {
+        let versus = |time: Duration| {
+            let of_static = static_token.map(|s| format!("{:.2}×", ratio(time, s)));
+            format!(
+                "{:.2}× | {}",
+                ratio(time, token),
+                of_static.unwrap_or_default()
+            )
+        };
+        let _ = writeln!(
+            self.out,
+            "| this build: `token` | {} | {} |",
+            ms(token),
+            versus(token)
+        );
+        if let Some(time) = static_token {
             let _ = writeln!(
                 self.out,
-                "| {name} | {} | {:.2}× |",
-                ms(*time),
-                ratio(token, *time)
+                "| this build: static `token` | {} | {} |",
+                ms(time),
+                versus(time)
             );
+        }
+        for (name, time) in baselines {
+            let _ = writeln!(self.out, "| {name} | {} | {} |", ms(*time), versus(*time));
         }
         self.out.push('\n');
     }
