@@ -65,16 +65,16 @@ fn description(entry: &Entry) -> Result<CString> {
 
 /// One line naming the store, the error and what to do.
 fn failed(what: &str, e: &io::Error) -> Error {
-    if let KeyringRefusal::Denied = sys::keyring_refusal(e) {
-        // The entry is there, and not ours to use from here: an error of the
-        // entry, not of the store (no other key is used instead).
-        return Error::Config(format!(
-            "cannot {what} {NAME}: an entry of that name is there but this session may not \
-             use it (an older build may have made it from another login session); run \
-             `snowplow-credentials key set` here to replace it"
-        ));
-    }
     let advice = match sys::keyring_refusal(e) {
+        KeyringRefusal::Denied => {
+            // The entry is there, and not ours to use from here: an error of
+            // the entry, not of the store (no other key is used instead).
+            return Error::Config(format!(
+                "cannot {what} {NAME}: an entry of that name is there but this session may not \
+                 use it (an older build may have made it from another login session); run \
+                 `snowplow-credentials key set` here to replace it"
+            ));
+        }
         KeyringRefusal::Refused => {
             "the system refuses keyctl (containers often block it with seccomp): run where \
              keyctl is allowed (`keyctl show @u` tells), or keep the key in api_key_command"
@@ -83,7 +83,7 @@ fn failed(what: &str, e: &io::Error) -> Error {
             "this user's key quota is full: remove keys (`keyctl show @u`) or raise \
              /proc/sys/kernel/keys/maxbytes"
         }
-        KeyringRefusal::Other | KeyringRefusal::Denied => "check `keyctl show @u` works",
+        KeyringRefusal::Other => "check `keyctl show @u` works",
     };
     Error::Store(format!("cannot {what} {NAME}: {e}; {advice}"))
 }
