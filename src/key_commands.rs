@@ -9,7 +9,7 @@
 
 use std::io::{IsTerminal, Read};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::fields::keychain_choice;
 use crate::config::{Credentials, SecretSource, Settings, migrate};
@@ -79,11 +79,13 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
         .unwrap_or_default();
     let nothing_to_do =
         |who: &str| format!("{who} is in {} already: nothing to migrate", store.name());
-    let (source, edits, mut notes) = match key {
+    let read =
+        |source: &SecretSource| source.read("API key", &place, settings.command_timeout, &hidden);
+    let (key, edits, mut notes) = match key {
         SecretSource::Inline(_) if settings.file.is_some() => {
             let path = settings.file.as_deref().unwrap_or(Path::new(""));
             let edit = migrate::profile_key(path, &settings.profile)?;
-            (key, vec![edit], Vec::new())
+            (read(key)?, vec![edit], Vec::new())
         }
         SecretSource::KeychainFirst(_, inner)
             if matches!(
@@ -94,7 +96,8 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             ) =>
         {
             // Moved already: no file of snowplow-cli's holds a key.
-            if !matches!(**inner, SecretSource::Inline(_)) && migrate::cli_keys()?.is_empty() {
+            let cli_keys = migrate::cli_keys()?;
+            if !matches!(**inner, SecretSource::Inline(_)) && cli_keys.is_empty() {
                 return match store.get(entry)? {
                     Some(_) => Ok(nothing_to_do("snowplow-cli's key")),
                     None => Err(Error::Config(format!(
@@ -105,9 +108,9 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
                     ))),
                 };
             }
-            let value = inner.read("API key", &place, settings.command_timeout, &hidden)?;
-            let (edits, notes) = cli_key_edits(&value)?;
-            (&**inner, edits, notes)
+            let value = read(inner)?;
+            let (edits, notes) = cli_key_edits(cli_keys, &value)?;
+            (value, edits, notes)
         }
         SecretSource::Keychain(_) => return Ok(nothing_to_do(&format!("the key of {place}"))),
         _ => {
@@ -119,7 +122,6 @@ fn migrate(settings: &Settings, entry: &Entry, store: &dyn Store) -> Result<Stri
             )));
         }
     };
-    let key = source.read("API key", &place, settings.command_timeout, &hidden)?;
     // A different key already stored may be the one in use (snowplow-cli's
     // identity reads the keychain first): never replaced by a file's.
     let held = store.get(entry)?;
@@ -171,14 +173,18 @@ fn apply(edits: Vec<migrate::Edit>, said: &mut Vec<String>) -> Result<()> {
     Ok(())
 }
 
-/// The edits that take `value` out of snowplow-cli's own files, and a note
+/// The edits that take `value` out of snowplow-cli's files (`cli_keys`,
+/// those holding a key), and a note
 /// for each file that holds another key: only a file holding this very key
 /// may lose it, as the store will keep this one alone. Ends with a note on
 /// how to run snowplow-cli from now on.
-fn cli_key_edits(value: &Secret<String>) -> Result<(Vec<migrate::Edit>, Vec<String>)> {
+fn cli_key_edits(
+    cli_keys: Vec<(PathBuf, bool, String)>,
+    value: &Secret<String>,
+) -> Result<(Vec<migrate::Edit>, Vec<String>)> {
     let mut edits = Vec::new();
     let mut others = Vec::new();
-    for (path, yml, key) in migrate::cli_keys()? {
+    for (path, yml, key) in cli_keys {
         if &key == value.expose() {
             edits.push(migrate::cli_key(&path, yml)?);
         } else {
@@ -202,9 +208,9 @@ fn cli_key_edits(value: &Secret<String>) -> Result<(Vec<migrate::Edit>, Vec<Stri
 /// Stores `key` under `entry` and reads it back: a store that accepts a key
 /// but returns another (or none) must stop `migrate` before any file loses
 /// its only copy, and its entry is deleted (it would shadow the file's
-/// key, which snowplow-cli's identity reads after the keychain's).
+/// key, which snowplow-cli's identity reads after the keychain's). The
+/// caller has checked the key ([`keychain::check`]).
 fn store_checked(store: &dyn Store, entry: &Entry, key: &Secret<String>) -> Result<()> {
-    keychain::check(key.expose())?;
     store.set(entry, key)?;
     let back = store.get(entry);
     let same = |bytes: &Secret<Vec<u8>>| bytes.expose() == key.expose().as_bytes();
