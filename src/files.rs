@@ -317,8 +317,9 @@ pub fn write_shared(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -
 }
 
 /// Replaces a settings file of the user's (`key migrate`'s edits), as
-/// [`write_atomic`] does, keeping its mode where that is owner-only and
-/// narrower than 0600 (a 0400 file stays 0400). The temporary file is
+/// [`write_atomic`] does, keeping only its owner's read and write bits of
+/// its mode (a 0400 file stays 0400, a 0644 one becomes 0600). The
+/// temporary file is
 /// `.<name>.tmp-*`, as [`write_shared`]'s are.
 pub fn rewrite_private(path: &Path, contents: &[u8], meta: &fs::Metadata) -> io::Result<()> {
     let mode = sys::perms(meta).map_or(FILE_MODE, |p| p.mode & FILE_MODE);

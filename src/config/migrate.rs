@@ -31,9 +31,7 @@ impl Edit {
     /// calls: an editor saving within it is not seen.)
     pub fn apply(&self) -> Result<()> {
         let shown = super::display_path(&self.path);
-        let now = read(&self.path).ok();
-        let meta = std::fs::metadata(&self.path);
-        let (Some(now), Ok(meta)) = (now, meta) else {
+        let Ok((now, meta)) = read_with_meta(&self.path) else {
             return Err(self.not_written("it can no longer be read"));
         };
         if now != self.before {
@@ -79,8 +77,14 @@ fn bare(line: &str) -> &str {
 }
 
 fn read(path: &Path) -> Result<String> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    read_with_meta(path).map(|(text, _)| text)
+}
+
+/// The file's text and its metadata (its own: a symbolic link is refused),
+/// if migrate may rewrite it.
+fn read_with_meta(path: &Path) -> Result<(String, std::fs::Metadata)> {
+    let cannot = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let meta = std::fs::symlink_metadata(path).map_err(cannot)?;
     if meta.file_type().is_symlink() {
         return Err(refuse(
             path,
@@ -93,8 +97,7 @@ fn read(path: &Path) -> Result<String> {
             "it has other names (hard links), which a rewrite would leave holding the key",
         ));
     }
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+    Ok((std::fs::read_to_string(path).map_err(cannot)?, meta))
 }
 
 /// `profile`'s inline `api_key` in our config file `path`, replaced by
