@@ -1035,22 +1035,6 @@ mod tests {
         assert_eq!(one_line(&"x".repeat(1000)).len(), MAX_ERROR_TEXT);
     }
 
-    /// An empty METHOD_RETURN to `serial`.
-    fn reply_to(serial: u32) -> Vec<u8> {
-        let mut w = Writer {
-            buf: vec![b'l', METHOD_RETURN, 0, 1],
-        };
-        w.u32(0);
-        w.u32(100 + serial);
-        let field = Value::Struct(vec![
-            Value::Byte(5),
-            Value::Variant(Box::new(Value::U32(serial))),
-        ]);
-        w.put(&Value::Array("(yv)".into(), vec![field]));
-        w.pad(8);
-        w.buf
-    }
-
     /// A stand-in bus: authenticates, answers Hello (after a signal-like
     /// message for someone else), then garbage; a later call fails at once.
     #[test]
@@ -1069,8 +1053,8 @@ mod tests {
             // "0" is 0x30: the uid 0, as hex of its decimal digits.
             assert_eq!(seen, b"\0AUTH EXTERNAL 30\r\n");
             stream.write_all(b"OK 0123\r\n").unwrap();
-            stream.write_all(&reply_to(77)).unwrap();
-            stream.write_all(&reply_to(1)).unwrap();
+            stream.write_all(&reply(77, &[])).unwrap();
+            stream.write_all(&reply(1, &[])).unwrap();
             stream.write_all(b"garbage garbage garbage").unwrap();
             let _ = stream.read_to_end(&mut seen);
             seen
