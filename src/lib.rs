@@ -62,11 +62,12 @@ pub fn no_core_dumps() {
     sys::no_core_dumps();
 }
 
-/// What std's own `main` would do before ours, and the arguments: for
-/// `main.rs`'s C `main` (see `sys::start`).
+/// What std's own `main` would do before ours, and the arguments; and the
+/// process's end after it: for `main.rs`'s C `main` (see `sys::start` and
+/// `sys::finish`).
 #[cfg(target_os = "linux")]
 #[doc(hidden)]
-pub use sys::start;
+pub use sys::{finish, start};
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -22,7 +22,7 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
     // SAFETY: the C runtime passes `main` argc valid C strings in argv.
     let args = unsafe { snowplow_credentials::start(argc, argv) };
     // Every code here fits a byte: a command `exec` runs replaces us.
-    hit_or_miss(args).cast_signed()
+    snowplow_credentials::finish(hit_or_miss(args).cast_signed())
 }
 
 /// Exits with `process::exit`, not by returning an `ExitCode`, which holds

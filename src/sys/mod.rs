@@ -38,7 +38,7 @@ pub use os::{group_id, may_use_group};
 #[cfg(all(test, unix))]
 pub use unix::raise_sigterm;
 #[cfg(target_os = "linux")]
-pub use unix::start;
+pub use unix::{finish, start};
 
 /// argv[0] as the binary's `main` received it (std's `args_os` is empty on
 /// musl when the binary has its own C `main`).
