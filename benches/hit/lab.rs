@@ -192,6 +192,20 @@ impl Lab {
         Program::new(&self.binary, args, &env)
     }
 
+    /// `examples/floor_hit.c` at `path`, given what the `token` hit reads:
+    /// the config file, the cache directory and the one cached entry.
+    pub fn hit_floor(&self, path: &Path) -> Program {
+        let entry = fs::read_dir(&self.cache_dir)
+            .expect("the cache directory")
+            .map(|e| e.expect("a cache entry").path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+            .expect("the cached entry");
+        let config = self.path("home/.config/snowplow/credentials.toml");
+        let args = [&config, &self.cache_dir, &entry].map(|p| p.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Program::new(path, &args, &self.env)
+    }
+
     pub fn floor(&self) -> Program {
         self.program(&self.floor)
     }

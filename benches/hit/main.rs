@@ -90,6 +90,7 @@ fn main() {
     };
     let floor = lab.floor();
     let c_floor = static_build::c_floor(lab.dir.path()).map(|path| lab.program(&path));
+    let hit_floor = static_build::c_hit_floor(lab.dir.path()).map(|path| lab.hit_floor(&path));
     // Each baseline is copied beside the static binary and the C floor, as
     // they are: where a binary lies changes what exec costs (run from its
     // build directory, the same static binary was seen 10-20 % slower).
@@ -115,6 +116,9 @@ fn main() {
     let mut answering: Vec<(&str, &Program)> = hits.iter().map(|(n, p)| (*n, p)).collect();
     answering.extend(static_hits.iter().map(|(n, p)| (n.as_str(), p)));
     answering.extend(baselines.iter().map(|(n, p)| (n.as_str(), p)));
+    if let Ok(hit_floor) = &hit_floor {
+        answering.push(("examples/floor_hit.c", hit_floor));
+    }
     if let Some(store) = &store {
         answering.push(("git credential-store", store));
     }
@@ -136,6 +140,9 @@ fn main() {
     }
     if let Ok(program) = &c_floor {
         cases.push(("C floor".into(), Box::new(|| program.time())));
+    }
+    if let Ok(program) = &hit_floor {
+        cases.push(("C hit floor".into(), Box::new(|| program.time())));
     }
     for (name, program) in &baselines {
         cases.push((name.clone(), Box::new(|| program.time())));
@@ -190,6 +197,9 @@ fn main() {
     let dynamic_ratio = median_of("token").expect("the token hit").as_secs_f64()
         / median_of("floor").expect("the floor").as_secs_f64();
     let static_ratio = static_token
+        .zip(c_floor_time)
+        .map(|(hit, floor)| hit.as_secs_f64() / floor.as_secs_f64());
+    let hit_floor_ratio = median_of("C hit floor")
         .zip(c_floor_time)
         .map(|(hit, floor)| hit.as_secs_f64() / floor.as_secs_f64());
     // System calls of a static hit with a config file (and of the C floor).
@@ -298,6 +308,7 @@ fn main() {
     report.counts(syscalls, instructions);
     report.issue_20(
         static_ratio,
+        hit_floor_ratio,
         c_floor.as_ref().err(),
         dynamic_ratio,
         static_syscalls,

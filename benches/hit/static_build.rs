@@ -21,12 +21,22 @@ pub const HIT_VS_C_FLOOR: f64 = 1.5;
 
 /// `examples/floor.c` compiled static with musl-gcc into `dir`, or why not.
 pub fn c_floor(dir: &Path) -> Result<PathBuf, String> {
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/floor.c");
-    let out = dir.join("floor-c-static");
+    c_static(dir, "floor")
+}
+
+/// `examples/floor_hit.c` (a static hit's system calls and nothing else)
+/// compiled the same way: the least a static hit could cost.
+pub fn c_hit_floor(dir: &Path) -> Result<PathBuf, String> {
+    c_static(dir, "floor_hit")
+}
+
+fn c_static(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let source = format!("{}/examples/{name}.c", env!("CARGO_MANIFEST_DIR"));
+    let out = dir.join(format!("{name}-c-static"));
     let status = Command::new("musl-gcc")
         .args(["-static", "-O2", "-o"])
         .arg(&out)
-        .arg(source)
+        .arg(&source)
         .status()
         .map_err(|e| format!("musl-gcc: {e}"))?;
     if !status.success() {
