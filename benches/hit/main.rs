@@ -196,12 +196,12 @@ fn main() {
     let c_floor_time = median_of("C floor");
     let dynamic_ratio = median_of("token").expect("the token hit").as_secs_f64()
         / median_of("floor").expect("the floor").as_secs_f64();
-    let static_ratio = static_token
-        .zip(c_floor_time)
-        .map(|(hit, floor)| hit.as_secs_f64() / floor.as_secs_f64());
-    let hit_floor_ratio = median_of("C hit floor")
-        .zip(c_floor_time)
-        .map(|(hit, floor)| hit.as_secs_f64() / floor.as_secs_f64());
+    let vs_c_floor = |time: Option<Duration>| {
+        time.zip(c_floor_time)
+            .map(|(hit, floor)| hit.as_secs_f64() / floor.as_secs_f64())
+    };
+    let static_ratio = vs_c_floor(static_token);
+    let hit_floor_ratio = vs_c_floor(median_of("C hit floor"));
     // System calls of a static hit with a config file (and of the C floor).
     let static_syscalls = which("strace").and_then(|strace| {
         let scratch = lab.dir.path();
