@@ -61,6 +61,8 @@ pub struct Lab {
     pub floor: PathBuf,
     env: Vec<(String, String)>,
     cache_dir: PathBuf,
+    /// The profile file the `token` hits read.
+    config: PathBuf,
     /// What git sends a helper for the stand-in's origin.
     pub git_input: PathBuf,
 }
@@ -90,8 +92,9 @@ impl Lab {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         // A profile file like the README's: the key is only located here.
+        let config = home.join(".config/snowplow/credentials.toml");
         write_private(
-            &home.join(".config/snowplow/credentials.toml"),
+            &config,
             &format!(
                 "default_profile = \"bench\"\n\n\
                  [profiles.bench]\n\
@@ -122,6 +125,7 @@ impl Lab {
         .expect("write git's input");
         Lab {
             cache_dir: home.join(".cache/snowplow/credentials"),
+            config,
             dir,
             console,
             binary,
@@ -195,13 +199,8 @@ impl Lab {
     /// `examples/floor_hit.c` at `path`, given what the `token` hit reads:
     /// the config file, the cache directory and the one cached entry.
     pub fn hit_floor(&self, path: &Path) -> Program {
-        let entry = fs::read_dir(&self.cache_dir)
-            .expect("the cache directory")
-            .map(|e| e.expect("a cache entry").path())
-            .find(|p| p.extension().is_some_and(|e| e == "json"))
-            .expect("the cached entry");
-        let config = self.path("home/.config/snowplow/credentials.toml");
-        let args = [&config, &self.cache_dir, &entry].map(|p| p.display().to_string());
+        let entry = self.cached_entries().next().expect("the cached entry");
+        let args = [&self.config, &self.cache_dir, &entry].map(|p| p.display().to_string());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Program::new(path, &args, &self.env)
     }
@@ -215,13 +214,18 @@ impl Lab {
         Program::new(path, &[], &self.env)
     }
 
+    /// The cached tokens' files (`*.json` in the cache directory).
+    fn cached_entries(&self) -> impl Iterator<Item = PathBuf> {
+        let entries = fs::read_dir(&self.cache_dir).into_iter().flatten();
+        entries
+            .map(|e| e.expect("a cache entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    }
+
     /// Removes every cached token: the next call is a miss.
     pub fn clear_cache(&self) {
-        for entry in fs::read_dir(&self.cache_dir).into_iter().flatten() {
-            let path = entry.expect("a cache entry").path();
-            if path.extension().is_some_and(|e| e == "json") {
-                fs::remove_file(&path).expect("remove a cached token");
-            }
+        for path in self.cached_entries() {
+            fs::remove_file(&path).expect("remove a cached token");
         }
     }
 
